@@ -1,0 +1,211 @@
+package portfolio_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/sigmasight/backfill/portfolio"
+	"github.com/sigmasight/backfill/portfolio/portfoliotest"
+)
+
+func TestMain(m *testing.M) { portfoliotest.Main(m) }
+
+// migratedTables are tables the migrations create, checked by name.
+var migratedTables = []string{"portfolios", "positions", "backfill_state", "batch_runs", "portfolio_snapshots"}
+
+func TestMigrateUpDownUp(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := portfoliotest.NewDB(t) // migrated to the latest version
+	assertTables(t, db, "backfill", true)
+
+	if err := portfolio.MigrateDown(ctx, db.Pool, nil); err != nil {
+		t.Fatalf("MigrateDown: %v", err)
+	}
+	assertTables(t, db, "backfill", false)
+	assertVersion(t, db, "backfill", 0)
+
+	if err := portfolio.Migrate(ctx, db.Pool, nil); err != nil {
+		t.Fatalf("Migrate after MigrateDown: %v", err)
+	}
+	assertTables(t, db, "backfill", true)
+	assertVersion(t, db, "backfill", portfolio.LatestVersion())
+	if err := portfolio.CheckSchema(ctx, db.Pool, ""); err != nil {
+		t.Errorf("CheckSchema: %v", err)
+	}
+}
+
+func TestMigrateIdempotent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := portfoliotest.NewDB(t)
+	before := migrationRows(t, db, "backfill")
+	for i := 0; i < 2; i++ {
+		if err := portfolio.Migrate(ctx, db.Pool, nil); err != nil {
+			t.Fatalf("Migrate on a migrated schema: %v", err)
+		}
+	}
+	if after := migrationRows(t, db, "backfill"); after != before {
+		t.Errorf("schema_migrations changed by a repeated Migrate:\nbefore %s\nafter  %s", before, after)
+	}
+	assertVersion(t, db, "backfill", portfolio.LatestVersion())
+}
+
+func TestMigrateConcurrent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := portfoliotest.NewDB(t)
+	const schema = "mig_conc"
+	const callers = 4
+	errs := make([]error, callers)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range callers {
+		wg.Go(func() {
+			<-start
+			errs[i] = portfolio.Migrate(ctx, db.Pool, &portfolio.MigrateOpts{Schema: schema})
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("concurrent Migrate %d: %v", i, err)
+		}
+	}
+	assertTables(t, db, schema, true)
+	assertVersion(t, db, schema, portfolio.LatestVersion())
+	var rows int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM mig_conc.schema_migrations`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != portfolio.LatestVersion() {
+		t.Errorf("mig_conc.schema_migrations has %d rows, want %d (one per migration)", rows, portfolio.LatestVersion())
+	}
+}
+
+func TestMigrateCustomSchema(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := portfoliotest.NewDB(t)
+	schema, err := portfolio.ParseSchema("tenant_7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := portfolio.Migrate(ctx, db.Pool, &portfolio.MigrateOpts{Schema: schema}); err != nil {
+		t.Fatalf("Migrate into %s: %v", schema, err)
+	}
+	assertTables(t, db, "tenant_7", true)
+	assertVersion(t, db, "tenant_7", portfolio.LatestVersion())
+	if err := portfolio.CheckSchema(ctx, db.Pool, schema); err != nil {
+		t.Errorf("CheckSchema(%s): %v", schema, err)
+	}
+
+	// The schemas are independent: reverting one leaves the other.
+	if err := portfolio.MigrateDown(ctx, db.Pool, &portfolio.MigrateOpts{Schema: schema}); err != nil {
+		t.Fatalf("MigrateDown %s: %v", schema, err)
+	}
+	assertTables(t, db, "tenant_7", false)
+	assertTables(t, db, "backfill", true)
+
+	// Nothing lands in the public schema.
+	var public int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = 'public'`).Scan(&public); err != nil {
+		t.Fatal(err)
+	}
+	if public != 0 {
+		t.Errorf("%d tables in schema public, want 0", public)
+	}
+}
+
+func TestMigrateRejectsInvalidSchema(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := portfoliotest.NewDB(t)
+	for _, tc := range []struct {
+		schema string
+		want   string
+	}{
+		{"Tenant", "lower-case letters"},
+		{"1tenant", "starting with a letter"},
+		{`x"; DROP SCHEMA backfill CASCADE; --`, "lower-case letters"},
+		{"pg_tenant", "reserved"},
+		{strings.Repeat("s", 64), "longer than 63"},
+	} {
+		if _, err := portfolio.ParseSchema(tc.schema); err == nil {
+			t.Errorf("ParseSchema(%q) accepted it", tc.schema)
+		}
+		for name, migrate := range map[string]func(context.Context, portfolio.Beginner, *portfolio.MigrateOpts) error{
+			"Migrate":     portfolio.Migrate,
+			"MigrateDown": portfolio.MigrateDown,
+		} {
+			err := migrate(ctx, db.Pool, &portfolio.MigrateOpts{Schema: portfolio.Schema(tc.schema)})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s with schema %q: %v, want an error saying %q", name, tc.schema, err, tc.want)
+			}
+		}
+	}
+	var schemas int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_namespace WHERE nspname NOT LIKE 'pg\_%' AND nspname NOT IN ('information_schema', 'public', 'backfill')`).Scan(&schemas); err != nil {
+		t.Fatal(err)
+	}
+	if schemas != 0 {
+		t.Errorf("%d schemas created by rejected migrations, want 0", schemas)
+	}
+	assertTables(t, db, "backfill", true)
+}
+
+func TestMigrateRejectsUnknownTarget(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := portfoliotest.NewDB(t)
+	for _, target := range []int{-1, portfolio.LatestVersion() + 1} {
+		if err := portfolio.Migrate(ctx, db.Pool, &portfolio.MigrateOpts{Target: target}); err == nil {
+			t.Errorf("Migrate to version %d succeeded", target)
+		}
+		if err := portfolio.MigrateDown(ctx, db.Pool, &portfolio.MigrateOpts{Target: target}); err == nil {
+			t.Errorf("MigrateDown to version %d succeeded", target)
+		}
+	}
+	assertVersion(t, db, "backfill", portfolio.LatestVersion())
+}
+
+// assertTables checks that the migrated tables exist in schema, or not.
+func assertTables(t *testing.T, db *portfoliotest.DB, schema string, exist bool) {
+	t.Helper()
+	for _, table := range migratedTables {
+		var found bool
+		err := db.Pool.QueryRow(context.Background(), `SELECT to_regclass($1) IS NOT NULL`, schema+"."+table).Scan(&found)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if found != exist {
+			t.Errorf("table %s.%s exists: %v, want %v", schema, table, found, exist)
+		}
+	}
+}
+
+func assertVersion(t *testing.T, db *portfoliotest.DB, schema string, want int) {
+	t.Helper()
+	current, _, err := portfolio.SchemaVersion(context.Background(), db.Pool, portfolio.Schema(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if current != want {
+		t.Errorf("schema %s at version %d, want %d", schema, current, want)
+	}
+}
+
+// migrationRows returns schema_migrations as text, applied_at included.
+func migrationRows(t *testing.T, db *portfoliotest.DB, schema string) string {
+	t.Helper()
+	var s string
+	err := db.Pool.QueryRow(context.Background(),
+		`SELECT coalesce(string_agg(version || ' ' || name || ' ' || applied_at, '; ' ORDER BY version), '') FROM `+schema+`.schema_migrations`).Scan(&s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

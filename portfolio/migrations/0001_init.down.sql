@@ -1,0 +1,11 @@
+DROP TABLE symbol_factor_betas;
+DROP TABLE factor_exposures;
+DROP TABLE portfolio_snapshots;
+DROP TABLE backfill_state;
+DROP TABLE batch_runs;
+DROP TABLE market_prices;
+DROP FUNCTION bump_price_generation();
+DROP TABLE price_generation;
+DROP TABLE capital_flows;
+DROP TABLE positions;
+DROP TABLE portfolios;
