@@ -1,5 +1,24 @@
-// Package batch computes portfolio snapshots and analytics for every
-// missing trading day. This version provides the trading calendar
-// (NYSE by default, pluggable through the Calendar interface); the
-// backfill engine builds on it.
+// Package batch computes portfolio snapshots for every missing trading day:
+// the trading calendar, the price source and price-file import, valuation,
+// P&L and returns, fenced bulk writes and run history.
+//
+// An Engine brings one portfolio up to date in one pass: it loads the
+// portfolio, loads each needed symbol's closes once for the whole range
+// (shared by every portfolio the engine processes), computes every missing
+// day in memory, and writes the days with COPY in chunks. Each chunk's
+// transaction first checks the caller's lease token and moves the
+// portfolio's watermark, so a worker that lost its lease writes nothing and
+// a crash resumes after the last committed chunk:
+//
+//	engine, err := batch.NewEngine(pool, nil) // NYSE calendar, prices from market_prices
+//	res, err := engine.Backfill(ctx, portfolioID, nil)
+//	fmt.Println(res.Status, res.From, res.Through, res.DaysWritten, res.Warnings)
+//
+// Prices arrive through ImportPrices (long-format CSV: date, symbol, close)
+// or any PriceSource. Day D is ready when the benchmark (SPY) has a close
+// for D; a missing close is carried forward and flagged stale after
+// Config.StaleAfter sessions; a symbol without any price is valued at cost.
+//
+// Every Backfill records its batch_runs row synchronously and never leaves
+// it running, also on error, panic or cancellation.
 package batch

@@ -1,0 +1,204 @@
+package batch
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/sigmasight/backfill/portfolio"
+	"github.com/sigmasight/backfill/portfolio/portfoliotest"
+)
+
+// benchWorld is a database with prices for a universe of symbols over a
+// range of sessions and onboarded portfolios.
+type benchWorld struct {
+	db         *portfoliotest.DB
+	engine     *Engine
+	portfolios []uuid.UUID
+	sessions   []time.Time
+	timings    Timings // summed over backfills
+}
+
+// newBenchWorld loads closes for nSymbols symbols (and SPY) over the
+// sessions ending 2024-12-31, and onboards nPortfolios portfolios of
+// nPositions positions each, entered on the first session.
+func newBenchWorld(b *testing.B, nSessions, nSymbols, nPortfolios, nPositions int) *benchWorld {
+	b.Helper()
+	ctx := context.Background()
+	db := portfoliotest.NewDB(b)
+	cal := NewNYSECalendar()
+	last := date("2024-12-31")
+	sessions := []time.Time{last}
+	for len(sessions) < nSessions {
+		sessions = append([]time.Time{PrevSession(cal, sessions[0])}, sessions...)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	symbols := []string{"SPY"}
+	for i := range nSymbols {
+		symbols = append(symbols, fmt.Sprintf("S%04d", i))
+	}
+	var syms []string
+	var dates []time.Time
+	var closes []float64
+	for _, s := range symbols {
+		p := 20 + rng.Float64()*180
+		for _, d := range sessions {
+			p *= math.Exp(rng.NormFloat64() * 0.015)
+			syms, dates, closes = append(syms, s), append(dates, d), append(closes, math.Round(p*100)/100)
+		}
+	}
+	if _, err := db.Pool.Exec(ctx, `INSERT INTO backfill.market_prices (symbol, price_date, close)
+		SELECT * FROM unnest($1::text[], $2::date[], $3::float8[])`, syms, dates, closes); err != nil {
+		b.Fatal(err)
+	}
+	now := func() time.Time { return last.Add(36 * time.Hour) }
+	client, err := portfolio.NewClient(db.Pool, &portfolio.Config{Now: now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := &benchWorld{db: db, sessions: sessions}
+	entry := sessions[0].Format(time.DateOnly)
+	for i := range nPortfolios {
+		var sb strings.Builder
+		sb.WriteString("Symbol,Quantity,Entry Price Per Share,Entry Date\n")
+		for _, k := range rng.Perm(nSymbols)[:nPositions] {
+			q := 1 + rng.IntN(500)
+			if rng.IntN(5) == 0 {
+				q = -q
+			}
+			fmt.Fprintf(&sb, "S%04d,%d,%.2f,%s\n", k, q, 10+rng.Float64()*100, entry)
+		}
+		res, err := client.Onboard(ctx, &portfolio.OnboardRequest{
+			OwnerID: "bench", PortfolioName: "p", AccountName: fmt.Sprint("acct-", i), AccountType: "taxable",
+			StartingEquity: "1000000", CSV: strings.NewReader(sb.String()), NoRequest: true,
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		w.portfolios = append(w.portfolios, res.PortfolioID)
+	}
+	w.engine, err = NewEngine(db.Pool, &Config{Now: now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return w
+}
+
+// reset forgets every snapshot and run, as before a first backfill.
+func (w *benchWorld) reset(b *testing.B) {
+	b.Helper()
+	_, err := w.db.Pool.Exec(context.Background(), `
+		TRUNCATE backfill.portfolio_snapshots, backfill.batch_runs;
+		UPDATE backfill.backfill_state SET snapshot_through = NULL, status = 'pending'`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := w.db.Pool.Exec(context.Background(), `VACUUM ANALYZE backfill.backfill_state`); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// backfillAll backfills every portfolio with workers goroutines.
+func (w *benchWorld) backfillAll(b *testing.B, workers int) int {
+	b.Helper()
+	ids := make(chan uuid.UUID)
+	var mu sync.Mutex
+	days := 0
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for id := range ids {
+				res, err := w.engine.Backfill(context.Background(), id, nil)
+				if err != nil {
+					b.Error(err)
+					continue
+				}
+				mu.Lock()
+				days += res.DaysWritten
+				w.timings.Load += res.Timings.Load
+				w.timings.Prices += res.Timings.Prices
+				w.timings.Compute += res.Timings.Compute
+				w.timings.Write += res.Timings.Write
+				w.timings.Total += res.Timings.Total
+				mu.Unlock()
+			}
+		})
+	}
+	for _, id := range w.portfolios {
+		ids <- id
+	}
+	close(ids)
+	wg.Wait()
+	return days
+}
+
+// BenchmarkBackfill13Positions254Days: the system we replace needed 894 s
+// for this portfolio.
+func BenchmarkBackfill13Positions254Days(b *testing.B) {
+	w := newBenchWorld(b, 254, 13, 1, 13)
+	for b.Loop() {
+		b.StopTimer()
+		w.reset(b)
+		b.StartTimer()
+		if days := w.backfillAll(b, 1); days != 254 {
+			b.Fatalf("wrote %d days, want 254", days)
+		}
+	}
+}
+
+// BenchmarkBackfill1000x50x252 backfills 1,000 portfolios of 50 positions
+// over 252 sessions and, in the same run, COPYs the same rows into the same
+// table, reporting portfolio-days/s and the engine/COPY time ratio.
+func BenchmarkBackfill1000x50x252(b *testing.B) {
+	const portfolios, positions, sessions = 1000, 50, 252
+	w := newBenchWorld(b, sessions, 500, portfolios, positions)
+	ctx := context.Background()
+	var engineTime, copyTime time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		w.reset(b)
+		b.StartTimer()
+		t0 := time.Now()
+		if days := w.backfillAll(b, 4); days != portfolios*sessions {
+			b.Fatalf("wrote %d days, want %d", days, portfolios*sessions)
+		}
+		engineTime += time.Since(t0)
+		b.StopTimer()
+
+		// The baseline: the same rows, in the same COPY text format,
+		// COPYed in one stream into the emptied table.
+		var data bytes.Buffer
+		cols := strings.Join(snapshotColumns, ", ")
+		conn, err := w.db.Pool.Acquire(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := conn.Conn().PgConn().CopyTo(ctx, &data, `COPY backfill.portfolio_snapshots (`+cols+`) TO STDOUT`); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := conn.Exec(ctx, `TRUNCATE backfill.portfolio_snapshots`); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		tag, err := conn.Conn().PgConn().CopyFrom(ctx, &data, `COPY backfill.portfolio_snapshots (`+cols+`) FROM STDIN`)
+		if err != nil || tag.RowsAffected() != portfolios*sessions {
+			b.Fatal(tag, err)
+		}
+		conn.Release()
+		copyTime += time.Since(t1)
+		b.StartTimer()
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(portfolios*sessions)*n/engineTime.Seconds(), "portfolio-days/s")
+	b.ReportMetric(engineTime.Seconds()/copyTime.Seconds(), "engine/copy")
+	b.ReportMetric(copyTime.Seconds()/n, "copy-s/op")
+	b.Logf("engine phases summed over workers: %+v", w.timings)
+}
