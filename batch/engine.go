@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"sort"
 	"sync"
 	"time"
@@ -140,6 +141,9 @@ var (
 	// ErrLeaseLost: the lease expired or was taken over; nothing more was
 	// written.
 	ErrLeaseLost = errors.New("lease lost")
+	// ErrPanic: the backfill panicked; the panic was recovered and the run
+	// recorded as failed.
+	ErrPanic = errors.New("panic")
 )
 
 // BackfillOpts are per-call options of Backfill.
@@ -242,7 +246,8 @@ func (e *Engine) Backfill(ctx context.Context, portfolioID uuid.UUID, opts *Back
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("backfill %s: panic: %v", portfolioID, p)
+			err = fmt.Errorf("backfill %s: %w: %v", portfolioID, ErrPanic, p)
+			e.cfg.Logger.ErrorContext(ctx, "backfill panicked", "portfolio_id", portfolioID, "panic", p, "stack", string(debug.Stack()))
 		}
 		res.Timings.Total = time.Since(started)
 		if err != nil {
@@ -256,7 +261,7 @@ func (e *Engine) Backfill(ctx context.Context, portfolioID uuid.UUID, opts *Back
 		// cancelled.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		if ferr := e.finish(fctx, res, token, owned); ferr != nil {
+		if ferr := e.finish(fctx, res, token, owned, errors.Is(err, context.Canceled)); ferr != nil {
 			err = errors.Join(err, ferr)
 		}
 		e.cfg.Logger.InfoContext(ctx, "backfill", "portfolio_id", portfolioID, "run_id", res.RunID,

@@ -225,18 +225,21 @@ func (e *Engine) write(ctx context.Context, id, token uuid.UUID, res *Result, da
 // finish records the run's outcome and, while the lease is ours, the
 // portfolio's state, releasing the lease when release is set: one batch,
 // which PostgreSQL runs as one implicit transaction.
-func (e *Engine) finish(ctx context.Context, res *Result, token uuid.UUID, release bool) error {
+func (e *Engine) finish(ctx context.Context, res *Result, token uuid.UUID, release, cancelled bool) error {
 	timings := map[string]float64{
 		"load_seconds": res.Timings.Load.Seconds(), "prices_seconds": res.Timings.Prices.Seconds(),
 		"compute_seconds": res.Timings.Compute.Seconds(), "write_seconds": res.Timings.Write.Seconds(),
 		"total_seconds": res.Timings.Total.Seconds(),
 	}
 	var state string
-	switch res.Status {
-	case portfolio.RunCompleted:
+	switch {
+	case res.Status == portfolio.RunCompleted:
 		state = "current"
-	case portfolio.RunWaitingForPrices:
+	case res.Status == portfolio.RunWaitingForPrices:
 		state = "waiting_for_prices"
+	case cancelled:
+		// Cancelled by the caller (a shutdown): not the portfolio's failure.
+		state = "pending"
 	default:
 		state = "failing"
 	}
@@ -251,8 +254,8 @@ func (e *Engine) finish(ctx context.Context, res *Result, token uuid.UUID, relea
 	b.Queue(e.sql(`
 		UPDATE {schema}.backfill_state
 		SET status = $3, target_date = $4, updated_at = now(),
-		    requested_at = CASE WHEN $3 = 'failing' THEN requested_at END,
-		    attempts = CASE WHEN $3 = 'failing' THEN attempts + 1 ELSE 0 END,
+		    requested_at = CASE WHEN $3 IN ('failing', 'pending') THEN requested_at END,
+		    attempts = CASE $3 WHEN 'failing' THEN attempts + 1 WHEN 'pending' THEN attempts ELSE 0 END,
 		    last_error = $5,
 		    behind_since = CASE WHEN $3 = 'current' THEN NULL ELSE coalesce(behind_since, now()) END,
 		    lease_owner = CASE WHEN $6 THEN NULL ELSE lease_owner END,

@@ -1,0 +1,159 @@
+package daemon
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/robfig/cron/v3"
+
+	"github.com/sigmasight/backfill/batch"
+	"github.com/sigmasight/backfill/portfolio"
+)
+
+// Defaults of Config.
+const (
+	// DefaultSchedule sweeps every minute.
+	DefaultSchedule        = "@every 1m"
+	DefaultConcurrency     = 4
+	DefaultLeaseTTL        = 2 * time.Minute
+	DefaultMaxAttempts     = 8
+	DefaultBackoffBase     = 30 * time.Second
+	DefaultBackoffMax      = 1 * time.Hour
+	DefaultBackfillTimeout = 30 * time.Minute
+	DefaultClaimBatch      = 100
+	DefaultStatusLimit     = 50
+)
+
+// Config configures a Reconciler. nil or zero fields mean defaults.
+type Config struct {
+	// Schema holds the library's tables. Default portfolio.DefaultSchema.
+	Schema portfolio.Schema
+	// Schedule says when to sweep: robfig/cron syntax with five fields,
+	// descriptors (@hourly, @every 30s) and a CRON_TZ= prefix. Sweeps also
+	// run on every notification and on start. Default "@every 1m".
+	Schedule string
+	// Concurrency is how many backfills run at once. Default 4.
+	Concurrency int
+	// LeaseTTL is how long a claim lasts without a heartbeat. Default 2 min.
+	LeaseTTL time.Duration
+	// HeartbeatInterval is how often a running backfill extends its lease.
+	// Default LeaseTTL / 3.
+	HeartbeatInterval time.Duration
+	// MaxAttempts is how many failed backfills in a row quarantine a
+	// portfolio until it is retried by hand. Default 8.
+	MaxAttempts int
+	// BackoffBase and BackoffMax bound the delay before retrying a failed
+	// portfolio: base × 2^(attempts−1), at most max, with ±20% jitter.
+	// Defaults 30 s and 1 h.
+	BackoffBase, BackoffMax time.Duration
+	// BackfillTimeout bounds one backfill. Default 30 min.
+	BackfillTimeout time.Duration
+	// ShutdownGrace is how long Stop lets in-flight backfills finish before
+	// cancelling them, when its context has no deadline. Default 30 s.
+	ShutdownGrace time.Duration
+	// NotifyChannel is the LISTEN channel. Default
+	// portfolio.DefaultNotifyChannel ("backfill_requested"). Empty
+	// listener: set DisableListener.
+	NotifyChannel string
+	// DisableListener turns LISTEN off; the schedule alone triggers sweeps.
+	DisableListener bool
+	// Worker names this replica in leases and runs. Default host:pid.
+	Worker string
+	// Engine computes the backfills. Default batch.NewEngine on the pool
+	// with the same schema, worker, clock and logger.
+	Engine *batch.Engine
+	// Calendar gives the target trading day. Default the engine's.
+	Calendar batch.Calendar
+	// Registerer receives the metrics. Default a new registry, which
+	// Handler serves.
+	Registerer prometheus.Registerer
+	// Gatherer is what Handler's /metrics serves. Default the registry
+	// created for Registerer when that is nil, else
+	// prometheus.DefaultGatherer.
+	Gatherer prometheus.Gatherer
+	// Logger receives the reconciler's logs. Default discards.
+	Logger *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Version is reported by backfill_build_info. Default "dev".
+	Version string
+}
+
+func (c *Config) withDefaults() (Config, error) {
+	var o Config
+	if c != nil {
+		o = *c
+	}
+	schema, err := portfolio.ParseSchema(o.Schema.Name())
+	if err != nil {
+		return o, fmt.Errorf("config: %w", err)
+	}
+	o.Schema = schema
+	if o.Schedule == "" {
+		o.Schedule = DefaultSchedule
+	}
+	if _, err := cronParser.Parse(o.Schedule); err != nil {
+		return o, fmt.Errorf("config: schedule %q: %w (use five cron fields, @every 1m, or a CRON_TZ= prefix)", o.Schedule, err)
+	}
+	if o.Concurrency == 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.LeaseTTL == 0 {
+		o.LeaseTTL = DefaultLeaseTTL
+	}
+	if o.HeartbeatInterval == 0 {
+		o.HeartbeatInterval = o.LeaseTTL / 3
+	}
+	if o.MaxAttempts == 0 {
+		o.MaxAttempts = DefaultMaxAttempts
+	}
+	if o.BackoffBase == 0 {
+		o.BackoffBase = DefaultBackoffBase
+	}
+	if o.BackoffMax == 0 {
+		o.BackoffMax = DefaultBackoffMax
+	}
+	if o.BackfillTimeout == 0 {
+		o.BackfillTimeout = DefaultBackfillTimeout
+	}
+	if o.ShutdownGrace == 0 {
+		o.ShutdownGrace = 30 * time.Second
+	}
+	if o.NotifyChannel == "" {
+		o.NotifyChannel = portfolio.DefaultNotifyChannel
+	}
+	if o.Worker == "" {
+		host, _ := os.Hostname()
+		o.Worker = fmt.Sprintf("%s:%d", host, os.Getpid())
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Version == "" {
+		o.Version = "dev"
+	}
+	switch {
+	case o.Concurrency < 1:
+		return o, fmt.Errorf("config: Concurrency %d must be at least 1", o.Concurrency)
+	case o.LeaseTTL < time.Second:
+		return o, fmt.Errorf("config: LeaseTTL %s must be at least 1s", o.LeaseTTL)
+	case o.HeartbeatInterval <= 0 || o.HeartbeatInterval >= o.LeaseTTL:
+		return o, fmt.Errorf("config: HeartbeatInterval %s must be positive and shorter than LeaseTTL %s", o.HeartbeatInterval, o.LeaseTTL)
+	case o.MaxAttempts < 1:
+		return o, fmt.Errorf("config: MaxAttempts %d must be at least 1", o.MaxAttempts)
+	case o.BackoffBase <= 0 || o.BackoffMax < o.BackoffBase:
+		return o, fmt.Errorf("config: backoff base %s must be positive and at most max %s", o.BackoffBase, o.BackoffMax)
+	case o.BackfillTimeout <= 0:
+		return o, fmt.Errorf("config: BackfillTimeout %s must be positive", o.BackfillTimeout)
+	}
+	return o, nil
+}
+
+// cronParser accepts five-field specs, descriptors and CRON_TZ=.
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)

@@ -1,0 +1,61 @@
+package daemon
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// listen holds a dedicated connection LISTENing on the request channel and
+// triggers a sweep for every notification and after every (re)connect, so
+// nothing notified while it was down is missed for longer than one sweep.
+// It reconnects with backoff until ctx ends; the schedule stays the
+// fallback meanwhile.
+func (r *Reconciler) listen(ctx context.Context) {
+	const minWait, maxWait = 500 * time.Millisecond, 30 * time.Second
+	wait := minWait
+	for ctx.Err() == nil {
+		connected, err := r.listenOnce(ctx)
+		r.metrics.listenerConnected.Set(0)
+		if ctx.Err() != nil {
+			return
+		}
+		if connected {
+			wait = minWait
+		}
+		r.cfg.Logger.Warn("listener disconnected; reconnecting", "error", err, "retry_in", wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		wait = min(wait*2, maxWait)
+	}
+}
+
+// listenOnce connects, LISTENs and waits for notifications until the
+// connection fails or ctx ends.
+func (r *Reconciler) listenOnce(ctx context.Context) (connected bool, err error) {
+	conn, err := pgx.ConnectConfig(ctx, r.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{r.cfg.NotifyChannel}.Sanitize()); err != nil {
+		return false, err
+	}
+	r.metrics.listenerConnected.Set(1)
+	r.cfg.Logger.Info("listening for backfill requests", "channel", r.cfg.NotifyChannel)
+	r.trigger(true)
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return true, err
+		}
+		r.cfg.Logger.Debug("backfill requested", "portfolio_id", n.Payload)
+		r.trigger(true)
+	}
+}

@@ -1,0 +1,551 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/robfig/cron/v3"
+	"github.com/sourcegraph/conc"
+
+	"github.com/sigmasight/backfill/batch"
+	"github.com/sigmasight/backfill/portfolio"
+)
+
+// Reconciler keeps every portfolio's snapshots up to the latest trading
+// day: on a schedule, on every notification and on start it sweeps for
+// portfolios that are behind, were requested or were never snapshotted,
+// claims them with expiring leases and backfills them on a bounded pool.
+// Any number of replicas may run against one database.
+type Reconciler struct {
+	pool     *pgxpool.Pool
+	cfg      Config
+	engine   *batch.Engine
+	cal      batch.Calendar
+	metrics  *metrics
+	gatherer prometheus.Gatherer
+
+	wake     chan struct{}
+	notified atomic.Bool // a notification arrived since the last sweep
+	slots    chan struct{}
+
+	mu        sync.Mutex
+	started   bool
+	stopLoop  context.CancelFunc // stops sweeping, the listener and the schedule
+	stopRuns  context.CancelFunc // cancels in-flight backfills
+	runCtx    context.Context
+	loops     conc.WaitGroup // the sweep loop and the listener
+	runs      sync.WaitGroup // in-flight backfills
+	inFlight  map[uuid.UUID]time.Time
+	lastSweep SweepResult
+	stopped   chan struct{}
+	sweepMu   sync.Mutex // one sweep at a time
+}
+
+// New returns a reconciler working on pool. A nil config means defaults.
+func New(pool *pgxpool.Pool, cfg *Config) (*Reconciler, error) {
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	r := &Reconciler{
+		pool: pool, cfg: c, engine: c.Engine,
+		wake: make(chan struct{}, 1), slots: make(chan struct{}, c.Concurrency),
+		inFlight: map[uuid.UUID]time.Time{}, stopped: make(chan struct{}),
+	}
+	if r.engine == nil {
+		r.engine, err = batch.NewEngine(pool, &batch.Config{
+			Schema: c.Schema, Calendar: c.Calendar, Worker: c.Worker, Now: c.Now, Logger: c.Logger, LeaseTTL: c.LeaseTTL,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	r.cal = c.Calendar
+	if r.cal == nil {
+		r.cal = r.engine.Config().Calendar
+	}
+	reg, gatherer := c.Registerer, c.Gatherer
+	if reg == nil {
+		registry := prometheus.NewRegistry()
+		reg = registry
+		if gatherer == nil {
+			gatherer = registry
+		}
+	}
+	if gatherer == nil {
+		gatherer = prometheus.DefaultGatherer
+	}
+	r.gatherer = gatherer
+	r.metrics, err = newMetrics(reg, c.Version, r.longestRunning)
+	if err != nil {
+		return nil, fmt.Errorf("register metrics: %w", err)
+	}
+	return r, nil
+}
+
+// Engine returns the engine the reconciler runs backfills with.
+func (r *Reconciler) Engine() *batch.Engine { return r.engine }
+
+// Start begins sweeping: at once, on the schedule and on every
+// notification. Cancelling ctx stops the reconciler as abruptly as a Stop
+// whose grace period has run out.
+func (r *Reconciler) Start(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.started {
+		return errors.New("reconciler already started")
+	}
+	sched := cron.New(cron.WithParser(cronParser), cron.WithLocation(time.UTC))
+	if _, err := sched.AddFunc(r.cfg.Schedule, func() { r.trigger(false) }); err != nil {
+		return fmt.Errorf("schedule %q: %w", r.cfg.Schedule, err)
+	}
+	r.started = true
+	loopCtx, stopLoop := context.WithCancel(ctx)
+	r.runCtx, r.stopRuns = context.WithCancel(ctx)
+	r.stopLoop = stopLoop
+	sched.Start()
+	r.loops.Go(func() {
+		<-loopCtx.Done()
+		<-sched.Stop().Done()
+	})
+	if !r.cfg.DisableListener {
+		r.loops.Go(func() { r.listen(loopCtx) })
+	} else {
+		r.metrics.listenerConnected.Set(0)
+	}
+	r.loops.Go(func() { r.loop(loopCtx) })
+	r.trigger(false)
+	r.cfg.Logger.InfoContext(ctx, "reconciler started", "worker", r.cfg.Worker, "schedule", r.cfg.Schedule,
+		"concurrency", r.cfg.Concurrency, "lease_ttl", r.cfg.LeaseTTL)
+	return nil
+}
+
+// Stop stops claiming work, lets in-flight backfills finish until ctx ends
+// (or ShutdownGrace passes, when ctx has no deadline), then cancels them;
+// they record their runs and release their leases so that peers take over
+// at once. It returns when everything has stopped.
+func (r *Reconciler) Stop(ctx context.Context) error {
+	r.mu.Lock()
+	if !r.started {
+		r.mu.Unlock()
+		return errors.New("reconciler not started")
+	}
+	stopLoop, stopRuns := r.stopLoop, r.stopRuns
+	r.mu.Unlock()
+
+	stopLoop()
+	r.loops.Wait()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.cfg.ShutdownGrace)
+		defer cancel()
+	}
+	done := make(chan struct{})
+	go func() { r.runs.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		r.cfg.Logger.Warn("grace period over: cancelling in-flight backfills", "in_flight", len(r.snapshotInFlight()))
+		stopRuns()
+		<-done
+	}
+	stopRuns()
+	r.mu.Lock()
+	select {
+	case <-r.stopped:
+	default:
+		close(r.stopped)
+	}
+	r.mu.Unlock()
+	r.cfg.Logger.Info("reconciler stopped", "worker", r.cfg.Worker)
+	return nil
+}
+
+// Stopped is closed once Stop has finished.
+func (r *Reconciler) Stopped() <-chan struct{} { return r.stopped }
+
+// trigger asks the loop for a sweep; requests coalesce.
+func (r *Reconciler) trigger(notified bool) {
+	if notified {
+		r.notified.Store(true)
+	}
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Reconciler) loop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.wake:
+		}
+		trigger := portfolio.TriggerSchedule
+		if r.notified.Swap(false) {
+			trigger = portfolio.TriggerNotify
+		}
+		if _, err := r.sweep(ctx, r.runCtx, trigger, nil); err != nil && ctx.Err() == nil {
+			r.cfg.Logger.Error("sweep failed", "error", err)
+		}
+	}
+}
+
+// SweepResult summarises one sweep.
+type SweepResult struct {
+	Started  time.Time     `json:"started"`
+	Duration time.Duration `json:"duration_ns"`
+	// Target is the trading day portfolios are brought up to: the latest
+	// closed session with the benchmark's price (zero when none).
+	Target    time.Time `json:"target"`
+	Claimed   int       `json:"claimed"`
+	Reclaimed int       `json:"reclaimed"`
+	Error     string    `json:"error,omitempty"`
+}
+
+// SweepNow runs one sweep to completion: it claims and backfills every
+// portfolio that is due until none is left, and waits for those backfills.
+// It can be used without Start (as `backfilld run --once` does).
+func (r *Reconciler) SweepNow(ctx context.Context) (SweepResult, error) {
+	var wg sync.WaitGroup
+	res, err := r.sweep(ctx, ctx, portfolio.TriggerManual, &wg)
+	wg.Wait()
+	return res, err
+}
+
+// sweep claims due portfolios as slots free up and starts their backfills
+// under runCtx, until nothing is left to claim. wg, when set, tracks the
+// backfills this sweep started.
+func (r *Reconciler) sweep(ctx, runCtx context.Context, trigger portfolio.Trigger, wg *sync.WaitGroup) (res SweepResult, err error) {
+	r.sweepMu.Lock()
+	defer r.sweepMu.Unlock()
+	res.Started = r.cfg.Now()
+	t0 := time.Now()
+	defer func() {
+		res.Duration = time.Since(t0)
+		if err != nil {
+			res.Error = err.Error()
+			r.metrics.sweeps.WithLabelValues("error").Inc()
+		} else {
+			r.metrics.sweeps.WithLabelValues("ok").Inc()
+			r.metrics.lastSweep.Set(float64(r.cfg.Now().UnixNano()) / 1e9)
+		}
+		r.metrics.sweepDuration.Observe(res.Duration.Seconds())
+		r.mu.Lock()
+		r.lastSweep = res
+		r.mu.Unlock()
+	}()
+	res.Target, err = r.target(ctx)
+	if err != nil {
+		return res, err
+	}
+	if err := r.refreshGauges(ctx, res.Target); err != nil {
+		return res, err
+	}
+	for {
+		// Wait for one free slot, then take whatever else is free.
+		select {
+		case r.slots <- struct{}{}:
+		case <-ctx.Done():
+			return res, ctx.Err()
+		}
+		n := 1
+		for n < DefaultClaimBatch {
+			select {
+			case r.slots <- struct{}{}:
+				n++
+				continue
+			default:
+			}
+			break
+		}
+		claims, err := r.claim(ctx, res.Target, n)
+		for range n - len(claims) {
+			<-r.slots
+		}
+		if err != nil {
+			return res, err
+		}
+		if len(claims) == 0 {
+			return res, nil
+		}
+		res.Claimed += len(claims)
+		for _, c := range claims {
+			if c.reclaimed {
+				res.Reclaimed++
+				r.metrics.leaseReclaims.Inc()
+			}
+			r.runs.Add(1)
+			if wg != nil {
+				wg.Add(1)
+			}
+			go func() {
+				defer func() {
+					<-r.slots
+					r.runs.Done()
+					if wg != nil {
+						wg.Done()
+					}
+				}()
+				r.execute(runCtx, c, trigger)
+			}()
+		}
+	}
+}
+
+// claim is a portfolio this replica now holds the lease of.
+type claim struct {
+	portfolioID uuid.UUID
+	token       uuid.UUID
+	reclaimed   bool // the previous holder's lease had expired
+}
+
+// claim takes up to n due portfolios: behind the target, requested, or
+// never snapshotted; not quarantined; due; not leased (or lease expired).
+// The lease token and expiry come from the database clock.
+func (r *Reconciler) claim(ctx context.Context, target time.Time, n int) ([]claim, error) {
+	rows, err := r.pool.Query(ctx, r.cfg.Schema.SQL(`
+		WITH due AS (
+			SELECT portfolio_id, lease_token IS NOT NULL AS reclaimed
+			FROM {schema}.backfill_state
+			WHERE status <> 'quarantined' AND next_attempt_at <= now()
+			  AND (lease_token IS NULL OR lease_expires_at <= now())
+			  AND (snapshot_through IS NULL OR snapshot_through < $1 OR requested_at IS NOT NULL)
+			ORDER BY requested_at NULLS LAST, snapshot_through NULLS FIRST
+			LIMIT $2
+			FOR UPDATE SKIP LOCKED
+		)
+		UPDATE {schema}.backfill_state s
+		SET lease_owner = $3, lease_token = gen_random_uuid(),
+		    lease_expires_at = now() + make_interval(secs => $4), status = 'running', updated_at = now()
+		FROM due WHERE s.portfolio_id = due.portfolio_id
+		RETURNING s.portfolio_id, s.lease_token, due.reclaimed`),
+		nullDate(target), n, r.cfg.Worker, r.cfg.LeaseTTL.Seconds())
+	if err != nil {
+		return nil, fmt.Errorf("claim: %w", err)
+	}
+	claims, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (claim, error) {
+		var c claim
+		return c, row.Scan(&c.portfolioID, &c.token, &c.reclaimed)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim: %w", err)
+	}
+	return claims, nil
+}
+
+// execute runs one claimed portfolio's backfill with heartbeats, then
+// settles its state and releases the lease.
+func (r *Reconciler) execute(runCtx context.Context, c claim, trigger portfolio.Trigger) {
+	start := time.Now()
+	r.mu.Lock()
+	r.inFlight[c.portfolioID] = start
+	r.mu.Unlock()
+	r.metrics.inFlight.Inc()
+	defer func() {
+		r.mu.Lock()
+		delete(r.inFlight, c.portfolioID)
+		r.mu.Unlock()
+		r.metrics.inFlight.Dec()
+	}()
+
+	ctx, cancel := context.WithTimeoutCause(runCtx, r.cfg.BackfillTimeout, errTimeout)
+	defer cancel()
+	lost := make(chan struct{})
+	var hb conc.WaitGroup
+	hbCtx, stopHB := context.WithCancel(ctx)
+	hb.Go(func() { r.heartbeat(hbCtx, c, cancel, lost) })
+
+	res, err := r.backfill(ctx, c, trigger)
+	stopHB()
+	hb.Wait()
+
+	result := classify(res, err, ctx, lost)
+	r.metrics.backfills.WithLabelValues(result).Inc()
+	r.metrics.backfillDuration.Observe(time.Since(start).Seconds())
+	if res != nil {
+		r.metrics.daysWritten.Add(float64(res.DaysWritten))
+	}
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(runCtx), 10*time.Second)
+	defer scancel()
+	status, attempts, serr := r.settle(sctx, c, res, err, result)
+	log := r.cfg.Logger.With("portfolio_id", c.portfolioID, "result", result, "duration", time.Since(start))
+	if res != nil {
+		log = log.With("run_id", res.RunID, "days_written", res.DaysWritten, "through", res.Through.Format(time.DateOnly))
+	}
+	switch {
+	case serr != nil:
+		log.Error("backfill: settle state", "error", serr, "backfill_error", err)
+	case err != nil:
+		log.Warn("backfill failed", "error", err, "state", status, "attempts", attempts)
+	default:
+		log.Info("backfill done", "state", status)
+	}
+}
+
+var errTimeout = errors.New("backfill timeout")
+
+// backfill calls the engine, turning a panic that escapes it into an error.
+func (r *Reconciler) backfill(ctx context.Context, c claim, trigger portfolio.Trigger) (res *batch.Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: %v", batch.ErrPanic, p)
+		}
+	}()
+	return r.engine.Backfill(ctx, c.portfolioID, &batch.BackfillOpts{LeaseToken: c.token, Trigger: trigger})
+}
+
+// heartbeat extends the lease until ctx ends; when the lease is gone it
+// cancels the backfill.
+func (r *Reconciler) heartbeat(ctx context.Context, c claim, cancel context.CancelFunc, lost chan struct{}) {
+	t := time.NewTicker(r.cfg.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		tag, err := r.pool.Exec(ctx, r.cfg.Schema.SQL(`
+			UPDATE {schema}.backfill_state SET lease_expires_at = now() + make_interval(secs => $3)
+			WHERE portfolio_id = $1 AND lease_token = $2 AND lease_expires_at > now()`),
+			c.portfolioID, c.token, r.cfg.LeaseTTL.Seconds())
+		if err != nil {
+			// A database hiccup: the next beat may succeed before expiry.
+			r.cfg.Logger.Warn("heartbeat failed", "portfolio_id", c.portfolioID, "error", err)
+			continue
+		}
+		if tag.RowsAffected() == 0 {
+			r.cfg.Logger.Warn("lease lost: cancelling backfill", "portfolio_id", c.portfolioID)
+			close(lost)
+			cancel()
+			return
+		}
+	}
+}
+
+// classify names a backfill's outcome for the metrics.
+func classify(res *batch.Result, err error, ctx context.Context, lost chan struct{}) string {
+	select {
+	case <-lost:
+		return "lease_lost"
+	default:
+	}
+	switch {
+	case err == nil && res != nil && res.Status == portfolio.RunWaitingForPrices:
+		return "waiting_for_prices"
+	case err == nil:
+		return "completed"
+	case errors.Is(err, batch.ErrLeaseLost):
+		return "lease_lost"
+	case errors.Is(err, batch.ErrPanic):
+		return "panic"
+	case errors.Is(context.Cause(ctx), errTimeout):
+		return "timeout"
+	case res != nil && res.DaysWritten > 0:
+		return "partial"
+	default:
+		return "failed"
+	}
+}
+
+// settle releases the lease and records the outcome: a failure counts an
+// attempt (unless the engine already did), backs off with jitter, and
+// quarantines the portfolio after MaxAttempts.
+func (r *Reconciler) settle(ctx context.Context, c claim, res *batch.Result, err error, result string) (status string, attempts int, _ error) {
+	// A cancelled backfill (shutdown) is not the portfolio's failure.
+	failed := err != nil && result != "lease_lost" && !errors.Is(err, context.Canceled)
+	// The engine counts the attempt when it got as far as recording a run.
+	uncounted := 0
+	if failed && (res == nil || res.RunID == uuid.Nil) {
+		uncounted = 1
+	}
+	var msg *string
+	if err != nil {
+		s := err.Error()
+		msg = &s
+	}
+	jitter := 0.8 + 0.4*rand.Float64()
+	waitSecs := 0.0
+	if err == nil && res != nil && res.Status == portfolio.RunWaitingForPrices {
+		waitSecs = r.cfg.BackoffBase.Seconds()
+	}
+	err2 := r.pool.QueryRow(ctx, r.cfg.Schema.SQL(`
+		UPDATE {schema}.backfill_state
+		SET lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, updated_at = now(),
+		    attempts = attempts + $4,
+		    status = CASE WHEN NOT $3 THEN CASE WHEN status = 'running' THEN 'pending' ELSE status END
+		                  WHEN attempts + $4 >= $5 THEN 'quarantined' ELSE 'failing' END,
+		    last_error = CASE WHEN $3 THEN $6 ELSE last_error END,
+		    next_attempt_at = CASE WHEN $3
+		        THEN now() + make_interval(secs => least($8, $7 * power(2, greatest(attempts + $4 - 1, 0))) * $9)
+		        ELSE now() + make_interval(secs => $10) END
+		WHERE portfolio_id = $1 AND lease_token = $2
+		RETURNING status, attempts`),
+		c.portfolioID, c.token, failed, uncounted, r.cfg.MaxAttempts, msg,
+		r.cfg.BackoffBase.Seconds(), r.cfg.BackoffMax.Seconds(), jitter, waitSecs).Scan(&status, &attempts)
+	if errors.Is(err2, pgx.ErrNoRows) {
+		return "lease_lost", 0, nil // a peer holds it now
+	}
+	return status, attempts, err2
+}
+
+// target returns the latest closed session on which the benchmark has a
+// close (zero when it has none).
+func (r *Reconciler) target(ctx context.Context) (time.Time, error) {
+	ec := r.engine.Config()
+	closed := batch.MostRecentClose(r.cal, r.cfg.Now(), ec.CloseDelay)
+	var ready *time.Time
+	err := r.pool.QueryRow(ctx, r.cfg.Schema.SQL(`
+		SELECT max(price_date) FROM {schema}.market_prices WHERE symbol = $1 AND price_date <= $2`),
+		ec.Benchmark, closed).Scan(&ready)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("target day: %w", err)
+	}
+	if ready == nil {
+		return time.Time{}, nil
+	}
+	return *ready, nil
+}
+
+func (r *Reconciler) longestRunning() float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var oldest time.Time
+	for _, t := range r.inFlight {
+		if oldest.IsZero() || t.Before(oldest) {
+			oldest = t
+		}
+	}
+	if oldest.IsZero() {
+		return 0
+	}
+	return time.Since(oldest).Seconds()
+}
+
+func (r *Reconciler) snapshotInFlight() map[uuid.UUID]time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[uuid.UUID]time.Time, len(r.inFlight))
+	for k, v := range r.inFlight {
+		out[k] = v
+	}
+	return out
+}
+
+func nullDate(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}

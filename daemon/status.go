@@ -1,0 +1,223 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sigmasight/backfill/batch"
+	"github.com/sigmasight/backfill/portfolio"
+)
+
+// refreshGauges sets the database-derived gauges: portfolios by state and
+// by lag behind target, the largest lag, and the oldest missing day.
+func (r *Reconciler) refreshGauges(ctx context.Context, target time.Time) error {
+	st, err := r.Status(ctx, target, 0)
+	if err != nil {
+		return err
+	}
+	for _, s := range portfolioStates {
+		r.metrics.portfolios.WithLabelValues(s).Set(float64(st.ByState[s]))
+	}
+	for _, l := range lagBuckets {
+		r.metrics.behind.WithLabelValues(l).Set(float64(st.Behind[l]))
+	}
+	r.metrics.maxLag.Set(float64(st.MaxLagTradingDays))
+	r.metrics.oldestMissing.Set(unixDay(st.OldestMissing))
+	r.metrics.targetDay.Set(unixDay(target))
+	return nil
+}
+
+func unixDay(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return float64(t.Unix())
+}
+
+// Status is the reconciler's view of all portfolios, served by /status.
+type Status struct {
+	Target            time.Time      `json:"target"`
+	ByState           map[string]int `json:"by_state"`
+	Behind            map[string]int `json:"behind"`
+	MaxLagTradingDays int            `json:"max_lag_trading_days"`
+	OldestMissing     time.Time      `json:"oldest_missing"`
+	// Attention lists the most-behind or failing portfolios with why.
+	Attention []PortfolioStatus `json:"attention"`
+	LastSweep *SweepResult      `json:"last_sweep,omitempty"`
+	InFlight  int               `json:"in_flight"`
+}
+
+// PortfolioStatus explains one portfolio's state.
+type PortfolioStatus struct {
+	PortfolioID   uuid.UUID  `json:"portfolio_id"`
+	State         string     `json:"state"`
+	Watermark     *time.Time `json:"watermark"`
+	LagDays       int        `json:"lag_trading_days"`
+	Attempts      int        `json:"attempts"`
+	LastError     string     `json:"last_error,omitempty"`
+	NextAttemptAt time.Time  `json:"next_attempt_at"`
+	LeaseOwner    string     `json:"lease_owner,omitempty"`
+	Requested     bool       `json:"requested"`
+	Reason        string     `json:"reason"`
+}
+
+// Status reads the state of every portfolio against target (zero: the
+// current target day), listing up to limit portfolios that need attention.
+func (r *Reconciler) Status(ctx context.Context, target time.Time, limit int) (*Status, error) {
+	if target.IsZero() {
+		var err error
+		if target, err = r.target(ctx); err != nil {
+			return nil, err
+		}
+	}
+	st := &Status{Target: target, ByState: map[string]int{}, Behind: map[string]int{}}
+	for _, s := range portfolioStates {
+		st.ByState[s] = 0
+	}
+	for _, l := range lagBuckets {
+		st.Behind[l] = 0
+	}
+	b := &pgx.Batch{}
+	b.Queue(r.cfg.Schema.SQL(`SELECT status, count(*) FROM {schema}.backfill_state GROUP BY status`)).Query(func(rows pgx.Rows) error {
+		var s string
+		var n int
+		_, err := pgx.ForEachRow(rows, []any{&s, &n}, func() error { st.ByState[s] = n; return nil })
+		return err
+	})
+	// Behind portfolios grouped by watermark: few distinct dates, whose
+	// lag the calendar turns into trading days.
+	b.Queue(r.cfg.Schema.SQL(`
+		SELECT snapshot_through, count(*) FROM {schema}.backfill_state
+		WHERE snapshot_through < $1 GROUP BY snapshot_through`), nullDate(target)).Query(func(rows pgx.Rows) error {
+		var d time.Time
+		var n int
+		_, err := pgx.ForEachRow(rows, []any{&d, &n}, func() error {
+			lag := batch.SessionsBetween(r.cal, d, target)
+			switch {
+			case lag <= 0:
+				return nil
+			case lag == 1:
+				st.Behind["1d"] += n
+			case lag <= 5:
+				st.Behind["2_5d"] += n
+			default:
+				st.Behind["gt_5d"] += n
+			}
+			st.MaxLagTradingDays = max(st.MaxLagTradingDays, lag)
+			if missing := batch.NextSession(r.cal, d); st.OldestMissing.IsZero() || missing.Before(st.OldestMissing) {
+				st.OldestMissing = missing
+			}
+			return nil
+		})
+		return err
+	})
+	b.Queue(r.cfg.Schema.SQL(`
+		SELECT count(*), min(p.inception_date) FROM {schema}.backfill_state s
+		JOIN {schema}.portfolios p ON p.id = s.portfolio_id WHERE s.snapshot_through IS NULL`)).QueryRow(func(row pgx.Row) error {
+		var n int
+		var first *time.Time
+		if err := row.Scan(&n, &first); err != nil {
+			return err
+		}
+		st.Behind["never"] = n
+		if first != nil && !target.IsZero() {
+			if missing := batch.SessionOnOrAfter(r.cal, *first); !missing.After(target) && (st.OldestMissing.IsZero() || missing.Before(st.OldestMissing)) {
+				st.OldestMissing = missing
+			}
+		}
+		return nil
+	})
+	if limit > 0 {
+		b.Queue(r.cfg.Schema.SQL(`
+			SELECT portfolio_id, status, snapshot_through, attempts, coalesce(last_error, ''), next_attempt_at,
+			       coalesce(lease_owner, ''), requested_at IS NOT NULL
+			FROM {schema}.backfill_state
+			WHERE status IN ('failing', 'quarantined') OR snapshot_through IS NULL OR snapshot_through < $1
+			   OR requested_at IS NOT NULL
+			ORDER BY status = 'quarantined' DESC, status = 'failing' DESC, snapshot_through NULLS FIRST, portfolio_id
+			LIMIT $2`), nullDate(target), limit).Query(func(rows pgx.Rows) error {
+			var err error
+			st.Attention, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (PortfolioStatus, error) {
+				var p PortfolioStatus
+				err := row.Scan(&p.PortfolioID, &p.State, &p.Watermark, &p.Attempts, &p.LastError, &p.NextAttemptAt, &p.LeaseOwner, &p.Requested)
+				if p.Watermark != nil && !target.IsZero() {
+					p.LagDays = batch.SessionsBetween(r.cal, *p.Watermark, target)
+				}
+				p.Reason = r.reason(&p, target)
+				return p, err
+			})
+			return err
+		})
+	}
+	if err := r.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	r.mu.Lock()
+	if !r.lastSweep.Started.IsZero() {
+		ls := r.lastSweep
+		st.LastSweep = &ls
+	}
+	st.InFlight = len(r.inFlight)
+	r.mu.Unlock()
+	return st, nil
+}
+
+// reason says in words why a portfolio needs attention.
+func (r *Reconciler) reason(p *PortfolioStatus, target time.Time) string {
+	switch {
+	case p.State == "quarantined":
+		return fmt.Sprintf("quarantined after %d failed attempts (retry by hand): %s", p.Attempts, p.LastError)
+	case p.State == "failing":
+		return fmt.Sprintf("failing, attempt %d, next at %s: %s", p.Attempts, p.NextAttemptAt.UTC().Format(time.RFC3339), p.LastError)
+	case p.State == "running":
+		return "backfilling on " + p.LeaseOwner
+	case p.Watermark == nil:
+		return "never snapshotted"
+	case p.Requested:
+		return "recalculation requested"
+	case p.State == "waiting_for_prices":
+		return "waiting for prices"
+	default:
+		return fmt.Sprintf("%d trading days behind %s", p.LagDays, target.Format(time.DateOnly))
+	}
+}
+
+// Retry makes a quarantined or failing portfolio due again now, with its
+// attempts reset, and notifies the reconcilers. It returns
+// portfolio.ErrNotFound for an unknown portfolio.
+func Retry(ctx context.Context, db portfolio.Querier, schema portfolio.Schema, portfolioID uuid.UUID) error {
+	tag, err := db.Exec(ctx, schema.SQL(`
+		WITH s AS (
+			UPDATE {schema}.backfill_state
+			SET status = CASE WHEN status IN ('quarantined', 'failing') THEN 'pending' ELSE status END,
+			    attempts = 0, next_attempt_at = now(), requested_at = coalesce(requested_at, now()), updated_at = now()
+			WHERE portfolio_id = $1 RETURNING portfolio_id)
+		SELECT pg_notify($2, portfolio_id::text) FROM s`), portfolioID, portfolio.DefaultNotifyChannel)
+	if err != nil {
+		return fmt.Errorf("retry %s: %w", portfolioID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("retry %s: %w", portfolioID, portfolio.ErrNotFound)
+	}
+	return nil
+}
+
+// RetryQuarantined makes every quarantined portfolio due again and returns
+// how many there were.
+func RetryQuarantined(ctx context.Context, db portfolio.Querier, schema portfolio.Schema) (int, error) {
+	tag, err := db.Exec(ctx, schema.SQL(`
+		UPDATE {schema}.backfill_state
+		SET status = 'pending', attempts = 0, next_attempt_at = now(), requested_at = coalesce(requested_at, now()), updated_at = now()
+		WHERE status = 'quarantined'`))
+	if err != nil {
+		return 0, fmt.Errorf("retry quarantined: %w", err)
+	}
+	if _, err := db.Exec(ctx, `SELECT pg_notify($1, '')`, portfolio.DefaultNotifyChannel); err != nil {
+		return 0, fmt.Errorf("retry quarantined: notify: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
