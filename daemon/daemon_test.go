@@ -472,3 +472,5 @@ func TestConfigValidation(t *testing.T) {
 		}
 	}
 }
+
+func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }

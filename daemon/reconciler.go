@@ -314,7 +314,24 @@ type claim struct {
 // never snapshotted; not quarantined; due; not leased (or lease expired).
 // The lease token and expiry come from the database clock.
 func (r *Reconciler) claim(ctx context.Context, target time.Time, n int) ([]claim, error) {
-	rows, err := r.pool.Query(ctx, r.cfg.Schema.SQL(`
+	rows, err := r.pool.Query(ctx, r.cfg.Schema.SQL(claimSQL),
+		nullDate(target), n, r.cfg.Worker, r.cfg.LeaseTTL.Seconds())
+	if err != nil {
+		return nil, fmt.Errorf("claim: %w", err)
+	}
+	claims, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (claim, error) {
+		var c claim
+		return c, row.Scan(&c.portfolioID, &c.token, &c.reclaimed)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim: %w", err)
+	}
+	return claims, nil
+}
+
+// claimSQL claims up to $2 due portfolios for worker $3 for $4 seconds,
+// given the target day $1.
+const claimSQL = `
 		WITH due AS (
 			SELECT portfolio_id, lease_token IS NOT NULL AS reclaimed
 			FROM {schema}.backfill_state
@@ -329,20 +346,7 @@ func (r *Reconciler) claim(ctx context.Context, target time.Time, n int) ([]clai
 		SET lease_owner = $3, lease_token = gen_random_uuid(),
 		    lease_expires_at = now() + make_interval(secs => $4), status = 'running', updated_at = now()
 		FROM due WHERE s.portfolio_id = due.portfolio_id
-		RETURNING s.portfolio_id, s.lease_token, due.reclaimed`),
-		nullDate(target), n, r.cfg.Worker, r.cfg.LeaseTTL.Seconds())
-	if err != nil {
-		return nil, fmt.Errorf("claim: %w", err)
-	}
-	claims, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (claim, error) {
-		var c claim
-		return c, row.Scan(&c.portfolioID, &c.token, &c.reclaimed)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("claim: %w", err)
-	}
-	return claims, nil
-}
+		RETURNING s.portfolio_id, s.lease_token, due.reclaimed`
 
 // execute runs one claimed portfolio's backfill with heartbeats, then
 // settles its state and releases the lease.
