@@ -21,7 +21,8 @@ import (
 // range of sessions and onboarded portfolios.
 type benchWorld struct {
 	db         *portfoliotest.DB
-	engine     *Engine
+	engine     *Engine // with analytics
+	plain      *Engine // without
 	portfolios []uuid.UUID
 	sessions   []time.Time
 	timings    Timings // summed over backfills
@@ -36,12 +37,15 @@ func newBenchWorld(b *testing.B, nSessions, nSymbols, nPortfolios, nPositions in
 	db := portfoliotest.NewDB(b)
 	cal := NewNYSECalendar()
 	last := date("2024-12-31")
+	// Prices start a look-back before the portfolios' first day, so that
+	// every backfilled day has full analytics windows.
+	const lookback = 200
 	sessions := []time.Time{last}
-	for len(sessions) < nSessions {
+	for len(sessions) < nSessions+lookback {
 		sessions = append([]time.Time{PrevSession(cal, sessions[0])}, sessions...)
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	symbols := []string{"SPY"}
+	symbols := []string{"SPY", "TLT", "VTV", "VUG", "MTUM", "QUAL", "IWM", "USMV"}
 	for i := range nSymbols {
 		symbols = append(symbols, fmt.Sprintf("S%04d", i))
 	}
@@ -64,6 +68,7 @@ func newBenchWorld(b *testing.B, nSessions, nSymbols, nPortfolios, nPositions in
 	if err != nil {
 		b.Fatal(err)
 	}
+	sessions = sessions[lookback:]
 	w := &benchWorld{db: db, sessions: sessions}
 	entry := sessions[0].Format(time.DateOnly)
 	for i := range nPortfolios {
@@ -89,6 +94,10 @@ func newBenchWorld(b *testing.B, nSessions, nSymbols, nPortfolios, nPositions in
 	if err != nil {
 		b.Fatal(err)
 	}
+	w.plain, err = NewEngine(db.Pool, &Config{Now: now, Analytics: AnalyticsConfig{Disabled: true}})
+	if err != nil {
+		b.Fatal(err)
+	}
 	return w
 }
 
@@ -107,7 +116,7 @@ func (w *benchWorld) reset(b *testing.B) {
 }
 
 // backfillAll backfills every portfolio with workers goroutines.
-func (w *benchWorld) backfillAll(b *testing.B, workers int) int {
+func (w *benchWorld) backfillAll(b *testing.B, e *Engine, workers int) int {
 	b.Helper()
 	ids := make(chan uuid.UUID)
 	var mu sync.Mutex
@@ -116,7 +125,7 @@ func (w *benchWorld) backfillAll(b *testing.B, workers int) int {
 	for range workers {
 		wg.Go(func() {
 			for id := range ids {
-				res, err := w.engine.Backfill(context.Background(), id, nil)
+				res, err := e.Backfill(context.Background(), id, nil)
 				if err != nil {
 					b.Error(err)
 					continue
@@ -148,29 +157,32 @@ func BenchmarkBackfill13Positions254Days(b *testing.B) {
 		b.StopTimer()
 		w.reset(b)
 		b.StartTimer()
-		if days := w.backfillAll(b, 1); days != 254 {
+		if days := w.backfillAll(b, w.engine, 1); days != 254 {
 			b.Fatalf("wrote %d days, want 254", days)
 		}
 	}
 }
 
 // BenchmarkBackfill1000x50x252 backfills 1,000 portfolios of 50 positions
-// over 252 sessions and, in the same run, COPYs the same rows into the same
-// table, reporting portfolio-days/s and the engine/COPY time ratio.
+// over 252 sessions with 4 concurrent backfills (the reconciler's default),
+// without and with risk analytics, and, in the same run, COPYs the same
+// snapshot rows into the same table in one stream. It reports
+// portfolio-days/s, the engine/COPY time ratio (without analytics), and
+// how much analytics add to the wall time.
 func BenchmarkBackfill1000x50x252(b *testing.B) {
-	const portfolios, positions, sessions = 1000, 50, 252
+	const portfolios, positions, sessions, workers = 1000, 50, 252, 4
 	w := newBenchWorld(b, sessions, 500, portfolios, positions)
 	ctx := context.Background()
-	var engineTime, copyTime time.Duration
+	var plainTime, analyticsTime, copyTime time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		w.reset(b)
 		b.StartTimer()
 		t0 := time.Now()
-		if days := w.backfillAll(b, 4); days != portfolios*sessions {
+		if days := w.backfillAll(b, w.plain, workers); days != portfolios*sessions {
 			b.Fatalf("wrote %d days, want %d", days, portfolios*sessions)
 		}
-		engineTime += time.Since(t0)
+		plainTime += time.Since(t0)
 		b.StopTimer()
 
 		// The baseline: the same rows, in the same COPY text format,
@@ -192,13 +204,22 @@ func BenchmarkBackfill1000x50x252(b *testing.B) {
 		if err != nil || tag.RowsAffected() != portfolios*sessions {
 			b.Fatal(tag, err)
 		}
-		conn.Release()
 		copyTime += time.Since(t1)
+		conn.Release()
+
+		w.reset(b)
 		b.StartTimer()
+		t2 := time.Now()
+		if days := w.backfillAll(b, w.engine, workers); days != portfolios*sessions {
+			b.Fatalf("wrote %d days with analytics, want %d", days, portfolios*sessions)
+		}
+		analyticsTime += time.Since(t2)
 	}
 	n := float64(b.N)
-	b.ReportMetric(float64(portfolios*sessions)*n/engineTime.Seconds(), "portfolio-days/s")
-	b.ReportMetric(engineTime.Seconds()/copyTime.Seconds(), "engine/copy")
+	b.ReportMetric(float64(portfolios*sessions)*n/plainTime.Seconds(), "portfolio-days/s")
+	b.ReportMetric(float64(portfolios*sessions)*n/analyticsTime.Seconds(), "analytics-portfolio-days/s")
+	b.ReportMetric(plainTime.Seconds()/copyTime.Seconds(), "engine/copy")
+	b.ReportMetric(analyticsTime.Seconds()/plainTime.Seconds(), "analytics/plain")
 	b.ReportMetric(copyTime.Seconds()/n, "copy-s/op")
 	b.Logf("engine phases summed over workers: %+v", w.timings)
 }

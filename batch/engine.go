@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -53,6 +54,10 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives a line per backfill. Default discards.
 	Logger *slog.Logger
+	// Analytics configures the risk analytics computed for every day:
+	// symbol betas, factor exposures, volatility, realized beta. Defaults
+	// as AnalyticsConfig documents; Analytics.Disabled turns them off.
+	Analytics AnalyticsConfig
 }
 
 func (c *Config) withDefaults(pool *pgxpool.Pool) (Config, error) {
@@ -96,6 +101,9 @@ func (c *Config) withDefaults(pool *pgxpool.Pool) (Config, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Analytics, err = o.Analytics.WithDefaults(); err != nil {
+		return o, fmt.Errorf("config: analytics: %w", err)
+	}
 	switch {
 	case o.StaleAfter < 0:
 		return o, fmt.Errorf("config: StaleAfter %d must be positive", o.StaleAfter)
@@ -115,6 +123,7 @@ type Engine struct {
 	pool   *pgxpool.Pool
 	cfg    Config
 	prices *priceCache
+	betas  *betaCache
 
 	// afterChunk, set by tests, runs after each committed chunk.
 	afterChunk func(daysWritten int)
@@ -126,13 +135,21 @@ func NewEngine(pool *pgxpool.Pool, cfg *Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{pool: pool, cfg: c, prices: newPriceCache(c.Prices)}, nil
+	return &Engine{pool: pool, cfg: c, prices: newPriceCache(c.Prices), betas: newBetaCache()}, nil
 }
 
 // Config returns the engine's configuration with defaults filled in.
 func (e *Engine) Config() Config { return e.cfg }
 
 func (e *Engine) sql(q string) string { return e.cfg.Schema.SQL(q) }
+
+// factors names the factor exposures the engine writes, in their order.
+func (e *Engine) factors() []string {
+	if e.cfg.Analytics.Disabled {
+		return []string{}
+	}
+	return e.cfg.Analytics.Factors()
+}
 
 // Errors callers branch on.
 var (
@@ -308,8 +325,12 @@ func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, to
 	// Lay the axis far enough back to carry a price forward into start
 	// and tell whether it is stale.
 	t1 := time.Now()
+	lookback := e.cfg.StaleAfter + 2
+	if !e.cfg.Analytics.Disabled {
+		lookback = max(lookback, e.cfg.Analytics.Lookback()+1)
+	}
 	axisFrom := start
-	for range e.cfg.StaleAfter + 2 {
+	for range lookback {
 		axisFrom = PrevSession(cal, axisFrom)
 	}
 	if target.Before(start) {
@@ -319,14 +340,22 @@ func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, to
 	}
 	ax := newAxis(cal, axisFrom, target)
 	symbols := symbolsOf(p.positions, e.cfg.Benchmark)
-	closes, err := e.prices.closes(ctx, symbols, axisFrom, target)
+	if !e.cfg.Analytics.Disabled {
+		for _, s := range e.cfg.Analytics.Proxies() {
+			if !slices.Contains(symbols, s) {
+				symbols = append(symbols, s)
+			}
+		}
+	}
+	closes, gen, err := e.prices.closes(ctx, symbols, axisFrom, target)
 	if err != nil {
 		return err
 	}
 	res.Timings.Prices = time.Since(t1)
 
 	// The last ready session: the benchmark has a real close on it.
-	bench := newSeries(ax, closes[e.cfg.Benchmark])
+	lay := newLayer(ax, closes)
+	bench := lay.of(e.cfg.Benchmark)
 	end := ax.onOrBefore(target)
 	for end >= 0 && !bench.isReal(end) {
 		end--
@@ -349,10 +378,16 @@ func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, to
 			return err
 		}
 	}
-	hs, warns := e.holdings(ax, p.positions, closes)
+	hs, warns := e.holdings(lay, p.positions)
 	res.Warnings = append(res.Warnings, warns...)
+	var w warnings
+	var x *exposures
+	if !e.cfg.Analytics.Disabled {
+		e.attachBetas(gen, lay, hs, first, end, &w)
+		x = newExposures(end-first+1, len(e.cfg.Analytics.Factors()))
+	}
 	totals := make([]dayTotals, end-first+1)
-	runs := valueHoldings(hs, first, end, e.cfg.StaleAfter, totals)
+	runs := valueHoldings(hs, first, end, e.cfg.StaleAfter, totals, x)
 	res.Warnings = append(res.Warnings, flagWarnings(ax, hs, runs)...)
 	flows := make([]float64, len(totals))
 	for _, f := range p.flows {
@@ -368,6 +403,22 @@ func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, to
 		res.Warnings = append(res.Warnings, Warning{Code: WarnNonPositiveBase, From: d, To: d,
 			Message: fmt.Sprintf("NAV before the day's P&L is %.2f ≤ 0: daily return left empty", base)})
 	})
+	if x != nil {
+		history := map[time.Time]float64{}
+		if ax.days[first].After(inception) {
+			n := max(e.cfg.Analytics.VolLongWindow, e.cfg.Analytics.RealizedBetaWindow)
+			if history, err = e.loadHistory(ctx, id, ax.days[first], n); err != nil {
+				return err
+			}
+		}
+		e.riskColumns(ax, first, days, history, bench, &w)
+		for k := range days {
+			days[k].expo = x
+			days[k].row = k
+		}
+		exposureWarnings(ax, first, x, e.cfg.Analytics.Factors(), &w)
+		res.Warnings = append(res.Warnings, w.list()...)
+	}
 	res.Timings.Compute = time.Since(t2)
 	res.From, res.Through, res.DaysTotal = ax.days[first], ax.days[end], len(days)
 
@@ -408,21 +459,11 @@ func symbolsOf(ps []storedPosition, benchmark string) []string {
 }
 
 // holdings prepares the positions for valuation on ax.
-func (e *Engine) holdings(ax *axis, ps []storedPosition, closes map[string][]Close) ([]holding, []Warning) {
+func (e *Engine) holdings(lay *layer, ps []storedPosition) ([]holding, []Warning) {
 	var warns []Warning
+	ax := lay.ax
 	hs := make([]holding, 0, len(ps))
-	built := map[string]*series{}
-	seriesOf := func(sym string) *series {
-		if s, ok := built[sym]; ok {
-			return s
-		}
-		var s *series
-		if c, ok := closes[sym]; ok {
-			s = newSeries(ax, c)
-		}
-		built[sym] = s
-		return s
-	}
+	seriesOf := lay.of
 	for _, p := range ps {
 		h := holding{
 			symbol: p.symbol, qm: p.qty * float64(p.multiplier), entryPrice: p.entryPrice,
@@ -522,10 +563,10 @@ func newPriceCache(src PriceSource) *priceCache {
 
 // closes returns each symbol's closes in [from, to] preceded by its last
 // close before from.
-func (c *priceCache) closes(ctx context.Context, symbols []string, from, to time.Time) (map[string][]Close, error) {
+func (c *priceCache) closes(ctx context.Context, symbols []string, from, to time.Time) (map[string][]Close, int64, error) {
 	gen, err := c.src.Generation(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("price generation: %w", err)
+		return nil, 0, fmt.Errorf("price generation: %w", err)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -547,7 +588,7 @@ func (c *priceCache) closes(ctx context.Context, symbols []string, from, to time
 	if len(missing) > 0 {
 		got, err := c.src.Closes(ctx, missing, lo, hi)
 		if err != nil {
-			return nil, fmt.Errorf("load prices: %w", err)
+			return nil, 0, fmt.Errorf("load prices: %w", err)
 		}
 		for _, s := range missing {
 			c.m[s] = &cachedCloses{from: lo, to: hi, closes: got[s]}
@@ -559,7 +600,7 @@ func (c *priceCache) closes(ctx context.Context, symbols []string, from, to time
 			out[s] = cs
 		}
 	}
-	return out, nil
+	return out, gen, nil
 }
 
 // slice returns the closes in [from, to] preceded by the last one before.

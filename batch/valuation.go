@@ -33,6 +33,9 @@ type holding struct {
 	underlying *series
 	strike     float64
 	call       bool
+	// betas are the symbol's factor betas on the computed days (public
+	// holdings with analytics on), indexed from the first computed day.
+	betas [][]betaValue
 }
 
 const noExit = math.MaxInt
@@ -116,7 +119,7 @@ type flagRun struct {
 // [start, end] to totals (indexed from start), position by position: the
 // position-major order keeps each holding's series hot in cache. It
 // returns the flagged stretches for the warnings.
-func valueHoldings(hs []holding, start, end, staleAfter int, totals []dayTotals) []flagRun {
+func valueHoldings(hs []holding, start, end, staleAfter int, totals []dayTotals, x *exposures) []flagRun {
 	var runs []flagRun
 	for k := range hs {
 		h := &hs[k]
@@ -144,6 +147,9 @@ func valueHoldings(hs []holding, start, end, staleAfter int, totals []dayTotals)
 			p, flag := h.price(d, staleAfter)
 			t.pnl += h.qm * (p - base)
 			mv := h.qm * p
+			if x != nil {
+				x.add(h, d-start, mv, flag)
+			}
 			if mv >= 0 {
 				t.long += mv
 			} else {
@@ -194,6 +200,14 @@ type day struct {
 	hasRet                                 bool
 	cumReturn, index, maxDrawdown          float64
 	nPos, nLong, nShort, nStale, nUnpriced int
+	vol21, vol63, betaReal                 float64
+	hasVol21, hasVol63, hasBetaReal        bool
+	// grossRaw is the unrounded gross exposure, the base of coverage.
+	grossRaw float64
+	// expo holds the factor exposures, this day in its row (nil when
+	// analytics are off).
+	expo *exposures
+	row  int
 }
 
 // chainDays turns per-session totals into snapshots: NAV(D) = NAV(D−1) +
@@ -212,6 +226,7 @@ func chainDays(ax *axis, start int, totals []dayTotals, flows []float64, st chai
 			nPos: t.nPos, nLong: t.nLong, nShort: t.nShort, nStale: t.nStale, nUnpriced: t.nUnpriced,
 		}
 		d.gross = round4(t.long - t.short)
+		d.grossRaw = t.long - t.short
 		d.net = round4(t.long + t.short)
 		d.cash = round4(nav - (t.long + t.short))
 		if st.started {

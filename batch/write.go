@@ -108,6 +108,8 @@ var snapshotColumns = []string{
 	"net_exposure", "daily_pnl", "daily_realized_pnl", "daily_return", "cumulative_pnl",
 	"cumulative_return", "capital_flow", "num_positions", "num_long", "num_short",
 	"stale_positions", "unpriced_positions", "max_drawdown", "return_index", "batch_run_id", "computed_at",
+	"volatility_21d", "volatility_63d", "beta_realized_90d", "factor_exposure_dollar",
+	"factor_holdings_covered", "factor_gross_coverage", "holdings_excluded",
 }
 
 // copySnapshotsSQL is the COPY statement for snapshotColumns.
@@ -161,9 +163,65 @@ func appendSnapshotRows(buf []byte, id, runID uuid.UUID, at time.Time, days []da
 		buf = append(buf, runText...)
 		buf = append(buf, '\t')
 		buf = append(buf, atText...)
+		buf = appendOptFloat(buf, d.vol21, d.hasVol21)
+		buf = appendOptFloat(buf, d.vol63, d.hasVol63)
+		buf = appendOptFloat(buf, d.betaReal, d.hasBetaReal)
+		buf = appendExposures(buf, d)
 		buf = append(buf, '\n')
 	}
 	return buf, nil
+}
+
+// appendOptFloat appends a tab and x, or NULL when !ok.
+func appendOptFloat(buf []byte, x float64, ok bool) []byte {
+	buf = append(buf, '\t')
+	if !ok || math.IsNaN(x) || math.IsInf(x, 0) {
+		return append(buf, `\N`...)
+	}
+	return strconv.AppendFloat(buf, x, 'g', -1, 64)
+}
+
+// appendExposures appends the day's factor arrays and excluded count, all
+// NULL when analytics are off. A factor no holding covers has a NULL
+// exposure; coverage is NULL when the day has no gross exposure.
+func appendExposures(buf []byte, d *day) []byte {
+	x := d.expo
+	if x == nil {
+		return append(buf, "\t\\N\t\\N\t\\N\t0"...)
+	}
+	base := d.row * x.nf
+	buf = append(buf, "\t{"...)
+	for k := range x.nf {
+		if k > 0 {
+			buf = append(buf, ',')
+		}
+		if x.covered[base+k] == 0 {
+			buf = append(buf, "NULL"...)
+		} else {
+			buf = strconv.AppendFloat(buf, x.dollars[base+k], 'g', -1, 64)
+		}
+	}
+	buf = append(buf, "}\t{"...)
+	for k := range x.nf {
+		if k > 0 {
+			buf = append(buf, ',')
+		}
+		buf = strconv.AppendInt(buf, int64(x.covered[base+k]), 10)
+	}
+	buf = append(buf, "}\t{"...)
+	gross := d.grossRaw
+	for k := range x.nf {
+		if k > 0 {
+			buf = append(buf, ',')
+		}
+		if gross <= 0 {
+			buf = append(buf, "NULL"...)
+		} else {
+			buf = strconv.AppendFloat(buf, x.coveredGross[base+k]/gross, 'g', -1, 64)
+		}
+	}
+	buf = append(buf, "}\t"...)
+	return strconv.AppendInt(buf, int64(x.excluded[d.row]), 10)
 }
 
 // write commits days in chunks. Each chunk's transaction first moves the
@@ -191,8 +249,8 @@ func (e *Engine) write(ctx context.Context, id, token uuid.UUID, res *Result, da
 				DELETE FROM {schema}.portfolio_snapshots
 				WHERE portfolio_id = $1 AND snapshot_date BETWEEN $2 AND $3`), id, first, last)
 			b.Queue(e.sql(`
-				UPDATE {schema}.batch_runs SET days_written = days_written + $3
-				WHERE portfolio_id = $1 AND id = $2`), id, res.RunID, len(chunk))
+				UPDATE {schema}.batch_runs SET days_written = days_written + $3, factors = $4
+				WHERE portfolio_id = $1 AND id = $2`), id, res.RunID, len(chunk), e.factors())
 			// The batch stops at the first failing statement; a fenced
 			// chunk fails in the transaction before anything is copied.
 			if err := tx.SendBatch(ctx, b).Close(); err != nil {
