@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/robfig/cron/v3"
 	"github.com/sourcegraph/conc"
 
@@ -75,7 +76,10 @@ func New(pool *pgxpool.Pool, cfg *Config) (*Reconciler, error) {
 	}
 	reg, gatherer := c.Registerer, c.Gatherer
 	if reg == nil {
+		// A private registry with the process and Go collectors: the
+		// alert rules read process_start_time_seconds.
 		registry := prometheus.NewRegistry()
+		registry.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
 		reg = registry
 		if gatherer == nil {
 			gatherer = registry
