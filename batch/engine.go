@@ -124,6 +124,7 @@ type Engine struct {
 	cfg    Config
 	prices *priceCache
 	betas  *betaCache
+	series *seriesCache
 
 	// afterChunk, set by tests, runs after each committed chunk.
 	afterChunk func(daysWritten int)
@@ -135,7 +136,7 @@ func NewEngine(pool *pgxpool.Pool, cfg *Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{pool: pool, cfg: c, prices: newPriceCache(c.Prices), betas: newBetaCache()}, nil
+	return &Engine{pool: pool, cfg: c, prices: newPriceCache(c.Prices), betas: newBetaCache(), series: newSeriesCache()}, nil
 }
 
 // Config returns the engine's configuration with defaults filled in.
@@ -347,14 +348,14 @@ func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, to
 			}
 		}
 	}
-	closes, gen, err := e.prices.closes(ctx, symbols, axisFrom, target)
+	closes, gen, err := e.prices.closes(ctx, p.gen, symbols, axisFrom, target)
 	if err != nil {
 		return err
 	}
 	res.Timings.Prices = time.Since(t1)
 
 	// The last ready session: the benchmark has a real close on it.
-	lay := newLayer(ax, closes)
+	lay := newLayer(ax, closes, e.series, gen)
 	bench := lay.of(e.cfg.Benchmark)
 	end := ax.onOrBefore(target)
 	for end >= 0 && !bench.isReal(end) {
@@ -563,10 +564,14 @@ func newPriceCache(src PriceSource) *priceCache {
 
 // closes returns each symbol's closes in [from, to] preceded by its last
 // close before from.
-func (c *priceCache) closes(ctx context.Context, symbols []string, from, to time.Time) (map[string][]Close, int64, error) {
-	gen, err := c.src.Generation(ctx)
-	if err != nil {
-		return nil, 0, fmt.Errorf("price generation: %w", err)
+// gen is the source's current generation when the caller already read it,
+// else -1.
+func (c *priceCache) closes(ctx context.Context, gen int64, symbols []string, from, to time.Time) (map[string][]Close, int64, error) {
+	if gen < 0 {
+		var err error
+		if gen, err = c.src.Generation(ctx); err != nil {
+			return nil, 0, fmt.Errorf("price generation: %w", err)
+		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -42,7 +42,10 @@ type flow struct {
 
 // portfolioData is everything the engine needs of one portfolio.
 type portfolioData struct {
-	id             uuid.UUID
+	id uuid.UUID
+	// gen is the price generation read with the portfolio, when the
+	// engine's price source is the database's; -1 otherwise.
+	gen            int64
 	startingEquity float64
 	inception      time.Time
 	watermark      *time.Time
@@ -53,8 +56,12 @@ type portfolioData struct {
 // loadPortfolio reads a live portfolio, its positions, flows and
 // watermark in one round trip's worth of queries.
 func (e *Engine) loadPortfolio(ctx context.Context, q batcher, id uuid.UUID) (*portfolioData, error) {
-	p := &portfolioData{id: id}
+	p := &portfolioData{id: id, gen: -1}
 	b := &pgx.Batch{}
+	// The default price source's generation travels in the same round trip.
+	if src, ok := e.cfg.Prices.(*DBPriceSource); ok {
+		b.Queue(src.generationSQL).QueryRow(func(r pgx.Row) error { return r.Scan(&p.gen) })
+	}
 	b.Queue(e.sql(`
 		SELECT p.starting_equity::float8, p.inception_date, s.snapshot_through
 		FROM {schema}.portfolios p JOIN {schema}.backfill_state s ON s.portfolio_id = p.id

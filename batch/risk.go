@@ -13,15 +13,19 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// layer lays closes on an axis on demand, one series per symbol.
+// layer lays closes on an axis on demand, one series per symbol, sharing
+// the series of one price generation and axis with every other backfill
+// through the engine's cache.
 type layer struct {
 	ax     *axis
 	closes map[string][]Close
 	built  map[string]*series
+	cache  *seriesCache
+	gen    int64
 }
 
-func newLayer(ax *axis, closes map[string][]Close) *layer {
-	return &layer{ax: ax, closes: closes, built: map[string]*series{}}
+func newLayer(ax *axis, closes map[string][]Close, cache *seriesCache, gen int64) *layer {
+	return &layer{ax: ax, closes: closes, built: map[string]*series{}, cache: cache, gen: gen}
 }
 
 // of returns the symbol's series, nil when it has no close at all.
@@ -31,9 +35,47 @@ func (l *layer) of(sym string) *series {
 	}
 	var s *series
 	if c, ok := l.closes[sym]; ok {
-		s = newSeries(l.ax, c)
+		s = l.cache.get(l.gen, sym, l.ax, func() *series { return newSeries(l.ax, c) })
 	}
 	l.built[sym] = s
+	return s
+}
+
+// seriesCache keeps the series laid for one price generation, by symbol
+// and axis, so that portfolios backfilling the same days share them.
+type seriesCache struct {
+	mu  sync.Mutex
+	gen int64
+	m   map[seriesKey]*series
+}
+
+type seriesKey struct {
+	symbol      string
+	first, last time.Time
+}
+
+// maxCachedSeries bounds the cache; past it, it starts over.
+const maxCachedSeries = 200_000
+
+func newSeriesCache() *seriesCache { return &seriesCache{gen: -1, m: map[seriesKey]*series{}} }
+
+func (c *seriesCache) get(gen int64, sym string, ax *axis, build func() *series) *series {
+	k := seriesKey{sym, ax.days[0], ax.days[len(ax.days)-1]}
+	c.mu.Lock()
+	if gen != c.gen || len(c.m) >= maxCachedSeries {
+		c.m, c.gen = map[seriesKey]*series{}, gen
+	}
+	s, ok := c.m[k]
+	c.mu.Unlock()
+	if ok {
+		return s
+	}
+	s = build()
+	c.mu.Lock()
+	if gen == c.gen {
+		c.m[k] = s
+	}
+	c.mu.Unlock()
 	return s
 }
 
@@ -47,9 +89,29 @@ type betaCache struct {
 }
 
 type betaEntry struct {
-	ready chan struct{} // closed once days and vals are set
-	days  []time.Time
-	vals  [][]betaValue
+	ready    chan struct{} // closed once days, vals and problems are set
+	days     []time.Time
+	vals     [][]betaValue
+	problems []betaProblem // the betas that are not ok, in day order
+	// flat holds the values day-major, NaN where not ok; allOK[d] when
+	// every factor of day d is ok. The exposure loop reads these.
+	flat  []float64
+	allOK []bool
+	nf    int
+}
+
+// betaRows are one symbol's betas on the computed days, as the exposure
+// loop reads them: flat[d*nf+k], NaN where not ok.
+type betaRows struct {
+	flat  []float64
+	allOK []bool
+}
+
+// betaProblem is a beta that could not be computed: day index into the
+// entry, factor index, and the reason without its numbers.
+type betaProblem struct {
+	day, factor int
+	reason      string
 }
 
 func newBetaCache() *betaCache { return &betaCache{gen: -1, m: map[string]*betaEntry{}} }
@@ -57,7 +119,7 @@ func newBetaCache() *betaCache { return &betaCache{gen: -1, m: map[string]*betaE
 // rows returns the symbol's betas on sessions [first, end] of ax, computing
 // them with compute unless an earlier computation covers those days.
 // Concurrent callers for one symbol wait for a single computation.
-func (c *betaCache) rows(gen int64, sym string, ax *axis, first, end int, compute func() *symbolBetas) [][]betaValue {
+func (c *betaCache) rows(gen int64, sym string, ax *axis, first, end int, compute func() *symbolBetas) (betaRows, []betaProblem) {
 	for {
 		c.mu.Lock()
 		if gen != c.gen {
@@ -72,66 +134,118 @@ func (c *betaCache) rows(gen int64, sym string, ax *axis, first, end int, comput
 			default:
 			}
 		}
-		if en == nil || (done && en.slice(ax, first, end) == nil) {
+		if _, covers := en.slice(ax, first, end); en == nil || (done && !covers) {
 			en = &betaEntry{ready: make(chan struct{})}
 			c.m[sym] = en
 			c.mu.Unlock()
 			b := compute()
 			en.days, en.vals = ax.days[first:end+1], b.vals
+			if len(b.vals) > 0 {
+				en.nf = len(b.vals[0])
+			}
+			en.flat = make([]float64, len(b.vals)*en.nf)
+			en.allOK = make([]bool, len(b.vals))
+			for d, row := range b.vals {
+				en.allOK[d] = true
+				for k, v := range row {
+					en.flat[d*en.nf+k] = v.value
+					if !v.ok {
+						en.flat[d*en.nf+k] = math.NaN()
+						en.allOK[d] = false
+						en.problems = append(en.problems, betaProblem{d, k, reasonClass(v.reason)})
+					}
+				}
+			}
 			close(en.ready)
-			return en.vals
+			return betaRows{en.flat, en.allOK}, en.problems
 		}
 		c.mu.Unlock()
 		<-en.ready
-		if rows := en.slice(ax, first, end); rows != nil {
-			return rows
+		if rows, ok := en.slice(ax, first, end); ok {
+			return rows, en.problemsIn(ax.days[first], ax.days[end])
 		}
 	}
 }
 
-// slice returns the entry's betas for sessions [first, end] of ax, nil
-// when it does not cover them.
-func (en *betaEntry) slice(ax *axis, first, end int) [][]betaValue {
-	if len(en.days) == 0 {
-		return nil
+// slice returns the entry's betas for sessions [first, end] of ax, and
+// false when it does not cover them (or is not computed yet).
+func (en *betaEntry) slice(ax *axis, first, end int) (betaRows, bool) {
+	if en == nil || len(en.days) == 0 {
+		return betaRows{}, false
 	}
 	i, ok := slices.BinarySearchFunc(en.days, ax.days[first], func(a, b time.Time) int { return a.Compare(b) })
 	n := end - first + 1
 	if !ok || i+n > len(en.days) || !en.days[i+n-1].Equal(ax.days[end]) {
-		return nil
+		return betaRows{}, false
 	}
-	return en.vals[i : i+n]
+	return betaRows{en.flat[i*en.nf : (i+n)*en.nf], en.allOK[i : i+n]}, true
+}
+
+// problemsIn returns the problems dated in [from, to], their day index
+// relative to from.
+func (en *betaEntry) problemsIn(from, to time.Time) []betaProblem {
+	i, _ := slices.BinarySearchFunc(en.days, from, func(a, b time.Time) int { return a.Compare(b) })
+	var out []betaProblem
+	for _, p := range en.problems {
+		if p.day >= i && !en.days[p.day].After(to) {
+			out = append(out, betaProblem{p.day - i, p.factor, p.reason})
+		}
+	}
+	return out
 }
 
 // exposures accumulates, per day and factor, Σ market value × beta over
-// the holdings whose beta is available.
+// the holdings whose beta is available, and the coverage: holdings with
+// every factor's beta are counted once per day (the common case), the
+// others per factor.
 type exposures struct {
-	nf           int
-	dollars      []float64 // [day*nf + factor]
-	covered      []int32
-	coveredGross []float64
-	excluded     []int32 // per day: holdings without betas by nature
+	nf        int
+	dollars   []float64 // [day*nf + factor]
+	allCount  []int32   // per day: holdings with every beta
+	allGross  []float64 // per day: their gross value
+	partial   []bool    // per day: some holding lacks some beta
+	partCount []int32   // [day*nf + factor]: the others, per factor
+	partGross []float64
+	excluded  []int32 // per day: holdings without betas by nature
 }
 
 func newExposures(days, nf int) *exposures {
-	return &exposures{nf: nf, dollars: make([]float64, days*nf), covered: make([]int32, days*nf),
-		coveredGross: make([]float64, days*nf), excluded: make([]int32, days)}
+	return &exposures{nf: nf, dollars: make([]float64, days*nf), allCount: make([]int32, days),
+		allGross: make([]float64, days), partial: make([]bool, days), partCount: make([]int32, days*nf),
+		partGross: make([]float64, days*nf), excluded: make([]int32, days)}
 }
 
 // add counts holding h's market value mv on day row.
 func (x *exposures) add(h *holding, row int, mv float64, flag priceFlag) {
-	if h.kind != kindPublic || flag == priceUnpriced || h.betas == nil {
+	if h.kind != kindPublic || flag == priceUnpriced || h.betas.flat == nil {
 		x.excluded[row]++
 		return
 	}
 	base := row * x.nf
-	for k, b := range h.betas[row] {
-		if b.ok {
-			x.dollars[base+k] += mv * b.value
-			x.covered[base+k]++
-			x.coveredGross[base+k] += math.Abs(mv)
+	betas := h.betas.flat[base : base+x.nf]
+	dollars := x.dollars[base : base+x.nf]
+	if h.betas.allOK[row] {
+		for k, b := range betas {
+			dollars[k] += mv * b
+		}
+		x.allCount[row]++
+		x.allGross[row] += math.Abs(mv)
+		return
+	}
+	x.partial[row] = true
+	for k, b := range betas {
+		if !math.IsNaN(b) {
+			dollars[k] += mv * b
+			x.partCount[base+k]++
+			x.partGross[base+k] += math.Abs(mv)
 		}
 	}
+}
+
+// covered returns how many holdings have factor k's beta on day row, and
+// their gross value.
+func (x *exposures) covered(row, k int) (int32, float64) {
+	return x.allCount[row] + x.partCount[row*x.nf+k], x.allGross[row] + x.partGross[row*x.nf+k]
 }
 
 // warnings aggregates warnings by code, symbol and message into date
@@ -197,7 +311,7 @@ func (e *Engine) attachBetas(gen int64, lay *layer, hs []holding, first, end int
 		proxies[p] = lay.of(p)
 	}
 	factors := cfg.Factors()
-	bySymbol := map[string][][]betaValue{}
+	bySymbol := map[string]betaRows{}
 	for i := range hs {
 		h := &hs[i]
 		if h.kind != kindPublic || h.own == nil {
@@ -205,16 +319,13 @@ func (e *Engine) attachBetas(gen int64, lay *layer, hs []holding, first, end int
 		}
 		rows, ok := bySymbol[h.symbol]
 		if !ok {
-			rows = e.betas.rows(gen, h.symbol, lay.ax, first, end, func() *symbolBetas {
+			var problems []betaProblem
+			rows, problems = e.betas.rows(gen, h.symbol, lay.ax, first, end, func() *symbolBetas {
 				return computeSymbolBetas(cfg, h.own, proxies, first, end)
 			})
 			bySymbol[h.symbol] = rows
-			for d, row := range rows {
-				for k, b := range row {
-					if !b.ok {
-						w.add(WarnBetaUnavailable, "", factors[k]+" unavailable for some holdings: "+reasonClass(b.reason), lay.ax.days[first+d])
-					}
-				}
+			for _, p := range problems {
+				w.add(WarnBetaUnavailable, "", factors[p.factor]+" unavailable for some holdings: "+p.reason, lay.ax.days[first+p.day])
 			}
 		}
 		h.betas = rows
@@ -243,14 +354,15 @@ func (e *Engine) riskColumns(ax *axis, first int, days []day, history map[time.T
 		}
 	}
 	benchRet := dailyReturns(bench, lo, end)
+	var buf []float64
 	window := func(d, n int) []float64 {
-		var out []float64
+		buf = buf[:0]
 		for i := max(0, d-n+1); i <= d; i++ {
 			if !math.IsNaN(port[i]) {
-				out = append(out, port[i])
+				buf = append(buf, port[i])
 			}
 		}
-		return out
+		return buf
 	}
 	var pb, bb []float64
 	for k := range days {
@@ -286,7 +398,7 @@ func exposureWarnings(ax *axis, first int, x *exposures, factors []string, w *wa
 	days := len(x.excluded)
 	for d := range days {
 		for k, f := range factors {
-			if x.covered[d*x.nf+k] == 0 {
+			if n, _ := x.covered(d, k); n == 0 {
 				w.add(WarnExposureUnavailable, "", f+": no holding with an available beta", ax.days[first+d])
 			}
 		}

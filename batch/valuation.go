@@ -35,7 +35,7 @@ type holding struct {
 	call       bool
 	// betas are the symbol's factor betas on the computed days (public
 	// holdings with analytics on), indexed from the first computed day.
-	betas [][]betaValue
+	betas betaRows
 }
 
 const noExit = math.MaxInt

@@ -109,7 +109,7 @@ var snapshotColumns = []string{
 	"cumulative_return", "capital_flow", "num_positions", "num_long", "num_short",
 	"stale_positions", "unpriced_positions", "max_drawdown", "return_index", "batch_run_id", "computed_at",
 	"volatility_21d", "volatility_63d", "beta_realized_90d", "factor_exposure_dollar",
-	"factor_holdings_covered", "factor_gross_coverage", "holdings_excluded",
+	"holdings_covered", "gross_coverage", "factor_holdings_covered", "factor_gross_coverage", "holdings_excluded",
 }
 
 // copySnapshotsSQL is the COPY statement for snapshotColumns.
@@ -181,13 +181,14 @@ func appendOptFloat(buf []byte, x float64, ok bool) []byte {
 	return strconv.AppendFloat(buf, x, 'g', -1, 64)
 }
 
-// appendExposures appends the day's factor arrays and excluded count, all
-// NULL when analytics are off. A factor no holding covers has a NULL
-// exposure; coverage is NULL when the day has no gross exposure.
+// appendExposures appends the day's factor columns: the exposure dollars
+// (NULL for a factor no holding covers), the coverage — as two scalars when
+// every factor has the same, else as two arrays — and the excluded count;
+// all NULL when analytics are off.
 func appendExposures(buf []byte, d *day) []byte {
 	x := d.expo
 	if x == nil {
-		return append(buf, "\t\\N\t\\N\t\\N\t0"...)
+		return append(buf, "\t\\N\t\\N\t\\N\t\\N\t\\N\t0"...)
 	}
 	base := d.row * x.nf
 	buf = append(buf, "\t{"...)
@@ -195,32 +196,51 @@ func appendExposures(buf []byte, d *day) []byte {
 		if k > 0 {
 			buf = append(buf, ',')
 		}
-		if x.covered[base+k] == 0 {
+		if n, _ := x.covered(d.row, k); n == 0 {
 			buf = append(buf, "NULL"...)
 		} else {
-			buf = strconv.AppendFloat(buf, x.dollars[base+k], 'g', -1, 64)
+			// Dollars are money: 4 decimals, like the snapshot's.
+			buf = strconv.AppendFloat(buf, round4(x.dollars[base+k]), 'f', -1, 64)
 		}
 	}
-	buf = append(buf, "}\t{"...)
-	for k := range x.nf {
-		if k > 0 {
-			buf = append(buf, ',')
+	buf = append(buf, '}')
+	// A share: 6 decimals say more than enough.
+	share := func(gross float64) (float64, bool) {
+		if d.grossRaw <= 0 {
+			return 0, false
 		}
-		buf = strconv.AppendInt(buf, int64(x.covered[base+k]), 10)
+		return math.Round(gross/d.grossRaw*1e6) / 1e6, true
 	}
-	buf = append(buf, "}\t{"...)
-	gross := d.grossRaw
-	for k := range x.nf {
-		if k > 0 {
-			buf = append(buf, ',')
+	if !x.partial[d.row] {
+		buf = append(buf, '\t')
+		buf = strconv.AppendInt(buf, int64(x.allCount[d.row]), 10)
+		v, ok := share(x.allGross[d.row])
+		buf = appendOptFloat(buf, v, ok)
+		buf = append(buf, "\t\\N\t\\N"...)
+	} else {
+		buf = append(buf, "\t\\N\t\\N\t{"...)
+		for k := range x.nf {
+			if k > 0 {
+				buf = append(buf, ',')
+			}
+			n, _ := x.covered(d.row, k)
+			buf = strconv.AppendInt(buf, int64(n), 10)
 		}
-		if gross <= 0 {
-			buf = append(buf, "NULL"...)
-		} else {
-			buf = strconv.AppendFloat(buf, x.coveredGross[base+k]/gross, 'g', -1, 64)
+		buf = append(buf, "}\t{"...)
+		for k := range x.nf {
+			if k > 0 {
+				buf = append(buf, ',')
+			}
+			_, g := x.covered(d.row, k)
+			if v, ok := share(g); ok {
+				buf = strconv.AppendFloat(buf, v, 'f', -1, 64)
+			} else {
+				buf = append(buf, "NULL"...)
+			}
 		}
+		buf = append(buf, '}')
 	}
-	buf = append(buf, "}\t"...)
+	buf = append(buf, '\t')
 	return strconv.AppendInt(buf, int64(x.excluded[d.row]), 10)
 }
 
@@ -259,7 +279,7 @@ func (e *Engine) write(ctx context.Context, id, token uuid.UUID, res *Result, da
 			if fenced {
 				return ErrLeaseLost
 			}
-			rows, err := appendSnapshotRows(nil, id, res.RunID, at, chunk)
+			rows, err := appendSnapshotRows(make([]byte, 0, 640*len(chunk)), id, res.RunID, at, chunk)
 			if err != nil {
 				return err
 			}

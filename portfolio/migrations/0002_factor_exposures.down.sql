@@ -2,6 +2,8 @@ DROP VIEW factor_exposures;
 
 ALTER TABLE portfolio_snapshots
     DROP COLUMN factor_exposure_dollar,
+    DROP COLUMN holdings_covered,
+    DROP COLUMN gross_coverage,
     DROP COLUMN factor_holdings_covered,
     DROP COLUMN factor_gross_coverage,
     DROP COLUMN holdings_excluded;
