@@ -29,7 +29,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sigmasight/backfill/batch"
+	"github.com/sigmasight/backfill/daemon"
 	"github.com/sigmasight/backfill/portfolio"
 	"github.com/sigmasight/backfill/portfolio/pgserver"
 )
@@ -92,7 +95,9 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 
 	cal := batch.NewNYSECalendar()
 	through := batch.MostRecentClose(cal, time.Now(), batch.DefaultCloseDelay)
-	first := batch.Sessions(cal, through.AddDate(-2, -1, 0), through)[0]
+	// Three years of closes: a year of history before the portfolio's
+	// first day fills the analytics windows from that day on.
+	first := batch.Sessions(cal, through.AddDate(-3, 0, 0), through)[0]
 	if err := loadPrices(ctx, pool, cal, first, through, say); err != nil {
 		return err
 	}
@@ -106,32 +111,34 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 		return err
 	}
 
-	engine, err := batch.NewEngine(pool, &batch.Config{Logger: logger})
+	// The reconciler finds the new portfolio by itself (it was notified on
+	// commit, and it was never snapshotted) and brings it up to date.
+	reg := prometheus.NewRegistry()
+	rec, err := daemon.New(pool, &daemon.Config{Logger: logger, Registerer: reg, Schedule: "@every 1h"})
 	if err != nil {
 		return err
 	}
-	// Only a portfolio that is behind gets a run: the watermark against
-	// the last session whose benchmark price is in.
-	var behind bool
-	err = pool.QueryRow(ctx, `
-		SELECT coalesce(s.snapshot_through < (SELECT max(price_date) FROM backfill.market_prices
-		                                      WHERE symbol = 'SPY' AND price_date <= $2), true)
-		FROM backfill.backfill_state s WHERE s.portfolio_id = $1`, id, through).Scan(&behind)
-	if err != nil {
+	if err := rec.Start(ctx); err != nil {
 		return err
 	}
-	var bf *batch.Result
-	if behind {
-		bf, err = engine.Backfill(ctx, id, &batch.BackfillOpts{Trigger: portfolio.TriggerOnboarding})
-		if err != nil {
-			return fmt.Errorf("backfill: %w", err)
-		}
-		say("backfilled %d days %s..%s in %s (%s)", bf.DaysWritten, bf.From.Format(time.DateOnly),
-			bf.Through.Format(time.DateOnly), bf.Timings.Total.Round(time.Millisecond), bf.Status)
-	} else {
-		say("already current through %s: nothing to write", through.Format(time.DateOnly))
+	bf, err := waitCurrent(ctx, pool, id, say)
+	if err == nil {
+		// One more sweep refreshes the reconciler's state gauges; it finds
+		// nothing to do.
+		_, err = rec.SweepNow(ctx)
+	}
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if serr := rec.Stop(stopCtx); err == nil {
+		err = serr
+	}
+	if err != nil {
+		return err
 	}
 	if err := summary(ctx, pool, out, id, bf); err != nil {
+		return err
+	}
+	if err := metricLines(reg, out); err != nil {
 		return err
 	}
 	say("done in %s", time.Since(started).Round(time.Millisecond))
@@ -226,8 +233,92 @@ func loadPrices(ctx context.Context, pool *pgxpool.Pool, cal batch.Calendar, fir
 	return nil
 }
 
-// summary prints the NAV path, returns and exposures.
-func summary(ctx context.Context, pool *pgxpool.Pool, out io.Writer, id uuid.UUID, bf *batch.Result) error {
+// runInfo is the last batch run of the portfolio.
+type runInfo struct {
+	status             string
+	daysWritten, total int
+	warnings           []batch.Warning
+	wrote              bool // a run wrote days during this quickstart
+}
+
+// waitCurrent polls the portfolio's state while the reconciler works,
+// printing progress, until it is current (or waiting for prices).
+func waitCurrent(ctx context.Context, pool *pgxpool.Pool, id uuid.UUID, say func(string, ...any)) (*runInfo, error) {
+	startedAt := time.Now()
+	deadline := startedAt.Add(2 * time.Minute)
+	var last string
+	ticker := time.NewTicker(50 * time.Millisecond)
+	defer ticker.Stop()
+	for {
+		var state string
+		var run runInfo
+		var finished, started *time.Time
+		err := pool.QueryRow(ctx, `
+			SELECT s.status, coalesce(r.status, ''), coalesce(r.days_written, 0), coalesce(r.days_total, 0),
+			       coalesce(r.warnings, '[]'), r.started_at, r.finished_at
+			FROM backfill.backfill_state s
+			LEFT JOIN LATERAL (SELECT * FROM backfill.batch_runs WHERE portfolio_id = s.portfolio_id
+			                   ORDER BY requested_at DESC, id DESC LIMIT 1) r ON true
+			WHERE s.portfolio_id = $1`, id).Scan(&state, &run.status, &run.daysWritten, &run.total, &run.warnings, &started, &finished)
+		if err != nil {
+			return nil, err
+		}
+		run.wrote = started != nil && started.After(startedAt.Add(-time.Second)) && run.daysWritten > 0
+		line := fmt.Sprintf("portfolio %s; last run %s, %d/%d days written", state, run.status, run.daysWritten, run.total)
+		if line != last {
+			say("%s", line)
+			last = line
+		}
+		switch state {
+		case "current", "waiting_for_prices":
+			return &run, nil
+		case "failing", "quarantined":
+			return nil, fmt.Errorf("backfill failed (state %s)", state)
+		}
+		if time.Now().After(deadline) {
+			return nil, errors.New("portfolio not current after 2 minutes")
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-ticker.C:
+		}
+	}
+}
+
+// metricLines prints a few of the reconciler's metrics.
+func metricLines(reg *prometheus.Registry, out io.Writer) error {
+	families, err := reg.Gather()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nreconciler metrics (excerpt)\n")
+	want := map[string]bool{"backfill_backfills_total": true, "backfill_days_written_total": true,
+		"backfill_portfolios": true, "backfill_sweeps_total": true}
+	for _, f := range families {
+		if !want[f.GetName()] {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			v := m.GetCounter().GetValue() + m.GetGauge().GetValue()
+			if v == 0 {
+				continue
+			}
+			labels := ""
+			for _, l := range m.GetLabel() {
+				labels += fmt.Sprintf(`%s=%q`, l.GetName(), l.GetValue())
+			}
+			if labels != "" {
+				labels = "{" + labels + "}"
+			}
+			fmt.Fprintf(out, "  %s%s %g\n", f.GetName(), labels, v)
+		}
+	}
+	return nil
+}
+
+// summary prints the NAV path, returns, exposures and risk.
+func summary(ctx context.Context, pool *pgxpool.Pool, out io.Writer, id uuid.UUID, bf *runInfo) error {
 	rows, err := pool.Query(ctx, `
 		SELECT snapshot_date, nav::float8, daily_return, cumulative_return, long_value::float8,
 		       short_value::float8, gross_exposure::float8, net_exposure::float8, num_positions
@@ -282,13 +373,59 @@ func summary(ctx context.Context, pool *pgxpool.Pool, out io.Writer, id uuid.UUI
 		fmt.Fprintf(out, "best day %s (%s), worst day %s (%s)\n", best.date.Format(time.DateOnly), pct(best.ret),
 			worst.date.Format(time.DateOnly), pct(worst.ret))
 	}
-	if bf != nil {
-		fmt.Fprintf(out, "run: status %s, %d days written, %d warnings\n", bf.Status, bf.DaysWritten, len(bf.Warnings))
-		for _, w := range bf.Warnings {
+	var vol21, vol63, beta, dd *float64
+	if err := pool.QueryRow(ctx, `SELECT volatility_21d, volatility_63d, beta_realized_90d, max_drawdown
+		FROM backfill.portfolio_snapshots WHERE portfolio_id = $1 AND snapshot_date = $2`, id, last.date).
+		Scan(&vol21, &vol63, &beta, &dd); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "risk: volatility 21d %s, 63d %s, realized beta 90d %s, max drawdown %s\n",
+		strings.TrimPrefix(pct(vol21), "+"), strings.TrimPrefix(pct(vol63), "+"), num(beta), pct(dd))
+
+	rows, err = pool.Query(ctx, `SELECT factor, exposure, exposure_dollar, holdings_covered, holdings_excluded, gross_coverage
+		FROM backfill.factor_exposures WHERE portfolio_id = $1 AND exposure_date = $2`, id, last.date)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nfactor exposures on %s\n", last.date.Format(time.DateOnly))
+	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "factor\texposure\tdollars\tholdings\texcluded\tgross covered\t")
+	var factor string
+	var expo, dollars, coverage *float64
+	var covered, excluded int
+	_, err = pgx.ForEachRow(rows, []any{&factor, &expo, &dollars, &covered, &excluded, &coverage}, func() error {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t\n", factor, num(expo), money(dollars), covered, excluded, pct(coverage))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	tw.Flush()
+	if bf != nil && bf.wrote {
+		fmt.Fprintf(out, "\nrun: %s, %d days written, %d warnings\n", bf.status, bf.daysWritten, len(bf.warnings))
+		for i, w := range bf.warnings {
+			if i == 5 {
+				fmt.Fprintf(out, "  … and %d more\n", len(bf.warnings)-5)
+				break
+			}
 			fmt.Fprintf(out, "  warning %s %s %s..%s: %s\n", w.Code, w.Symbol, w.From, w.To, w.Message)
 		}
 	}
 	return nil
+}
+
+func num(x *float64) string {
+	if x == nil {
+		return "—"
+	}
+	return fmt.Sprintf("%.3f", *x)
+}
+
+func money(x *float64) string {
+	if x == nil {
+		return "—"
+	}
+	return fmt.Sprintf("%.0f", *x)
 }
 
 func pct(x *float64) string {
