@@ -1,0 +1,687 @@
+package main
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sigmasight/backfill/portfolio"
+)
+
+// csvTemplate is served by GET /api/v1/onboarding/csv-template; the tests
+// check that it imports as it is.
+//
+//go:embed portfolio_template.csv
+var csvTemplate []byte
+
+// Error codes this API adds to the library's (ERR_CSV_*, ERR_POS_*,
+// ERR_PORT_*, ERR_OWNER_001).
+const (
+	// errNotFound: no such portfolio for this owner (unknown, deleted or
+	// another owner's), no such batch run, or no such route. 404.
+	errNotFound = "ERR_NOT_FOUND"
+	// errContentType: create-portfolio needs multipart/form-data. 415.
+	errContentType = "ERR_CONTENT_TYPE"
+	// errMalformedRequest: the multipart body cannot be parsed. 400.
+	errMalformedRequest = "ERR_MALFORMED_REQUEST"
+	// errInvalidID: a portfolio or batch run id in the path is not a UUID. 400.
+	errInvalidID = "ERR_INVALID_ID"
+	// errInvalidParameter: a query or form parameter has a bad value
+	// (dates, auto_calculate). 400.
+	errInvalidParameter = "ERR_INVALID_PARAMETER"
+	// errMethodNotAllowed: the route exists with other methods. 405.
+	errMethodNotAllowed = "ERR_METHOD_NOT_ALLOWED"
+	// errInternal: a database or server failure; the log has the cause. 500.
+	errInternal = "ERR_INTERNAL"
+)
+
+// Limits of the HTTP layer.
+const (
+	// multipartOverhead is what a create-portfolio body may carry beyond
+	// the positions file: part headers, boundaries and the text fields
+	// (together at most a few KiB).
+	multipartOverhead = 256 << 10
+	// multipartMemory is how much of a multipart body is held in memory;
+	// the rest of a file part goes to a temporary file, removed after the
+	// request.
+	multipartMemory = 1 << 20
+	// ownerHeader carries the authenticated user's id, set by the embedding
+	// application's authentication in front of this handler.
+	ownerHeader = "X-User-ID"
+)
+
+// server is the onboarding HTTP API: the seed system's endpoints over the
+// portfolio library, reading results from the library's tables.
+type server struct {
+	db      portfolio.Querier
+	client  *portfolio.Client
+	schema  portfolio.Schema
+	logger  *slog.Logger
+	maxBody int64
+	mux     *http.ServeMux
+}
+
+// newServer returns the API's handler. db reads snapshots, runs and
+// exposures (usually the pool client writes through); a nil logger
+// discards. Request bodies are limited to the client's MaxBytes plus
+// multipart overhead.
+func newServer(db portfolio.Querier, client *portfolio.Client, logger *slog.Logger) http.Handler {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	cfg := client.Config()
+	s := &server{
+		db: db, client: client, schema: cfg.Schema, logger: logger,
+		maxBody: cfg.MaxBytes + multipartOverhead, mux: http.NewServeMux(),
+	}
+	s.route("POST", "/api/v1/onboarding/create-portfolio", s.createPortfolio)
+	s.route("GET", "/api/v1/onboarding/csv-template", s.csvTemplate)
+	// The old documentation used both /portfolio/ and /portfolios/.
+	for _, p := range []string{"/api/v1/portfolios/{id}", "/api/v1/portfolio/{id}"} {
+		s.route("POST", p+"/calculate", s.calculate)
+		s.route("GET", p+"/batch-status/{run_id}", s.batchStatus)
+		s.route("GET", p+"/snapshots", s.snapshots)
+		s.route("GET", p+"/factor-exposures", s.factorExposures)
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, http.StatusNotFound, errNotFound, "No route for "+r.Method+" "+r.URL.Path, nil)
+	})
+	return s
+}
+
+// route registers h for method and path, and a JSON 405 for the path's
+// other methods (ServeMux's own 405 is plain text).
+func (s *server) route(method, path string, h http.HandlerFunc) {
+	s.mux.HandleFunc(method+" "+path, h)
+	allow := method
+	if method == http.MethodGet {
+		allow = "GET, HEAD"
+	}
+	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		s.fail(w, r, http.StatusMethodNotAllowed, errMethodNotAllowed,
+			fmt.Sprintf("Method %s is not allowed here; use %s", r.Method, allow), nil)
+	})
+}
+
+// ServeHTTP limits the body, logs the request and turns a panic into a 500.
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	// The original writer lets MaxBytesReader close the connection after an
+	// oversized body instead of draining it.
+	r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+	rec := &statusRecorder{ResponseWriter: w}
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.logger.ErrorContext(r.Context(), "handler panicked", "method", r.Method, "path", r.URL.Path,
+				"panic", p, "stack", string(debug.Stack()))
+			if rec.status == 0 {
+				s.fail(rec, r, http.StatusInternalServerError, errInternal, "Internal server error", nil)
+			}
+		}
+		level := slog.LevelInfo
+		if rec.status >= 500 {
+			level = slog.LevelError
+		}
+		owner := r.Header.Get(ownerHeader)
+		if len(owner) > portfolio.MaxOwnerIDLength {
+			owner = owner[:portfolio.MaxOwnerIDLength] // rejected anyway; keep the log line short
+		}
+		s.logger.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path,
+			"status", rec.status, "owner_id", owner, "duration", time.Since(start))
+	}()
+	s.mux.ServeHTTP(rec, r)
+}
+
+// statusRecorder remembers the response status for the log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// apiError is the body of every error response, as the seed system wrote
+// it: {"error": {"code", "message", "details"}}.
+type apiError struct {
+	Error errorBody `json:"error"`
+}
+
+type errorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Details any    `json:"details,omitempty"`
+}
+
+// validationDetails is the details object of a validation error.
+type validationDetails struct {
+	Errors      []portfolio.FieldError `json:"errors"`
+	TotalErrors int                    `json:"total_errors"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v) //nolint:errcheck // the client went away
+}
+
+func (s *server) fail(w http.ResponseWriter, r *http.Request, status int, code, msg string, details any) {
+	s.logger.DebugContext(r.Context(), "request failed", "status", status, "code", code, "message", msg)
+	writeJSON(w, status, apiError{Error: errorBody{Code: code, Message: msg, Details: details}})
+}
+
+// internal answers 500 and logs the cause, which stays out of the response.
+func (s *server) internal(w http.ResponseWriter, r *http.Request, err error) {
+	s.logger.ErrorContext(r.Context(), "request error", "method", r.Method, "path", r.URL.Path, "error", err)
+	s.fail(w, r, http.StatusInternalServerError, errInternal, "Internal server error", nil)
+}
+
+func (s *server) tooLarge(w http.ResponseWriter, r *http.Request) {
+	s.fail(w, r, http.StatusRequestEntityTooLarge, portfolio.ErrCSV001,
+		fmt.Sprintf("Request too large: the positions file may be at most %d MiB", s.client.Config().MaxBytes>>20), nil)
+}
+
+// owner returns the caller's id from X-User-ID, or answers 401.
+func (s *server) owner(w http.ResponseWriter, r *http.Request) (string, bool) {
+	id := strings.TrimSpace(r.Header.Get(ownerHeader))
+	switch {
+	case id == "":
+		s.fail(w, r, http.StatusUnauthorized, portfolio.ErrOwner001, "Authentication required: the "+ownerHeader+" header is missing", nil)
+		return "", false
+	case !utf8.ValidString(id) || utf8.RuneCountInString(id) > portfolio.MaxOwnerIDLength || strings.IndexFunc(id, unicode.IsControl) >= 0:
+		s.fail(w, r, http.StatusUnauthorized, portfolio.ErrOwner001,
+			fmt.Sprintf("The %s header must be at most %d characters of text", ownerHeader, portfolio.MaxOwnerIDLength), nil)
+		return "", false
+	}
+	return id, true
+}
+
+// pathID parses the path value name as a UUID, or answers 400.
+func (s *server) pathID(w http.ResponseWriter, r *http.Request, name, what string) (uuid.UUID, bool) {
+	raw := r.PathValue(name)
+	id, err := uuid.Parse(raw)
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, errInvalidID, fmt.Sprintf("Invalid %s id %q: not a UUID", what, raw),
+			map[string]string{"parameter": name})
+		return uuid.Nil, false
+	}
+	return id, true
+}
+
+// ownedPortfolio returns the {id} portfolio after checking that it is live
+// and the caller's; otherwise it answers 401, 400 or 404. Another owner's
+// portfolio is reported exactly like a missing one.
+func (s *server) ownedPortfolio(w http.ResponseWriter, r *http.Request) (uuid.UUID, bool) {
+	owner, ok := s.owner(w, r)
+	if !ok {
+		return uuid.Nil, false
+	}
+	id, ok := s.pathID(w, r, "id", "portfolio")
+	if !ok {
+		return uuid.Nil, false
+	}
+	var mine bool
+	err := s.db.QueryRow(r.Context(), s.schema.SQL(
+		`SELECT owner_id = $2 FROM {schema}.portfolios WHERE id = $1 AND deleted_at IS NULL`), id, owner).Scan(&mine)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && !mine) {
+		s.portfolioNotFound(w, r, id)
+		return uuid.Nil, false
+	}
+	if err != nil {
+		s.internal(w, r, fmt.Errorf("look up portfolio %s: %w", id, err))
+		return uuid.Nil, false
+	}
+	return id, true
+}
+
+func (s *server) portfolioNotFound(w http.ResponseWriter, r *http.Request, id uuid.UUID) {
+	s.fail(w, r, http.StatusNotFound, errNotFound, fmt.Sprintf("Portfolio %s not found", id),
+		map[string]string{"resource": "portfolio", "id": id.String()})
+}
+
+// createResponse is the onboarding result with batch_run_id null when no
+// run was requested (auto_calculate=false).
+type createResponse struct {
+	*portfolio.OnboardResult
+	BatchRunID *uuid.UUID `json:"batch_run_id"`
+}
+
+// createPortfolio handles POST /api/v1/onboarding/create-portfolio.
+func (s *server) createPortfolio(w http.ResponseWriter, r *http.Request) {
+	owner, ok := s.owner(w, r)
+	if !ok {
+		return
+	}
+	ct := r.Header.Get("Content-Type")
+	mediaType, params, err := mime.ParseMediaType(ct)
+	if err != nil || mediaType != "multipart/form-data" {
+		s.fail(w, r, http.StatusUnsupportedMediaType, errContentType,
+			fmt.Sprintf("Content-Type must be multipart/form-data, not %q", ct), nil)
+		return
+	}
+	if params["boundary"] == "" {
+		s.fail(w, r, http.StatusBadRequest, errMalformedRequest, "Content-Type multipart/form-data needs a boundary parameter", nil)
+		return
+	}
+	if r.ContentLength > s.maxBody {
+		s.tooLarge(w, r)
+		return
+	}
+	if err := r.ParseMultipartForm(multipartMemory); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) || errors.Is(err, multipart.ErrMessageTooLarge) {
+			s.tooLarge(w, r)
+			return
+		}
+		s.fail(w, r, http.StatusBadRequest, errMalformedRequest, "Malformed multipart/form-data body: "+err.Error(), nil)
+		return
+	}
+	defer r.MultipartForm.RemoveAll() //nolint:errcheck // temporary files only
+	form := r.MultipartForm
+	field := func(name string) string {
+		if v := form.Value[name]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	autoCalculate := true
+	if raw := strings.TrimSpace(field("auto_calculate")); raw != "" {
+		switch strings.ToLower(raw) {
+		case "true", "1", "yes", "on":
+		case "false", "0", "no", "off":
+			autoCalculate = false
+		default:
+			s.fail(w, r, http.StatusBadRequest, errInvalidParameter,
+				fmt.Sprintf("auto_calculate must be true or false, not %q", raw), map[string]string{"parameter": "auto_calculate"})
+			return
+		}
+	}
+	req := &portfolio.OnboardRequest{
+		OwnerID:        owner,
+		PortfolioName:  field("portfolio_name"),
+		AccountName:    field("account_name"),
+		AccountType:    field("account_type"),
+		StartingEquity: field("equity_balance"),
+		Description:    field("description"),
+		NoRequest:      !autoCalculate,
+	}
+	if files := form.File["csv_file"]; len(files) > 0 {
+		f, err := files[0].Open()
+		if err != nil {
+			s.internal(w, r, fmt.Errorf("open uploaded file: %w", err))
+			return
+		}
+		defer f.Close()
+		req.CSV = f
+	} else if v, ok := form.Value["csv_file"]; ok && len(v) > 0 {
+		// curl -F 'csv_file=<positions.csv' sends the file as a plain field.
+		req.CSV = strings.NewReader(v[0])
+	}
+	res, err := s.client.Onboard(r.Context(), req)
+	if err != nil {
+		s.onboardError(w, r, err)
+		return
+	}
+	out := createResponse{OnboardResult: res}
+	if res.RunID != uuid.Nil {
+		out.BatchRunID = &res.RunID
+	}
+	writeJSON(w, http.StatusCreated, out)
+}
+
+// onboardError maps the library's errors to statuses.
+func (s *server) onboardError(w http.ResponseWriter, r *http.Request, err error) {
+	var verr *portfolio.ValidationError
+	if !errors.As(err, &verr) {
+		s.internal(w, r, err)
+		return
+	}
+	status := http.StatusBadRequest
+	switch {
+	case errors.Is(err, portfolio.ErrDuplicateAccount):
+		status = http.StatusConflict
+	case verr.Code == portfolio.ErrCSV001:
+		status = http.StatusRequestEntityTooLarge
+	case verr.Code == portfolio.ErrOwner001:
+		status = http.StatusUnauthorized
+	}
+	s.fail(w, r, status, verr.Code, verr.Message, validationDetails{Errors: verr.Errors, TotalErrors: len(verr.Errors)})
+}
+
+// csvTemplate handles GET /api/v1/onboarding/csv-template.
+func (s *server) csvTemplate(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "text/csv; charset=utf-8")
+	h.Set("Content-Disposition", `attachment; filename="portfolio_template.csv"`)
+	h.Set("Cache-Control", "public, max-age=3600")
+	w.Write(csvTemplate) //nolint:errcheck // the client went away
+}
+
+// calculateResponse answers a calculate request.
+type calculateResponse struct {
+	Status      portfolio.RunStatus `json:"status"`
+	BatchRunID  uuid.UUID           `json:"batch_run_id"`
+	PortfolioID uuid.UUID           `json:"portfolio_id"`
+	PollURL     string              `json:"poll_url"`
+	Message     string              `json:"message"`
+}
+
+// calculate handles POST /api/v1/portfolios/{id}/calculate: it records a
+// backfill request, which the reconciler picks up, or returns the run
+// already pending or running.
+func (s *server) calculate(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.ownedPortfolio(w, r)
+	if !ok {
+		return
+	}
+	run, err := s.client.RequestBackfill(r.Context(), id, portfolio.TriggerCalculate)
+	if errors.Is(err, portfolio.ErrNotFound) {
+		s.portfolioNotFound(w, r, id) // deleted since the owner check
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	msg := "Calculation requested; poll poll_url for its status"
+	if !run.Created {
+		msg = fmt.Sprintf("A calculation is already %s for this portfolio; poll poll_url for its status", run.Status)
+	}
+	writeJSON(w, http.StatusAccepted, calculateResponse{
+		Status: run.Status, BatchRunID: run.ID, PortfolioID: id,
+		PollURL: fmt.Sprintf("/api/v1/portfolios/%s/batch-status/%s", id, run.ID), Message: msg,
+	})
+}
+
+// batchStatusResponse describes one batch run.
+type batchStatusResponse struct {
+	Status      string    `json:"status"`
+	BatchRunID  uuid.UUID `json:"batch_run_id"`
+	PortfolioID uuid.UUID `json:"portfolio_id"`
+	// Trigger says what asked for the run: onboarding, calculate,
+	// schedule, notify or manual. TriggeredBy repeats it under the seed
+	// system's name.
+	Trigger        string          `json:"trigger"`
+	TriggeredBy    string          `json:"triggered_by"`
+	Progress       progress        `json:"progress"`
+	ElapsedSeconds int64           `json:"elapsed_seconds"`
+	RequestedAt    time.Time       `json:"requested_at"`
+	StartedAt      *time.Time      `json:"started_at"`
+	FinishedAt     *time.Time      `json:"finished_at"`
+	FromDate       *string         `json:"from_date"`
+	ThroughDate    *string         `json:"through_date"`
+	Error          *string         `json:"error,omitempty"`
+	Warnings       json.RawMessage `json:"warnings"`
+	Message        string          `json:"message"`
+}
+
+type progress struct {
+	DaysDone  int     `json:"days_done"`
+	DaysTotal int     `json:"days_total"`
+	Percent   float64 `json:"percent"`
+}
+
+// batchStatus handles GET /api/v1/portfolios/{id}/batch-status/{run_id}.
+// The status is the run's recorded one, so a failed run reads "failed"
+// with its error, never "idle".
+func (s *server) batchStatus(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.ownedPortfolio(w, r)
+	if !ok {
+		return
+	}
+	runID, ok := s.pathID(w, r, "run_id", "batch run")
+	if !ok {
+		return
+	}
+	out := batchStatusResponse{BatchRunID: runID, PortfolioID: id}
+	var from, through *time.Time
+	var elapsed float64
+	var warnings []byte
+	err := s.db.QueryRow(r.Context(), s.schema.SQL(`
+		SELECT status, trigger, requested_at, started_at, finished_at, from_date, through_date,
+		       days_total, days_written, warnings, error,
+		       coalesce(extract(epoch FROM coalesce(finished_at, now()) - started_at), 0)::float8
+		FROM {schema}.batch_runs WHERE portfolio_id = $1 AND id = $2`), id, runID).Scan(
+		&out.Status, &out.Trigger, &out.RequestedAt, &out.StartedAt, &out.FinishedAt, &from, &through,
+		&out.Progress.DaysTotal, &out.Progress.DaysDone, &warnings, &out.Error, &elapsed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		s.fail(w, r, http.StatusNotFound, errNotFound, fmt.Sprintf("Batch run %s not found for portfolio %s", runID, id),
+			map[string]string{"resource": "batch_run", "id": runID.String()})
+		return
+	}
+	if err != nil {
+		s.internal(w, r, fmt.Errorf("look up batch run %s: %w", runID, err))
+		return
+	}
+	out.TriggeredBy = out.Trigger
+	out.ElapsedSeconds = int64(max(elapsed, 0))
+	out.FromDate, out.ThroughDate = dateString(from), dateString(through)
+	out.Warnings = warnings
+	if len(out.Warnings) == 0 {
+		out.Warnings = json.RawMessage("[]")
+	}
+	p := &out.Progress
+	switch {
+	case out.Status == string(portfolio.RunCompleted):
+		p.Percent = 100
+	case p.DaysTotal > 0:
+		p.Percent = float64(p.DaysDone*1000/p.DaysTotal) / 10
+	}
+	if out.Status != string(portfolio.RunFailed) && out.Status != string(portfolio.RunPartial) {
+		out.Error = nil
+	}
+	out.Message = runMessage(&out)
+	writeJSON(w, http.StatusOK, out)
+}
+
+// runMessage says in a sentence what a run's status means for a client.
+func runMessage(st *batchStatusResponse) string {
+	switch portfolio.RunStatus(st.Status) {
+	case portfolio.RunPending:
+		return "Waiting for a worker to start the calculation"
+	case portfolio.RunRunning:
+		return "Calculation running"
+	case portfolio.RunCompleted:
+		if st.ThroughDate == nil {
+			return "Completed: analytics were already up to date"
+		}
+		return fmt.Sprintf("Completed: %d days calculated through %s", st.Progress.DaysDone, *st.ThroughDate)
+	case portfolio.RunWaitingForPrices:
+		return "Stopped: waiting for market prices of the latest trading day; it resumes when they arrive"
+	case portfolio.RunPartial:
+		return fmt.Sprintf("Failed after %d of %d days; it is retried automatically", st.Progress.DaysDone, st.Progress.DaysTotal)
+	case portfolio.RunFailed:
+		return "Failed; it is retried automatically"
+	}
+	return st.Status
+}
+
+func dateString(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := t.Format(time.DateOnly)
+	return &s
+}
+
+// queryDate parses the optional query parameter name as YYYY-MM-DD, or
+// answers 400.
+func (s *server) queryDate(w http.ResponseWriter, r *http.Request, name string) (*time.Time, bool) {
+	raw := r.URL.Query().Get(name)
+	if raw == "" {
+		return nil, true
+	}
+	d, err := time.Parse(time.DateOnly, raw)
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, errInvalidParameter,
+			fmt.Sprintf("Invalid %s date %q: use YYYY-MM-DD", name, raw), map[string]string{"parameter": name})
+		return nil, false
+	}
+	return &d, true
+}
+
+// snapshot is one day of portfolio_snapshots. Money is a JSON number,
+// exact: the engine stores each amount as its float64's shortest decimal.
+type snapshot struct {
+	Date              string     `json:"date"`
+	NAV               float64    `json:"nav"`
+	Cash              float64    `json:"cash"`
+	LongValue         float64    `json:"long_value"`
+	ShortValue        float64    `json:"short_value"`
+	GrossExposure     float64    `json:"gross_exposure"`
+	NetExposure       float64    `json:"net_exposure"`
+	DailyPnL          float64    `json:"daily_pnl"`
+	DailyRealizedPnL  float64    `json:"daily_realized_pnl"`
+	DailyReturn       *float64   `json:"daily_return"`
+	CumulativePnL     float64    `json:"cumulative_pnl"`
+	CumulativeReturn  *float64   `json:"cumulative_return"`
+	CapitalFlow       float64    `json:"capital_flow"`
+	NumPositions      int        `json:"num_positions"`
+	NumLong           int        `json:"num_long"`
+	NumShort          int        `json:"num_short"`
+	StalePositions    int        `json:"stale_positions"`
+	UnpricedPositions int        `json:"unpriced_positions"`
+	Volatility21d     *float64   `json:"volatility_21d"`
+	Volatility63d     *float64   `json:"volatility_63d"`
+	BetaRealized90d   *float64   `json:"beta_realized_90d"`
+	MaxDrawdown       *float64   `json:"max_drawdown"`
+	BatchRunID        *uuid.UUID `json:"batch_run_id"`
+	ComputedAt        time.Time  `json:"computed_at"`
+}
+
+// snapshots handles GET /api/v1/portfolios/{id}/snapshots?from=&to=.
+func (s *server) snapshots(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.ownedPortfolio(w, r)
+	if !ok {
+		return
+	}
+	from, ok := s.queryDate(w, r, "from")
+	if !ok {
+		return
+	}
+	to, ok := s.queryDate(w, r, "to")
+	if !ok {
+		return
+	}
+	if from != nil && to != nil && from.After(*to) {
+		s.fail(w, r, http.StatusBadRequest, errInvalidParameter, "from must not be after to", map[string]string{"parameter": "from"})
+		return
+	}
+	rows, err := s.db.Query(r.Context(), s.schema.SQL(`
+		SELECT snapshot_date, nav::float8, cash::float8, long_value::float8, short_value::float8,
+		       gross_exposure::float8, net_exposure::float8, daily_pnl::float8, daily_realized_pnl::float8,
+		       daily_return, cumulative_pnl::float8, cumulative_return, capital_flow::float8,
+		       num_positions, num_long, num_short, stale_positions, unpriced_positions,
+		       volatility_21d, volatility_63d, beta_realized_90d, max_drawdown, batch_run_id, computed_at
+		FROM {schema}.portfolio_snapshots
+		WHERE portfolio_id = $1 AND snapshot_date >= coalesce($2::date, '-infinity') AND snapshot_date <= coalesce($3::date, 'infinity')
+		ORDER BY snapshot_date`), id, from, to)
+	if err != nil {
+		s.internal(w, r, fmt.Errorf("snapshots of %s: %w", id, err))
+		return
+	}
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (snapshot, error) {
+		var x snapshot
+		var d time.Time
+		err := row.Scan(&d, &x.NAV, &x.Cash, &x.LongValue, &x.ShortValue, &x.GrossExposure, &x.NetExposure,
+			&x.DailyPnL, &x.DailyRealizedPnL, &x.DailyReturn, &x.CumulativePnL, &x.CumulativeReturn, &x.CapitalFlow,
+			&x.NumPositions, &x.NumLong, &x.NumShort, &x.StalePositions, &x.UnpricedPositions,
+			&x.Volatility21d, &x.Volatility63d, &x.BetaRealized90d, &x.MaxDrawdown, &x.BatchRunID, &x.ComputedAt)
+		x.Date = d.Format(time.DateOnly)
+		return x, err
+	})
+	if err != nil {
+		s.internal(w, r, fmt.Errorf("snapshots of %s: %w", id, err))
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		PortfolioID uuid.UUID  `json:"portfolio_id"`
+		Snapshots   []snapshot `json:"snapshots"`
+	}{id, list})
+}
+
+// factorExposure is one factor of one day.
+type factorExposure struct {
+	Factor           string   `json:"factor"`
+	Exposure         *float64 `json:"exposure"`
+	ExposureDollar   *float64 `json:"exposure_dollar"`
+	HoldingsCovered  int      `json:"holdings_covered"`
+	HoldingsExcluded int      `json:"holdings_excluded"`
+	GrossCoverage    *float64 `json:"gross_coverage"`
+}
+
+// factorExposures handles GET /api/v1/portfolios/{id}/factor-exposures?date=,
+// by default for the latest day with exposures.
+func (s *server) factorExposures(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.ownedPortfolio(w, r)
+	if !ok {
+		return
+	}
+	date, ok := s.queryDate(w, r, "date")
+	if !ok {
+		return
+	}
+	if date == nil {
+		err := s.db.QueryRow(r.Context(), s.schema.SQL(
+			`SELECT max(exposure_date) FROM {schema}.factor_exposures WHERE portfolio_id = $1`), id).Scan(&date)
+		if err != nil {
+			s.internal(w, r, fmt.Errorf("latest exposure date of %s: %w", id, err))
+			return
+		}
+	}
+	list := []factorExposure{}
+	if date != nil {
+		rows, err := s.db.Query(r.Context(), s.schema.SQL(`
+			SELECT factor, exposure, exposure_dollar, holdings_covered, holdings_excluded, gross_coverage
+			FROM {schema}.factor_exposures WHERE portfolio_id = $1 AND exposure_date = $2
+			ORDER BY factor`), id, *date)
+		if err == nil {
+			list, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (factorExposure, error) {
+				var f factorExposure
+				err := row.Scan(&f.Factor, &f.Exposure, &f.ExposureDollar, &f.HoldingsCovered, &f.HoldingsExcluded, &f.GrossCoverage)
+				return f, err
+			})
+		}
+		if err != nil {
+			s.internal(w, r, fmt.Errorf("factor exposures of %s: %w", id, err))
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, struct {
+		PortfolioID uuid.UUID        `json:"portfolio_id"`
+		Date        *string          `json:"date"`
+		Factors     []factorExposure `json:"factors"`
+	}{id, dateString(date), list})
+}
