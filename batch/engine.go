@@ -128,6 +128,9 @@ type Engine struct {
 
 	// afterChunk, set by tests, runs after each committed chunk.
 	afterChunk func(daysWritten int)
+	// beforeAnalytics, set by tests, runs before the analytics of a
+	// backfill (a fault-injection point).
+	beforeAnalytics func()
 }
 
 // NewEngine returns an engine writing through pool.
@@ -384,6 +387,9 @@ func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, to
 	var w warnings
 	var x *exposures
 	if !e.cfg.Analytics.Disabled {
+		if e.beforeAnalytics != nil {
+			e.beforeAnalytics()
+		}
 		e.attachBetas(gen, lay, hs, first, end, &w)
 		x = newExposures(end-first+1, len(e.cfg.Analytics.Factors()))
 	}

@@ -573,3 +573,31 @@ func TestBackfillRewindOnFlowAndPosition(t *testing.T) {
 		t.Errorf("after adding a position: %+v", res)
 	}
 }
+
+// A panic in the analytics is recovered: the run is recorded failed with
+// the panic, nothing is written, the lease is released, and the next
+// backfill completes.
+func TestBackfillPanicInAnalytics(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "2024-03-08T12:00:00Z", nil)
+	f.prices("SPY", "2024-03-04", 500, 501, 502, 503)
+	id := f.onboard("1000", "SPY,1,500,2024-03-04,,,,,,,,")
+	f.engine.beforeAnalytics = func() { panic("factor model exploded") }
+	res, err := f.engine.Backfill(context.Background(), id, nil)
+	f.engine.beforeAnalytics = nil
+	if !errors.Is(err, ErrPanic) || !strings.Contains(err.Error(), "factor model exploded") || res.Status != portfolio.RunFailed {
+		t.Fatalf("result %+v, err %v", res, err)
+	}
+	if n := len(f.snapshots(id)); n != 0 {
+		t.Errorf("%d rows written by a panicking backfill", n)
+	}
+	if st, _ := f.state(id); st != "failing" {
+		t.Errorf("state %s, want failing", st)
+	}
+	if res := f.backfill(id, nil); res.Status != portfolio.RunCompleted || res.DaysWritten != 4 {
+		t.Errorf("next backfill = %+v", res)
+	}
+	if st := f.runStatuses(id); strings.Join(st, ",") != "failed,completed" {
+		t.Errorf("runs = %v", st)
+	}
+}
