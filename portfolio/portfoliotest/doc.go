@@ -32,4 +32,9 @@
 // … WITH (FORCE), which also ends sessions a test left open. Databases of
 // test binaries that were killed stay behind on a shared server; their
 // names start with "t_".
+//
+// # Examples
+//
+// Example functions, which get no *testing.T, take a database from
+// ExampleDB and call the returned cleanup when done.
 package portfoliotest
