@@ -26,7 +26,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -65,27 +64,21 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) (err
 	addr := cmp.Or(getenv("ADDR"), "localhost:8081")
 
 	url := getenv("DATABASE_URL")
+	dir := cmp.Or(getenv("BACKFILL_DATA_DIR"), filepath.Join(os.TempDir(), "backfill-embedding", "pgdata"))
 	if url == "" {
-		dir := cmp.Or(getenv("BACKFILL_DATA_DIR"), filepath.Join(os.TempDir(), "backfill-embedding", "pgdata"))
 		logger.Info("no DATABASE_URL: starting an embedded PostgreSQL", "data_dir", dir)
-		srv, err := pgserver.Start(ctx, &pgserver.Options{DataDir: dir, Logger: logger})
-		if err != nil {
-			return fmt.Errorf("start embedded PostgreSQL: %w", err)
-		}
-		defer func() { // last
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pgStopTimeout)
-			defer cancel()
-			if serr := srv.Stop(sctx); serr != nil {
-				err = errors.Join(err, fmt.Errorf("stop embedded PostgreSQL: %w", serr))
-			}
-		}()
-		url = srv.ConnString("")
 	}
-	pool, err := pgxpool.New(ctx, url)
+	pool, closeDB, err := pgserver.Open(ctx, url, &pgserver.Options{DataDir: dir, Logger: logger})
 	if err != nil {
-		return fmt.Errorf("connect: %w", err)
+		return err
 	}
-	defer pool.Close() // after the reconciler, which uses it until it has stopped
+	defer func() { // last: after the reconciler, which uses the pool until it has stopped
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pgStopTimeout)
+		defer cancel()
+		if cerr := closeDB(sctx); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+	}()
 	if err := portfolio.Migrate(ctx, pool, nil); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}

@@ -26,8 +26,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/sigmasight/backfill/daemon"
 	"github.com/sigmasight/backfill/portfolio"
 	"github.com/sigmasight/backfill/portfolio/pgserver"
@@ -85,24 +83,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	url := getenv("DATABASE_URL")
 	if url == "" {
 		logger.Info("no DATABASE_URL: starting an embedded PostgreSQL", "data_dir", *dataDir)
-		srv, err := pgserver.Start(ctx, &pgserver.Options{DataDir: *dataDir, Logger: logger})
-		if err != nil {
-			return fmt.Errorf("start embedded PostgreSQL: %w", err)
-		}
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
-			defer cancel()
-			if err := srv.Stop(sctx); err != nil {
-				logger.Error("stop embedded PostgreSQL", "error", err)
-			}
-		}()
-		url = srv.ConnString("")
 	}
-	pool, err := pgxpool.New(ctx, url)
+	pool, closeDB, err := pgserver.Open(ctx, url, &pgserver.Options{DataDir: *dataDir, Logger: logger})
 	if err != nil {
-		return fmt.Errorf("connect: %w", err)
+		return err
 	}
-	defer pool.Close()
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
+		defer cancel()
+		if err := closeDB(sctx); err != nil {
+			logger.Error("close database", "error", err)
+		}
+	}()
 	if err := portfolio.Migrate(ctx, pool, nil); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}

@@ -70,24 +70,18 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 	say := func(format string, args ...any) { fmt.Fprintf(out, "» "+format+"\n", args...) }
 
 	url := getenv("DATABASE_URL")
-	if url == "" {
-		dir := getenv("BACKFILL_DATA_DIR")
-		if dir == "" {
-			dir = filepath.Join(os.TempDir(), "backfill-quickstart", "pgdata")
-		}
-		say("no DATABASE_URL: starting an embedded PostgreSQL in %s", dir)
-		srv, err := pgserver.Start(ctx, &pgserver.Options{DataDir: dir, Logger: logger})
-		if err != nil {
-			return fmt.Errorf("start embedded PostgreSQL: %w", err)
-		}
-		defer srv.Stop(context.WithoutCancel(ctx)) //nolint:errcheck // best effort on the way out
-		url = srv.ConnString("")
+	dir := getenv("BACKFILL_DATA_DIR")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "backfill-quickstart", "pgdata")
 	}
-	pool, err := pgxpool.New(ctx, url)
+	if url == "" {
+		say("no DATABASE_URL: starting an embedded PostgreSQL in %s", dir)
+	}
+	pool, closeDB, err := pgserver.Open(ctx, url, &pgserver.Options{DataDir: dir, Logger: logger})
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
+	defer closeDB(context.WithoutCancel(ctx)) //nolint:errcheck // best effort on the way out
 	if err := portfolio.Migrate(ctx, pool, nil); err != nil {
 		return err
 	}
