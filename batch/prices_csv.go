@@ -2,6 +2,7 @@ package batch
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -153,11 +154,22 @@ var priceColumnNames = [numPriceColumns]string{"date", "symbol", "close", "adj c
 type priceByteCounter struct {
 	r io.Reader
 	n int64
+	// lines counts the line breaks read; nulLine is the line of the first
+	// NUL byte (0 when none), so that a binary or UTF-16 file is named as
+	// such even when the CSV reader trips over it first.
+	lines   int
+	nulLine int
 }
 
 func (c *priceByteCounter) Read(b []byte) (int, error) {
 	n, err := c.r.Read(b)
 	c.n += int64(n)
+	if c.nulLine == 0 {
+		if i := bytes.IndexByte(b[:n], 0); i >= 0 {
+			c.nulLine = c.lines + bytes.Count(b[:i], []byte{'\n'}) + 1
+		}
+	}
+	c.lines += bytes.Count(b[:n], []byte{'\n'})
 	return n, err
 }
 
@@ -254,6 +266,8 @@ func (p *priceParser) parse(ctx context.Context) error {
 // next returns the next record that is not blank, with its line, checked
 // for the size limit, NUL bytes and UTF-8. It returns io.EOF at the end and
 // errPriceStop after a problem that ends parsing.
+const priceNULReason = "contains NUL bytes: the file is binary (or UTF-16), not CSV text; save it as CSV UTF-8"
+
 func (p *priceParser) next() ([]string, int, error) {
 	for {
 		rec, err := p.cr.Read()
@@ -270,6 +284,10 @@ func (p *priceParser) next() ([]string, int, error) {
 			return nil, 0, err
 		}
 		var pe *csv.ParseError
+		if errors.As(err, &pe) && p.src.nulLine > 0 && p.src.nulLine <= pe.Line {
+			p.fail(p.src.nulLine, priceNULReason)
+			return nil, 0, errPriceStop
+		}
 		if errors.As(err, &pe) {
 			reason := "malformed CSV: " + pe.Err.Error()
 			if pe.StartLine != pe.Line {
@@ -286,7 +304,7 @@ func (p *priceParser) next() ([]string, int, error) {
 		for i, f := range rec {
 			if strings.IndexByte(f, 0) >= 0 {
 				l, _ := p.cr.FieldPos(i)
-				p.fail(l, "contains NUL bytes: the file is binary (or UTF-16), not CSV text; save it as CSV UTF-8")
+				p.fail(l, priceNULReason)
 				return nil, 0, errPriceStop
 			}
 			if !utf8.ValidString(f) {

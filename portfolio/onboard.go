@@ -214,13 +214,17 @@ func (c *Client) validateRequest(req *OnboardRequest) (*validRequest, error) {
 	switch {
 	case in.PortfolioName == "":
 		add("portfolio_name", ErrPort002, "", "")
-	case !isText(in.PortfolioName) || utf8.RuneCountInString(in.PortfolioName) > MaxPortfolioNameLength:
+	case !isText(in.PortfolioName):
+		add("portfolio_name", ErrPort003, "Portfolio name must be text: valid UTF-8 without control characters", in.PortfolioName)
+	case utf8.RuneCountInString(in.PortfolioName) > MaxPortfolioNameLength:
 		add("portfolio_name", ErrPort003, "", in.PortfolioName)
 	}
 	switch {
 	case in.AccountName == "":
 		add("account_name", ErrPort011, "", "")
-	case !isText(in.AccountName) || utf8.RuneCountInString(in.AccountName) > MaxAccountNameLength:
+	case !isText(in.AccountName):
+		add("account_name", ErrPort010, "Account name must be text: valid UTF-8 without control characters", in.AccountName)
+	case utf8.RuneCountInString(in.AccountName) > MaxAccountNameLength:
 		add("account_name", ErrPort010, "", in.AccountName)
 	}
 	if !slices.Contains(AccountTypes, in.AccountType) {
@@ -235,7 +239,10 @@ func (c *Client) validateRequest(req *OnboardRequest) (*validRequest, error) {
 	} else {
 		in.equity = d
 	}
-	if !isText(in.Description) || utf8.RuneCountInString(in.Description) > MaxDescriptionLength {
+	switch {
+	case !isText(in.Description):
+		add("description", ErrPort012, "Description must be text: valid UTF-8 without control characters other than tabs and line breaks", in.Description)
+	case utf8.RuneCountInString(in.Description) > MaxDescriptionLength:
 		add("description", ErrPort012, "", in.Description)
 	}
 	if req.CSV == nil {

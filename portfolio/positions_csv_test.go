@@ -596,9 +596,10 @@ func TestMessage(t *testing.T) {
 	for i := 1; i <= 23; i++ {
 		codes = append(codes, fmt.Sprintf("ERR_POS_%03d", i))
 	}
-	for i := 1; i <= 11; i++ {
+	for i := 1; i <= 12; i++ {
 		codes = append(codes, fmt.Sprintf("ERR_PORT_%03d", i))
 	}
+	codes = append(codes, ErrOwner001, ErrFlow001, ErrFlow002)
 	for _, c := range codes {
 		m := Message(c)
 		if m == "" || m == c || strings.Contains(strings.ToLower(m), "unknown") {

@@ -337,6 +337,11 @@ func (s *server) createPortfolio(w http.ResponseWriter, r *http.Request) {
 		Description:    field("description"),
 		NoRequest:      !autoCalculate,
 	}
+	if n := len(form.File["csv_file"]) + len(form.Value["csv_file"]); n > 1 {
+		s.fail(w, r, http.StatusBadRequest, errInvalidParameter,
+			fmt.Sprintf("Send one positions file in csv_file, not %d", n), map[string]string{"parameter": "csv_file"})
+		return
+	}
 	if files := form.File["csv_file"]; len(files) > 0 {
 		f, err := files[0].Open()
 		if err != nil {
