@@ -121,50 +121,68 @@ func newBetaCache() *betaCache { return &betaCache{gen: -1, m: map[string]*betaE
 // Concurrent callers for one symbol wait for a single computation.
 func (c *betaCache) rows(gen int64, sym string, ax *axis, first, end int, compute func() *symbolBetas) (betaRows, []betaProblem) {
 	for {
-		c.mu.Lock()
-		if gen != c.gen {
-			c.m, c.gen = map[string]*betaEntry{}, gen
+		en, mine := c.entry(gen, sym, ax, first, end)
+		if mine {
+			return en.fill(ax, first, end, compute)
 		}
-		en := c.m[sym]
-		done := false
-		if en != nil {
-			select {
-			case <-en.ready:
-				done = true
-			default:
-			}
-		}
-		if _, covers := en.slice(ax, first, end); en == nil || (done && !covers) {
-			en = &betaEntry{ready: make(chan struct{})}
-			c.m[sym] = en
-			c.mu.Unlock()
-			b := compute()
-			en.days, en.vals = ax.days[first:end+1], b.vals
-			if len(b.vals) > 0 {
-				en.nf = len(b.vals[0])
-			}
-			en.flat = make([]float64, len(b.vals)*en.nf)
-			en.allOK = make([]bool, len(b.vals))
-			for d, row := range b.vals {
-				en.allOK[d] = true
-				for k, v := range row {
-					en.flat[d*en.nf+k] = v.value
-					if !v.ok {
-						en.flat[d*en.nf+k] = math.NaN()
-						en.allOK[d] = false
-						en.problems = append(en.problems, betaProblem{d, k, reasonClass(v.reason)})
-					}
-				}
-			}
-			close(en.ready)
-			return betaRows{en.flat, en.allOK}, en.problems
-		}
-		c.mu.Unlock()
 		<-en.ready
 		if rows, ok := en.slice(ax, first, end); ok {
 			return rows, en.problemsIn(ax.days[first], ax.days[end])
 		}
+		// The computation waited for covered other days, or panicked:
+		// the next round computes these days.
 	}
+}
+
+// entry returns the symbol's entry to read, or a new one the caller must
+// fill (mine).
+func (c *betaCache) entry(gen int64, sym string, ax *axis, first, end int) (en *betaEntry, mine bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		c.m, c.gen = map[string]*betaEntry{}, gen
+	}
+	if en = c.m[sym]; en != nil {
+		select {
+		case <-en.ready:
+			if _, ok := en.slice(ax, first, end); ok {
+				return en, false
+			}
+		default:
+			return en, false // being computed: wait for it
+		}
+	}
+	en = &betaEntry{ready: make(chan struct{})}
+	c.m[sym] = en
+	return en, true
+}
+
+// fill computes the entry's betas and publishes them; ready is closed even
+// when compute panics, so that no waiter blocks.
+func (en *betaEntry) fill(ax *axis, first, end int, compute func() *symbolBetas) (betaRows, []betaProblem) {
+	defer close(en.ready)
+	b := compute()
+	nf := 0
+	if len(b.vals) > 0 {
+		nf = len(b.vals[0])
+	}
+	flat := make([]float64, len(b.vals)*nf)
+	allOK := make([]bool, len(b.vals))
+	var problems []betaProblem
+	for d, row := range b.vals {
+		allOK[d] = true
+		for k, v := range row {
+			flat[d*nf+k] = v.value
+			if !v.ok {
+				flat[d*nf+k] = math.NaN()
+				allOK[d] = false
+				problems = append(problems, betaProblem{d, k, reasonClass(v.reason)})
+			}
+		}
+	}
+	en.nf, en.flat, en.allOK, en.problems, en.vals = nf, flat, allOK, problems, b.vals
+	en.days = ax.days[first : end+1] // last: slice reads days first
+	return betaRows{flat, allOK}, problems
 }
 
 // slice returns the entry's betas for sessions [first, end] of ax, and
