@@ -56,6 +56,10 @@ var commands = []*command{
 	calculateCommand,
 	pricesImportCommand,
 	calendarCommand,
+	runCommand,
+	statusCommand,
+	explainCommand,
+	retryCommand,
 }
 
 // command is one backfilld command.

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sigmasight/backfill/daemon"
+	"github.com/sigmasight/backfill/portfolio"
+)
+
+var retryCommand = &command{
+	Name:     "retry",
+	Args:     "(PORTFOLIO_ID | --quarantined)",
+	Summary:  "make a quarantined or failing portfolio due again, or every quarantined one",
+	Database: true,
+	Help: `Make the portfolio due again now: a quarantined or failing one becomes
+pending with its failed attempts reset, and any portfolio is marked requested,
+so the reconciler backfills it on its next sweep; running reconcilers are
+notified and sweep at once. With --quarantined, do that for every quarantined
+portfolio.
+
+Give a portfolio id or --quarantined, not both. Exit status 1 for an unknown
+portfolio.`,
+	Flags: func(fs *flag.FlagSet) runFunc {
+		quarantined := fs.Bool("quarantined", false, "retry every quarantined portfolio")
+		asJSON := fs.Bool("json", false, "print what was retried as JSON")
+		return func(ctx context.Context, a *app, args []string) error {
+			switch {
+			case *quarantined && len(args) > 0:
+				return a.usage("give a portfolio id or --quarantined, not both")
+			case !*quarantined && len(args) == 0:
+				return a.usage("missing PORTFOLIO_ID, or --quarantined for every quarantined portfolio")
+			case len(args) > 1:
+				return a.usage("unexpected argument %q: retry takes one portfolio id", args[1])
+			}
+			var id uuid.UUID
+			if !*quarantined {
+				var err error
+				if id, err = parsePortfolioID(args[0]); err != nil {
+					return err
+				}
+			}
+			pool, err := a.db(ctx)
+			if err != nil {
+				return err
+			}
+			if *quarantined {
+				out, err := retryQuarantined(ctx, pool, a.schema)
+				if err != nil {
+					return err
+				}
+				if *asJSON {
+					return writeJSON(a.stdout, out)
+				}
+				printRetriedQuarantined(a.stdout, out)
+				return nil
+			}
+			out, err := retryOne(ctx, pool, a.schema, id)
+			if errors.Is(err, portfolio.ErrNotFound) {
+				return fmt.Errorf("portfolio %s not found (never onboarded)", id)
+			}
+			if err != nil {
+				return err
+			}
+			if *asJSON {
+				return writeJSON(a.stdout, out)
+			}
+			printRetried(a.stdout, out)
+			return nil
+		}
+	},
+}
+
+// retried is what `backfilld retry PORTFOLIO_ID` did.
+type retried struct {
+	PortfolioID uuid.UUID `json:"portfolio_id"`
+	// Previous* are the state before the retry.
+	PreviousState    string `json:"previous_state"`
+	PreviousAttempts int    `json:"previous_attempts"`
+	LastError        string `json:"last_error,omitempty"`
+	// State is the state now.
+	State string `json:"state"`
+}
+
+// retryOne retries the portfolio in a transaction that also reads its
+// state before and after. It returns portfolio.ErrNotFound for an unknown
+// portfolio.
+func retryOne(ctx context.Context, pool *pgxpool.Pool, schema portfolio.Schema, id uuid.UUID) (*retried, error) {
+	out := &retried{PortfolioID: id}
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, schema.SQL(`
+			SELECT status, attempts, coalesce(last_error, '') FROM {schema}.backfill_state
+			WHERE portfolio_id = $1 FOR UPDATE`), id).Scan(&out.PreviousState, &out.PreviousAttempts, &out.LastError)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return portfolio.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if err := daemon.Retry(ctx, tx, schema, id); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, schema.SQL(`SELECT status FROM {schema}.backfill_state WHERE portfolio_id = $1`), id).Scan(&out.State)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("retry %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// retriedQuarantined is what `backfilld retry --quarantined` did.
+type retriedQuarantined struct {
+	Retried      int         `json:"retried"`
+	PortfolioIDs []uuid.UUID `json:"portfolio_ids"`
+}
+
+// retryQuarantined retries every quarantined portfolio, listing them in
+// the same transaction.
+func retryQuarantined(ctx context.Context, pool *pgxpool.Pool, schema portfolio.Schema) (*retriedQuarantined, error) {
+	out := &retriedQuarantined{PortfolioIDs: []uuid.UUID{}}
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, schema.SQL(`
+			SELECT portfolio_id FROM {schema}.backfill_state WHERE status = 'quarantined'
+			ORDER BY portfolio_id FOR UPDATE`))
+		if err != nil {
+			return err
+		}
+		if out.PortfolioIDs, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID]); err != nil {
+			return err
+		}
+		out.Retried, err = daemon.RetryQuarantined(ctx, tx, schema)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("retry quarantined: %w", err)
+	}
+	if out.PortfolioIDs == nil {
+		out.PortfolioIDs = []uuid.UUID{}
+	}
+	return out, nil
+}
+
+func printRetried(w io.Writer, r *retried) {
+	switch r.PreviousState {
+	case "quarantined", "failing":
+		fmt.Fprintf(w, "Retried portfolio %s: it was %s after %d failed attempts; now %s, attempts reset, due now.\n",
+			r.PortfolioID, r.PreviousState, r.PreviousAttempts, r.State)
+		if r.LastError != "" {
+			fmt.Fprintf(w, "  last error: %s\n", r.LastError)
+		}
+	default:
+		fmt.Fprintf(w, "Requested portfolio %s again: it was %s (not failing); it stays %s and is due now.\n",
+			r.PortfolioID, r.PreviousState, r.State)
+	}
+	fmt.Fprintf(w, "A running reconciler was notified and picks it up at once; `backfilld run --once` runs it here.\n")
+}
+
+func printRetriedQuarantined(w io.Writer, r *retriedQuarantined) {
+	if r.Retried == 0 {
+		fmt.Fprintln(w, "No quarantined portfolio: nothing to retry.")
+		return
+	}
+	fmt.Fprintf(w, "Retried %d quarantined portfolios: now pending, attempts reset, due now.\n", r.Retried)
+	for _, id := range r.PortfolioIDs {
+		fmt.Fprintf(w, "  %s\n", id)
+	}
+	fmt.Fprintf(w, "Running reconcilers were notified and pick them up at once; `backfilld run --once` runs them here.\n")
+}
