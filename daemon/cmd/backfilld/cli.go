@@ -444,7 +444,7 @@ func setting(flagValue, env string, getenv func(string) string) (value, source s
 // app builds the command's configuration from the flags and environment.
 // Its errors are invalid input.
 func (g *globalFlags) app(s *stdio, getenv func(string) string) (*app, error) {
-	a := &app{stdin: s.in, stdout: s.out, stderr: s.err, now: time.Now}
+	a := &app{stdin: s.in, stdout: s.out, stderr: s.err, now: time.Now, getenv: getenv}
 
 	level := slog.LevelInfo
 	if v, src := setting(g.logLevel, envLogLevel, getenv); v != "" {
@@ -507,6 +507,7 @@ func defaultDataDir(getenv func(string) string, euid int) string {
 // app is what a command runs with: its streams, logger, clock and database.
 type app struct {
 	cmd            *command
+	getenv         func(string) string // the environment run() was given
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	logger         *slog.Logger

@@ -112,9 +112,7 @@ backfills in flight record their runs and release their leases.`,
 			} else if set["json"] {
 				return a.usage("--json needs --once: the reconciler logs to stderr")
 			}
-			// The run settings have no place in *app, so they come from the
-			// process environment.
-			c, err := f.resolve(set, os.Getenv)
+			c, err := f.resolve(set, a.getenv)
 			if err != nil {
 				return err
 			}
