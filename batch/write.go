@@ -64,8 +64,8 @@ func (e *Engine) startRun(ctx context.Context, id, runID uuid.UUID, trigger port
 	newID := uuid.Must(uuid.NewV7())
 	b := &pgx.Batch{}
 	b.Queue(e.sql(`
-		UPDATE {schema}.batch_runs SET status = 'failed', finished_at = now(),
-		       error = 'abandoned: its worker lost the lease before finishing'
+		UPDATE {schema}.batch_runs SET status = CASE WHEN days_written > 0 THEN 'partial' ELSE 'failed' END,
+		       finished_at = now(), error = 'abandoned: its worker lost the lease before finishing'
 		WHERE portfolio_id = $1 AND status = 'running'`), id)
 	b.Queue(e.sql(`
 		UPDATE {schema}.batch_runs SET status = 'running', started_at = now(), worker = $3, lease_token = $4

@@ -341,7 +341,8 @@ const claimSQL = `
 			FROM {schema}.backfill_state
 			WHERE status <> 'quarantined' AND next_attempt_at <= now()
 			  AND (lease_token IS NULL OR lease_expires_at <= now())
-			  AND (snapshot_through IS NULL OR snapshot_through < $1 OR requested_at IS NOT NULL)
+			  AND (snapshot_through IS NULL OR snapshot_through < $1 OR requested_at IS NOT NULL
+		       OR status IN ('pending', 'failing'))
 			ORDER BY requested_at NULLS LAST, snapshot_through NULLS FIRST
 			LIMIT $2
 			FOR UPDATE SKIP LOCKED
@@ -488,12 +489,24 @@ func (r *Reconciler) settle(ctx context.Context, c claim, res *batch.Result, err
 	if err == nil && res != nil && res.Status == portfolio.RunWaitingForPrices {
 		waitSecs = r.cfg.BackoffBase.Seconds()
 	}
+	var runID *uuid.UUID
+	if res != nil && res.RunID != uuid.Nil {
+		runID = &res.RunID
+	}
+	// A run the engine could not close (its final write failed) is closed
+	// here, and its attempt counted, so that no run stays running.
 	err2 := r.pool.QueryRow(ctx, r.cfg.Schema.SQL(`
+		WITH closed AS (
+			UPDATE {schema}.batch_runs
+			SET status = CASE WHEN days_written > 0 THEN 'partial' ELSE 'failed' END,
+			    finished_at = now(), error = coalesce(error, $6, 'run not recorded by its worker')
+			WHERE portfolio_id = $1 AND id = $11 AND status = 'running' AND lease_token = $2
+			RETURNING 1)
 		UPDATE {schema}.backfill_state
 		SET lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, updated_at = now(),
-		    attempts = attempts + $4,
+		    attempts = attempts + $4 + CASE WHEN $3 THEN (SELECT count(*) FROM closed) ELSE 0 END,
 		    status = CASE WHEN NOT $3 THEN CASE WHEN status = 'running' THEN 'pending' ELSE status END
-		                  WHEN attempts + $4 >= $5 THEN 'quarantined' ELSE 'failing' END,
+		                  WHEN attempts + $4 + (SELECT count(*) FROM closed) >= $5 THEN 'quarantined' ELSE 'failing' END,
 		    last_error = CASE WHEN $3 THEN $6 ELSE last_error END,
 		    next_attempt_at = CASE WHEN $3
 		        THEN now() + make_interval(secs => least($8, $7 * power(2, greatest(attempts + $4 - 1, 0))) * $9)
@@ -501,7 +514,7 @@ func (r *Reconciler) settle(ctx context.Context, c claim, res *batch.Result, err
 		WHERE portfolio_id = $1 AND lease_token = $2
 		RETURNING status, attempts`),
 		c.portfolioID, c.token, failed, uncounted, r.cfg.MaxAttempts, msg,
-		r.cfg.BackoffBase.Seconds(), r.cfg.BackoffMax.Seconds(), jitter, waitSecs).Scan(&status, &attempts)
+		r.cfg.BackoffBase.Seconds(), r.cfg.BackoffMax.Seconds(), jitter, waitSecs, runID).Scan(&status, &attempts)
 	if errors.Is(err2, pgx.ErrNoRows) {
 		return "lease_lost", 0, nil // a peer holds it now
 	}

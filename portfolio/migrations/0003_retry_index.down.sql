@@ -1,0 +1,1 @@
+DROP INDEX backfill_state_retry_idx;
