@@ -123,8 +123,8 @@ func testKillMidBackfill(t *testing.T, bin string) {
 		t.Errorf("%d runs left running", n)
 	}
 	if n := queryInt(t, db, `SELECT count(*) FROM backfill.batch_runs WHERE portfolio_id = $1 AND worker = 'victim'
-		AND status = 'failed' AND error LIKE 'abandoned%' AND days_written = $2`, victim, batch.DefaultChunkDays); n != 1 {
-		t.Errorf("the killed worker's run was not closed as abandoned")
+		AND status = 'partial' AND error LIKE 'abandoned%' AND days_written = $2`, victim, batch.DefaultChunkDays); n != 1 {
+		t.Errorf("the killed worker's run was not closed as abandoned and partial (it wrote a chunk)")
 	}
 	if n := queryInt(t, db, `SELECT count(*) FROM backfill.batch_runs WHERE portfolio_id = $1 AND worker = 'survivor'
 		AND status = 'completed' AND from_date = $2 AND days_written = $3`, victim, secondChunk, rest); n != 1 {
