@@ -269,8 +269,10 @@ func (e *Engine) write(ctx context.Context, id, token uuid.UUID, res *Result, da
 				DELETE FROM {schema}.portfolio_snapshots
 				WHERE portfolio_id = $1 AND snapshot_date BETWEEN $2 AND $3`), id, first, last)
 			b.Queue(e.sql(`
-				UPDATE {schema}.batch_runs SET days_written = days_written + $3, factors = $4
-				WHERE portfolio_id = $1 AND id = $2`), id, res.RunID, len(chunk), e.factors())
+				UPDATE {schema}.batch_runs SET days_written = days_written + $3, factors = $4, days_total = $5,
+				       from_date = $6, through_date = $7
+				WHERE portfolio_id = $1 AND id = $2`), id, res.RunID, len(chunk), e.factors(), len(days),
+				res.From, res.Through)
 			// The batch stops at the first failing statement; a fenced
 			// chunk fails in the transaction before anything is copied.
 			if err := tx.SendBatch(ctx, b).Close(); err != nil {
