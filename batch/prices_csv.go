@@ -441,44 +441,17 @@ func (p *priceParser) fail(line int, reason string) {
 	p.problems = append(p.problems, PriceProblem{Line: line, Reason: reason})
 }
 
-// parsePriceDate parses YYYY-MM-DD; it returns a reason when s is not a
-// real date in that form.
+// parsePriceDate parses YYYY-MM-DD (portfolio.ParseDate); it returns a
+// reason when s is not a real date in that form.
 func parsePriceDate(s string) (time.Time, string) {
 	if s == "" {
 		return time.Time{}, "date is empty"
 	}
-	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
-		return time.Time{}, "date " + priceQuote(s) + " is not in the form YYYY-MM-DD"
+	t, err := portfolio.ParseDate(s)
+	if err != nil {
+		return time.Time{}, "date " + priceQuote(s) + " " + err.Error()
 	}
-	y, okY := priceAtoi(s[0:4])
-	m, okM := priceAtoi(s[5:7])
-	d, okD := priceAtoi(s[8:10])
-	if !okY || !okM || !okD {
-		return time.Time{}, "date " + priceQuote(s) + " is not in the form YYYY-MM-DD"
-	}
-	// PostgreSQL has no year 0.
-	if y == 0 || m < 1 || m > 12 || d < 1 || d > priceDaysIn(y, time.Month(m)) {
-		return time.Time{}, "date " + priceQuote(s) + " is not a real date"
-	}
-	return time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC), ""
-}
-
-// atoi parses a string of ASCII digits.
-func priceAtoi(s string) (int, bool) {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
-}
-
-// daysIn returns the number of days of month m in year y.
-func priceDaysIn(y int, m time.Month) int {
-	return time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	return t, ""
 }
 
 // checkPriceSymbol returns a reason when s is not a valid symbol.

@@ -1354,19 +1354,38 @@ func appendDigits(b []byte, v, width int) []byte {
 	return append(b, d[:width]...)
 }
 
-// parseCSVDate parses exactly YYYY-MM-DD as a real calendar date, at UTC
-// midnight.
-func parseCSVDate(s string) (time.Time, bool) {
+// Errors of ParseDate.
+var (
+	// ErrDateFormat: the text is not exactly YYYY-MM-DD.
+	ErrDateFormat = errors.New("is not in the form YYYY-MM-DD")
+	// ErrDateInvalid: the text has the form but names no calendar date
+	// (month 13, February 30, year 0).
+	ErrDateInvalid = errors.New("is not a real date")
+)
+
+// ParseDate parses exactly YYYY-MM-DD as a real calendar date at UTC
+// midnight: the strict date syntax of position and price files.
+func ParseDate(s string) (time.Time, error) {
 	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
-		return time.Time{}, false
+		return time.Time{}, ErrDateFormat
 	}
 	y, ok1 := csvAtoi(s[0:4])
 	m, ok2 := csvAtoi(s[5:7])
 	d, ok3 := csvAtoi(s[8:10])
-	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 || d > csvDaysInMonth(y, m) {
-		return time.Time{}, false
+	if !ok1 || !ok2 || !ok3 {
+		return time.Time{}, ErrDateFormat
 	}
-	return time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC), true
+	// PostgreSQL has no year 0.
+	if y == 0 || m < 1 || m > 12 || d < 1 || d > csvDaysInMonth(y, m) {
+		return time.Time{}, ErrDateInvalid
+	}
+	return time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC), nil
+}
+
+// parseCSVDate is ParseDate reporting only success.
+func parseCSVDate(s string) (time.Time, bool) {
+	t, err := ParseDate(s)
+	return t, err == nil
 }
 
 // csvAtoi parses a string of ASCII digits only.
