@@ -356,16 +356,46 @@ func dailyReturns(s *series, lo, hi int) []float64 {
 // sessions where the symbol and every available style proxy have a return,
 // constant proxies left out as "zero variance".
 //
-// Each day is computed from scratch on its window by two-pass sums, so a
-// day costs O(W) per OLS factor and O(W·k²) for the k-column ridge: linear
-// in the window, with no rolling sums to drift.
+// The windows slide one session a day: each factor keeps the count, means
+// and centred co-moments of its window ([x, y] for a line, [proxies…, y]
+// for the ridge), adding the new session's observation and removing the
+// leaving one by Welford's updates (rollingMoments), so a day costs O(1)
+// per OLS factor (slope C_xy/C_xx) and O(k²) plus a k×k Cholesky for the
+// ridge (built from the co-moments as fit builds it from the data). The
+// first day, every symbolBetasSyncEvery sessions, and any day whose
+// rolling variances cannot be trusted (rollingMoments.drifted: small
+// against the rounding they carry, near the zero-variance bound, or not
+// finite) are computed from scratch by the two-pass fitters, which also
+// resync the co-moments; every decision (zero variance, dropped columns)
+// is thus taken as the two-pass sums take it, and the values agree with a
+// from-scratch computation to ~1e-13 relative.
 func computeSymbolBetas(cfg *AnalyticsConfig, sym *series, proxies map[string]*series, first, last int) *symbolBetas {
+	return computeSymbolBetasAt(cfg, sym, proxies, first, last, nil)
+}
+
+// computeSymbolBetasAt is computeSymbolBetas with the rolling sums
+// re-synced from scratch exactly on the sessions where syncAt is true
+// (and whenever they drift), starting from the last such session on or
+// before first. A day's betas then depend only on the series and on its
+// sync session, not on the range asked for: backfilling day by day or a
+// year at once gives the same values to the last bit. With syncAt nil the
+// sums are re-synced every symbolBetasSyncEvery sessions from first.
+func computeSymbolBetasAt(cfg *AnalyticsConfig, sym *series, proxies map[string]*series, first, last int, syncAt func(d int) bool) *symbolBetas {
 	o := cfg.filled()
 	out := &symbolBetas{first: first}
 	if last < first {
 		return out
 	}
-	lo := max(1, first-max(o.BetaWindow, o.StyleWindow, o.SpreadWindow)+1)
+	// d0 is where the rolling starts: the sync session on or before first.
+	// The returns reach a full window before it, so that the sums synced
+	// there do not depend on first.
+	d0 := first
+	if syncAt != nil {
+		for d0 > 1 && !syncAt(d0) {
+			d0--
+		}
+	}
+	lo := max(1, d0-max(o.BetaWindow, o.StyleWindow, o.SpreadWindow)+1)
 	rets := map[string][]float64{}
 	retOf := func(s string) []float64 {
 		if r, ok := rets[s]; ok {
@@ -435,59 +465,54 @@ func computeSymbolBetas(cfg *AnalyticsConfig, sym *series, proxies map[string]*s
 		cols[j] = make([]float64, 0, o.StyleWindow)
 	}
 
-	out.vals = make([][]betaValue, last-first+1)
-	flat := make([]betaValue, (last-first+1)*nf)
-	for d := first; d <= last; d++ {
-		vals := flat[(d-first)*nf : (d-first+1)*nf : (d-first+1)*nf]
-		out.vals[d-first] = vals
-
-		for _, f := range lines {
-			if f.missing != "" {
-				vals[f.k] = betaValue{reason: f.missing}
-				continue
-			}
-			xs, ys = xs[:0], ys[:0]
-			for i := max(lo, d-f.window+1); i <= d; i++ {
-				if !math.IsNaN(f.x[i]) && !math.IsNaN(y[i]) {
-					xs, ys = append(xs, f.x[i]), append(ys, y[i])
-				}
-			}
-			vals[f.k] = lineBeta(xs, ys, f.minObs, f.limit)
-		}
-
-		for j, why := range styleMissing {
-			if why != "" {
-				vals[2+j] = betaValue{reason: why}
+	// gatherLine collects factor f's observations on [start, d] into xs,
+	// ys; gatherStyle the style regression's rows into cols, ys.
+	gatherLine := func(f *lineFactor, start, d int) {
+		xs, ys = xs[:0], ys[:0]
+		for i := start; i <= d; i++ {
+			if !math.IsNaN(f.x[i]) && !math.IsNaN(y[i]) {
+				xs, ys = append(xs, f.x[i]), append(ys, y[i])
 			}
 		}
-		if len(styleCols) == 0 {
-			continue
+	}
+	// styleRow reports whether session i is a row of the style regression
+	// and, if so, leaves it in row: the proxies' returns, then the symbol's.
+	row := make([]float64, len(styleCols)+1)
+	styleRow := func(i int) bool {
+		if math.IsNaN(y[i]) {
+			return false
 		}
+		for j, c := range styleCols {
+			if math.IsNaN(c[i]) {
+				return false
+			}
+			row[j] = c[i]
+		}
+		row[len(styleCols)] = y[i]
+		return true
+	}
+	gatherStyle := func(start, d int) {
 		ys = ys[:0]
 		for j := range cols {
 			cols[j] = cols[j][:0]
 		}
-	rows:
-		for i := max(lo, d-o.StyleWindow+1); i <= d; i++ {
-			if math.IsNaN(y[i]) {
-				continue
-			}
-			for _, c := range styleCols {
-				if math.IsNaN(c[i]) {
-					continue rows
+		for i := start; i <= d; i++ {
+			if styleRow(i) {
+				ys = append(ys, y[i])
+				for j := range cols {
+					cols[j] = append(cols[j], row[j])
 				}
 			}
-			ys = append(ys, y[i])
-			for j, c := range styleCols {
-				cols[j] = append(cols[j], c[i])
-			}
 		}
+	}
+	// fitStyle is the from-scratch style fit of the gathered rows.
+	fitStyle := func(vals []betaValue) {
 		n := len(ys)
 		if n < o.StyleMinObs {
 			for _, k := range styleK {
 				vals[k] = betaValue{obs: n, reason: tooFew(n, o.StyleMinObs)}
 			}
-			continue
+			return
 		}
 		fit, err := ridge.fit(cols, ys)
 		for j, k := range styleK {
@@ -501,7 +526,151 @@ func computeSymbolBetas(cfg *AnalyticsConfig, sym *series, proxies map[string]*s
 			}
 		}
 	}
+
+	// The rolling co-moments: [x, y] per line factor, [style proxies…, y]
+	// for the ridge, each with the session of its last from-scratch sync.
+	lineMom := make([]*rollingMoments, len(lines))
+	lineSynced := make([]int, len(lines))
+	for li := range lines {
+		lineMom[li] = newRollingMoments(2)
+	}
+	pair := make([][]float64, 2)
+	styleMom := newRollingMoments(len(styleCols) + 1)
+	styleSync := make([][]float64, len(styleCols)+1)
+	styleSynced := 0
+	coef := make([]float64, len(styleCols))
+
+	// rolls reports whether day d slides the sums of a factor last synced
+	// at synced, rather than syncing them.
+	rolls := func(d, synced int) bool {
+		if syncAt != nil {
+			return d > d0 && !syncAt(d)
+		}
+		return d > first && d-synced < symbolBetasSyncEvery
+	}
+	out.vals = make([][]betaValue, last-first+1)
+	flat := make([]betaValue, (last-first+1)*nf)
+	scratch := make([]betaValue, nf) // the days before first, computed only to roll
+	for d := d0; d <= last; d++ {
+		vals := scratch
+		if d >= first {
+			vals = flat[(d-first)*nf : (d-first+1)*nf : (d-first+1)*nf]
+			out.vals[d-first] = vals
+		} else {
+			clear(scratch)
+		}
+
+		for li := range lines {
+			f := &lines[li]
+			if f.missing != "" {
+				vals[f.k] = betaValue{reason: f.missing}
+				continue
+			}
+			mom, start := lineMom[li], max(lo, d-f.window+1)
+			if rolls(d, lineSynced[li]) {
+				// Slide the window one session: the session leaving it
+				// was an observation if both returns existed.
+				if i := d - f.window; i >= lo && !math.IsNaN(f.x[i]) && !math.IsNaN(y[i]) {
+					mom.remove([]float64{f.x[i], y[i]})
+				}
+				if !math.IsNaN(f.x[d]) && !math.IsNaN(y[d]) {
+					mom.add([]float64{f.x[d], y[d]})
+				}
+				if v, ok := lineBetaMoments(mom, f.minObs, f.limit); ok {
+					vals[f.k] = v
+					continue
+				}
+			}
+			gatherLine(f, start, d)
+			pair[0], pair[1] = xs, ys
+			mom.sync(pair)
+			lineSynced[li] = d
+			vals[f.k] = lineBeta(xs, ys, f.minObs, f.limit)
+		}
+
+		for j, why := range styleMissing {
+			if why != "" {
+				vals[2+j] = betaValue{reason: why}
+			}
+		}
+		if len(styleCols) == 0 {
+			continue
+		}
+		if rolls(d, styleSynced) {
+			if i := d - o.StyleWindow; i >= lo && styleRow(i) {
+				styleMom.remove(row)
+			}
+			if styleRow(d) {
+				styleMom.add(row)
+			}
+			if n := styleMom.n; n < o.StyleMinObs {
+				for _, k := range styleK {
+					vals[k] = betaValue{obs: n, reason: tooFew(n, o.StyleMinObs)}
+				}
+				continue
+			}
+			trusted := true
+			for j := range styleMom.m {
+				if styleMom.drifted(j) {
+					trusted = false
+					break
+				}
+			}
+			if trusted && ridge.fitMoments(styleMom, coef) {
+				for j, k := range styleK {
+					vals[k] = betaValue{value: coef[j], ok: true, obs: styleMom.n}
+				}
+				continue
+			}
+		}
+		gatherStyle(max(lo, d-o.StyleWindow+1), d)
+		copy(styleSync, cols)
+		styleSync[len(cols)] = ys
+		styleMom.sync(styleSync)
+		styleSynced = d
+		fitStyle(vals)
+	}
 	return out
+}
+
+// symbolBetasSyncEvery is how many sessions computeSymbolBetas slides its
+// rolling co-moments before recomputing them from scratch by two passes.
+// Removing a row by Welford's update is exact only in exact arithmetic:
+// every update leaves its rounding (a few ε times the update) in the
+// co-moments, and sliding never forgets it, so without syncs the error
+// would grow with the length of the run, and a variance that fell far
+// below its past would carry the absolute error of that past (and the
+// running means' rounding, which each update passes on, grows with the
+// number of updates). Syncing every 64 sessions bounds what the co-moments
+// carry to at most 2·64 updates (an add and a remove a session) of the
+// window's own size, and costs one two-pass window every 64 days, 1/64 of
+// computing every day from scratch. In between, rollingMoments.drifted
+// forces a sync whenever a rolling variance is not trustworthy, and a
+// window whose count drops to 0 is reset exactly (rollingMoments.remove).
+const symbolBetasSyncEvery = 64
+
+// lineBetaMoments is lineBeta from rolling co-moments of [x, y]: the slope
+// C_xy / C_xx. It returns false, for the caller to recompute from
+// scratch, when x's or y's variance cannot be trusted to decide between a
+// slope and "zero variance" or to give the slope to full accuracy
+// (rollingMoments.drifted) or the slope is not finite.
+func lineBetaMoments(r *rollingMoments, minObs int, limit float64) (betaValue, bool) {
+	n := r.n
+	if n < minObs {
+		return betaValue{obs: n, reason: tooFew(n, minObs)}, true
+	}
+	if n < 2 || r.drifted(0) || r.drifted(1) {
+		return betaValue{}, false
+	}
+	slope := r.c[1] / r.c[0]
+	if !finite(slope) || !finite(r.mean[1]-slope*r.mean[0]) {
+		return betaValue{}, false
+	}
+	v := betaValue{value: slope, ok: true, obs: n}
+	if math.Abs(v.value) > limit {
+		v.value, v.capped = math.Copysign(limit, v.value), true
+	}
+	return v, true
 }
 
 // lineBeta is the OLS slope of ys on xs, capped at ±limit, or not ok below

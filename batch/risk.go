@@ -212,6 +212,13 @@ func (en *betaEntry) problemsIn(from, to time.Time) []betaProblem {
 	return out
 }
 
+// syncMonthly re-syncs the rolling beta sums on the first session of each
+// month, so that a day's betas are the same whatever range a backfill
+// computes (see computeSymbolBetasAt).
+func syncMonthly(ax *axis) func(d int) bool {
+	return func(d int) bool { return d == 0 || ax.days[d].Month() != ax.days[d-1].Month() }
+}
+
 // exposures accumulates, per day and factor, Σ market value × beta over
 // the holdings whose beta is available, and the coverage: holdings with
 // every factor's beta are counted once per day (the common case), the
@@ -339,7 +346,7 @@ func (e *Engine) attachBetas(gen int64, lay *layer, hs []holding, first, end int
 		if !ok {
 			var problems []betaProblem
 			rows, problems = e.betas.rows(gen, h.symbol, lay.ax, first, end, func() *symbolBetas {
-				return computeSymbolBetas(cfg, h.own, proxies, first, end)
+				return computeSymbolBetasAt(cfg, h.own, proxies, first, end, syncMonthly(lay.ax))
 			})
 			bySymbol[h.symbol] = rows
 			for _, p := range problems {

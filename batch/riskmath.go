@@ -330,3 +330,192 @@ func grow(s []float64, n int) []float64 {
 	}
 	return s[:n]
 }
+
+// rollingMoments keeps the count, the means and the centred co-moment
+// matrix C_ij = Σ (x_i − x̄_i)(x_j − x̄_j) of an m-variate sample whose
+// rows come and go (a sliding window), by Welford's updates: adding a row
+// x to n−1 rows of means x̄, δ = x − x̄, the means become x̄ + δ/n and C
+// gains ((n−1)/n)·δδᵀ; removing one is the exact inverse. Neither forms
+// Σx² − n·x̄², so no digits are lost to cancellation against n·x̄².
+//
+// Removal is not free of error, though: each update rounds, and C keeps
+// the rounding of every row that ever passed through it, so a variance
+// that shrinks far below what went through it (a volatile stretch leaving
+// the window, a series going flat) keeps an absolute error of order
+// ε·energy, where energy sums, over the updates since the last
+// from-scratch sync, the size of each update of the diagonal, |δ·(x − x̄)|,
+// plus the error it may take from the rounding of the running mean: after
+// u updates the mean is off by up to u·ε·|x̄|, which an update multiplies
+// by 2|δ| (this term matters when the mean is large against the spread,
+// as in NIST's NumAcc data; for daily returns it is small). drifted
+// reports when that error could matter; the caller then recomputes the
+// window by two passes (sync).
+type rollingMoments struct {
+	m       int
+	n       int
+	updates int // adds and removes since the last sync or reset
+	mean    []float64
+	c       []float64 // m×m row-major; only the upper triangle (i ≤ j) is kept
+	energy  []float64 // Σ |update| of each diagonal entry since the last sync
+	delta   []float64
+}
+
+func newRollingMoments(m int) *rollingMoments {
+	return &rollingMoments{
+		m:      m,
+		mean:   make([]float64, m),
+		c:      make([]float64, m*m),
+		energy: make([]float64, m),
+		delta:  make([]float64, m),
+	}
+}
+
+// reset empties the sample exactly.
+func (r *rollingMoments) reset() {
+	r.n, r.updates = 0, 0
+	clear(r.mean)
+	clear(r.c)
+	clear(r.energy)
+}
+
+// add adds the row x (len m).
+func (r *rollingMoments) add(x []float64) {
+	r.n++
+	r.updates++
+	u2 := 2 * float64(r.updates)
+	nf := float64(r.n)
+	m := r.m
+	for i, v := range x[:m] {
+		d := v - r.mean[i]
+		r.delta[i] = d
+		r.mean[i] += d / nf
+	}
+	// C += δ·(x − x̄_new)ᵀ, which is ((n−1)/n)·δδᵀ.
+	for i := range m {
+		di := r.delta[i]
+		row := r.c[i*m : (i+1)*m]
+		for j := i; j < m; j++ {
+			row[j] += di * (x[j] - r.mean[j])
+		}
+		r.energy[i] += math.Abs(di) * (math.Abs(x[i]-r.mean[i]) + u2*math.Abs(r.mean[i]))
+	}
+}
+
+// remove removes the row x (len m), which must have been added; removing
+// the last row resets the sample exactly.
+func (r *rollingMoments) remove(x []float64) {
+	if r.n <= 1 {
+		r.reset()
+		return
+	}
+	r.n--
+	r.updates++
+	u2 := 2 * float64(r.updates)
+	nf := float64(r.n)
+	m := r.m
+	// δ = x − x̄_old; x̄_new = x̄_old − δ/(n−1); C −= (x − x̄_new)·δᵀ, the
+	// inverse of add.
+	for i, v := range x[:m] {
+		r.delta[i] = v - r.mean[i]
+	}
+	for i := range m {
+		r.mean[i] -= r.delta[i] / nf
+	}
+	for i := range m {
+		ei := x[i] - r.mean[i]
+		row := r.c[i*m : (i+1)*m]
+		for j := i; j < m; j++ {
+			row[j] -= ei * r.delta[j]
+		}
+		r.energy[i] += math.Abs(r.delta[i]) * (math.Abs(ei) + u2*math.Abs(r.mean[i]))
+	}
+}
+
+// sync recomputes the moments from scratch, by the two-pass sums of
+// meanVar and fitLine, from the sample's columns cols[0…m−1] (equal
+// lengths).
+func (r *rollingMoments) sync(cols [][]float64) {
+	m := r.m
+	r.n, r.updates = len(cols[0]), 0
+	for i := range m {
+		mi, ss := meanVar(cols[i])
+		r.mean[i] = mi
+		r.c[i*m+i] = ss
+		r.energy[i] = ss
+	}
+	for i := range m {
+		ci, mi := cols[i], r.mean[i]
+		for j := i + 1; j < m; j++ {
+			cj, mj := cols[j], r.mean[j]
+			var s float64
+			for t, v := range ci {
+				s += (v - mi) * (cj[t] - mj)
+			}
+			r.c[i*m+j] = s
+		}
+	}
+}
+
+// driftTolerance is the smallest ratio of a diagonal co-moment to its
+// energy that rolling results are trusted at: above it the rounding drift
+// (a few ε·energy) is below ~1e-12 of the value.
+const driftTolerance = 1e-3
+
+// drifted reports whether column i's rolling variance cannot be trusted to
+// decide and compute as the two-pass sums would: it is small against the
+// energy that went through it (so drift could dominate), or within a wide
+// margin (10⁶) of the zero-variance bound of isConstant (so rounding could
+// flip that decision), or not finite.
+func (r *rollingMoments) drifted(i int) bool {
+	ss := r.c[i*r.m+i]
+	if !(ss > driftTolerance*r.energy[i]) || math.IsInf(ss, 0) {
+		return true
+	}
+	nf := float64(r.n)
+	v := ss / nf
+	const eps = 0x1p-52
+	a := nf * math.Abs(r.mean[i]) * eps
+	return !finite(r.mean[i]) || v <= 1e6*(nf*eps*v+a*a)
+}
+
+// fitMoments solves the ridge problem of fit from the co-moments of the
+// rows [x_1 … x_p, y] (y last, p = r.m − 1): with sd_j = √(C_jj/n), the
+// system (D⁻¹C_xxD⁻¹ + αI)γ = D⁻¹C_xy is ZᵀZ + αI and Zᵀyc of fit, and
+// β_j = γ_j/sd_j. Every column is taken as active: the caller has made
+// sure none is constant (rollingMoments.drifted). It writes the
+// coefficients to coef (len p) and returns false, leaving the caller to
+// fall back to fit, when the system is not positive definite or a
+// coefficient is not finite.
+func (s *ridgeSolver) fitMoments(r *rollingMoments, coef []float64) bool {
+	m, k := r.m, r.m-1
+	nf := float64(r.n)
+	s.sd = grow(s.sd, k)
+	s.gram = grow(s.gram, k*k)
+	s.rhs = grow(s.rhs, k)
+	for a := range k {
+		s.sd[a] = math.Sqrt(r.c[a*m+a] / nf)
+	}
+	for a := range k {
+		sa := s.sd[a]
+		for b := a; b < k; b++ {
+			g := r.c[a*m+b] / (sa * s.sd[b])
+			if a == b {
+				g += s.alpha
+			}
+			s.gram[a*k+b] = g
+		}
+		s.rhs[a] = r.c[a*m+k] / sa
+	}
+	factor, ok := lapack64.Potrf(blas64.Symmetric{Uplo: blas.Upper, N: k, Stride: k, Data: s.gram})
+	if !ok {
+		return false
+	}
+	lapack64.Potrs(factor, blas64.General{Rows: k, Cols: 1, Stride: 1, Data: s.rhs})
+	for a := range k {
+		coef[a] = s.rhs[a] / s.sd[a]
+		if !finite(coef[a]) {
+			return false
+		}
+	}
+	return true
+}

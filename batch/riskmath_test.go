@@ -518,3 +518,97 @@ func TestBetaRealized(t *testing.T) {
 		t.Errorf("realizedBeta = %v, %v; want 9 (uncapped)", b, ok)
 	}
 }
+
+// TestRollingMoments slides a window of 3-variate rows as
+// computeSymbolBetas does (syncing every symbolBetasSyncEvery steps) and
+// compares the rolling co-moments with the two-pass ones at every step
+// where they are trusted (not drifted), on returns-like data and on data
+// with a large offset (NumAcc-like: 1e6 + noise), each with a volatile
+// stretch (the variance then collapsing far below what went through the
+// sums) and a flat one (which must always be reported drifted). Removing
+// every row must reset the sample exactly.
+func TestRollingMoments(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name          string
+		offset, sd    float64
+		minTrustedPct float64
+	}{
+		{"returns", 1e-3, 1e-2, 80},
+		{"offset 1e6", 1e6, 1, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(3, 14))
+			const m, w, steps = 3, 50, 2000
+			rows := make([][]float64, steps)
+			for i := range rows {
+				sd := tt.sd
+				if i >= 1000 && i < 1100 {
+					sd *= 1e4 // volatile stretch
+				}
+				if i >= 1500 && i < 1600 {
+					sd = 0 // flat stretch
+				}
+				z := rng.NormFloat64()
+				rows[i] = []float64{tt.offset + sd*z, tt.offset + sd*(0.5*z+rng.NormFloat64()), -tt.offset + sd*rng.NormFloat64()}
+			}
+			roll, ref := newRollingMoments(m), newRollingMoments(m)
+			cols := make([][]float64, m)
+			var maxRel float64
+			trusted := 0
+			for i := range steps {
+				lo := max(0, i-w+1)
+				for j := range cols {
+					cols[j] = cols[j][:0]
+					for _, r := range rows[lo : i+1] {
+						cols[j] = append(cols[j], r[j])
+					}
+				}
+				ref.sync(cols)
+				if i%symbolBetasSyncEvery == 0 {
+					roll.sync(cols)
+				} else {
+					if i >= w {
+						roll.remove(rows[i-w])
+					}
+					roll.add(rows[i])
+				}
+				if roll.n != ref.n {
+					t.Fatalf("step %d: n %d, want %d", i, roll.n, ref.n)
+				}
+				drifted := false
+				for a := range m {
+					drifted = drifted || roll.drifted(a)
+				}
+				if i >= 1500+w-1 && i < 1600 && !drifted {
+					t.Fatalf("step %d: flat window not reported drifted", i)
+				}
+				if drifted {
+					continue
+				}
+				trusted++
+				for a := range m {
+					for b := a; b < m; b++ {
+						scale := math.Sqrt(ref.c[a*m+a] * ref.c[b*m+b])
+						rel := math.Abs(roll.c[a*m+b]-ref.c[a*m+b]) / scale
+						maxRel = max(maxRel, rel)
+						if !(rel <= 1e-12) {
+							t.Fatalf("step %d C[%d][%d] = %g, two-pass %g", i, a, b, roll.c[a*m+b], ref.c[a*m+b])
+						}
+					}
+				}
+			}
+			pct := 100 * float64(trusted) / steps
+			t.Logf("%.0f%% of steps trusted; max relative difference of their co-moments %.3g", pct, maxRel)
+			if pct < tt.minTrustedPct {
+				t.Errorf("only %.0f%% of steps trusted, want ≥ %.0f%%", pct, tt.minTrustedPct)
+			}
+			for i := steps - w; i < steps; i++ {
+				roll.remove(rows[i])
+			}
+			if roll.n != 0 || roll.mean[0] != 0 || roll.c[0] != 0 || roll.energy[0] != 0 {
+				t.Errorf("after removing every row: %+v", roll)
+			}
+		})
+	}
+}
