@@ -60,6 +60,7 @@ var commands = []*command{
 	statusCommand,
 	explainCommand,
 	retryCommand,
+	benchCommand,
 }
 
 // command is one backfilld command.
