@@ -7,7 +7,6 @@ import (
 	"maps"
 	"math"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -22,7 +21,6 @@ import (
 
 	"github.com/sigmasight/backfill/batch"
 	"github.com/sigmasight/backfill/portfolio"
-	"github.com/sigmasight/backfill/portfolio/pgserver"
 )
 
 // Fault injection: each TestFault… test breaks something under running
@@ -808,27 +806,8 @@ func TestFaultPriceImportDuringBackfills(t *testing.T) {
 func TestFaultPostgresRestartMidSweep(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "backfill-restart-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	if err := os.Chmod(dir, 0o755); err != nil { // the server may run as another OS user
-		t.Fatal(err)
-	}
-	srv, err := pgserver.Start(ctx, &pgserver.Options{DataDir: dir + "/data"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop(ctx)
-	pool, err := pgxpool.New(ctx, srv.ConnString(""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	if err := portfolio.Migrate(ctx, pool, nil); err != nil {
-		t.Fatal(err)
-	}
+	own := newOwnServer(t)
+	srv, pool := own.srv, own.pool
 	cal := batch.NewNYSECalendar()
 	last := time.Date(2024, 12, 31, 0, 0, 0, 0, time.UTC)
 	days := sessionsEnding(cal, last, 1000)

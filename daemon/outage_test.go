@@ -22,27 +22,8 @@ import (
 func TestDatabaseOutageRecovery(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "backfill-outage-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	if err := os.Chmod(dir, 0o755); err != nil { // the server may run as another OS user
-		t.Fatal(err)
-	}
-	srv, err := pgserver.Start(ctx, &pgserver.Options{DataDir: dir + "/data"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop(ctx)
-	pool, err := pgxpool.New(ctx, srv.ConnString(""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	if err := portfolio.Migrate(ctx, pool, nil); err != nil {
-		t.Fatal(err)
-	}
+	own := newOwnServer(t)
+	srv, pool := own.srv, own.pool
 	if _, err := pool.Exec(ctx, `INSERT INTO backfill.market_prices (symbol, price_date, close)
 		SELECT 'SPY', d, 100 + extract(day FROM d) FROM generate_series('2024-12-02'::date, '2024-12-31', '1 day') d
 		WHERE extract(isodow FROM d) < 6 AND d <> '2024-12-25'`); err != nil {
@@ -107,11 +88,55 @@ func TestDatabaseOutageRecovery(t *testing.T) {
 		t.Errorf("no failed sweeps counted during the outage (%v → %v)", errorsBefore, got)
 	}
 
-	srv, err = pgserver.Start(ctx, &pgserver.Options{DataDir: dir + "/data", Port: srv.Port()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	own.start(t, srv.Port())
 	eventually(t, 30*time.Second, "listener reconnected", func() bool { return testutil.ToFloat64(r.metrics.listenerConnected) == 1 })
 	eventually(t, 10*time.Second, "/readyz ok", func() bool { return readyz() == http.StatusOK })
 	eventually(t, 10*time.Second, "portfolio onboarded after the outage current", onboard("after"))
+}
+
+// ownServer is a PostgreSQL of a test's own, for faults that stop or
+// restart the server, with a kept data directory and a migrated schema.
+type ownServer struct {
+	dir  string
+	srv  *pgserver.Server
+	pool *pgxpool.Pool
+}
+
+func newOwnServer(t *testing.T) *ownServer {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "backfill-own-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil { // the server may run as another OS user
+		t.Fatal(err)
+	}
+	o := &ownServer{dir: dir}
+	t.Cleanup(func() {
+		if o.pool != nil {
+			o.pool.Close()
+		}
+		if o.srv != nil {
+			o.srv.Stop(context.Background())
+		}
+		os.RemoveAll(dir)
+	})
+	o.start(t, 0)
+	if o.pool, err = pgxpool.New(context.Background(), o.srv.ConnString("")); err != nil {
+		t.Fatal(err)
+	}
+	if err := portfolio.Migrate(context.Background(), o.pool, nil); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// start starts the server on its data directory (again), on port (0: any).
+func (o *ownServer) start(t *testing.T, port int) {
+	t.Helper()
+	srv, err := pgserver.Start(context.Background(), &pgserver.Options{DataDir: o.dir + "/data", Port: port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.srv = srv
 }
