@@ -49,6 +49,7 @@ type Reconciler struct {
 	lastSweep SweepResult
 	stopped   chan struct{}
 	sweepMu   sync.Mutex // one sweep at a time
+	gaugesAt  time.Time  // last refresh of the state gauges; under sweepMu
 }
 
 // New returns a reconciler working on pool. A nil config means defaults.
@@ -253,8 +254,14 @@ func (r *Reconciler) sweep(ctx, runCtx context.Context, trigger portfolio.Trigge
 	if err != nil {
 		return res, err
 	}
-	if err := r.refreshGauges(ctx, res.Target); err != nil {
-		return res, err
+	// The state gauges cost a scan of backfill_state: notification sweeps
+	// come often and from every replica, so they refresh the gauges at
+	// most every gaugeRefreshInterval; SweepNow always does.
+	if wg != nil || time.Since(r.gaugesAt) >= gaugeRefreshInterval {
+		if err := r.refreshGauges(ctx, res.Target); err != nil {
+			return res, err
+		}
+		r.gaugesAt = time.Now()
 	}
 	for {
 		// Wait for one free slot, then take whatever else is free.
@@ -403,6 +410,9 @@ func (r *Reconciler) execute(runCtx context.Context, c claim, trigger portfolio.
 }
 
 var errTimeout = errors.New("backfill timeout")
+
+// gaugeRefreshInterval bounds how often sweeps refresh the state gauges.
+const gaugeRefreshInterval = 5 * time.Second
 
 // backfill calls the engine, turning a panic that escapes it into an error.
 func (r *Reconciler) backfill(ctx context.Context, c claim, trigger portfolio.Trigger) (res *batch.Result, err error) {
