@@ -26,6 +26,12 @@ const (
 	DefaultLeaseTTL   = 2 * time.Minute
 )
 
+// DefaultWorker names this process in leases and runs: host:pid.
+func DefaultWorker() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d", host, os.Getpid())
+}
+
 // Config configures an Engine. nil or zero fields mean defaults.
 type Config struct {
 	// Schema holds the library's tables. Default portfolio.DefaultSchema.
@@ -92,8 +98,7 @@ func (c *Config) withDefaults(pool *pgxpool.Pool) (Config, error) {
 		o.LeaseTTL = DefaultLeaseTTL
 	}
 	if o.Worker == "" {
-		host, _ := os.Hostname()
-		o.Worker = fmt.Sprintf("%s:%d", host, os.Getpid())
+		o.Worker = DefaultWorker()
 	}
 	if o.Now == nil {
 		o.Now = time.Now

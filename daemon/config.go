@@ -3,7 +3,6 @@ package daemon
 import (
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,13 +17,14 @@ const (
 	// DefaultSchedule sweeps every minute.
 	DefaultSchedule        = "@every 1m"
 	DefaultConcurrency     = 4
-	DefaultLeaseTTL        = 2 * time.Minute
+	DefaultLeaseTTL        = batch.DefaultLeaseTTL
 	DefaultMaxAttempts     = 8
 	DefaultBackoffBase     = 30 * time.Second
 	DefaultBackoffMax      = 1 * time.Hour
 	DefaultBackfillTimeout = 30 * time.Minute
 	DefaultClaimBatch      = 100
 	DefaultStatusLimit     = 50
+	DefaultShutdownGrace   = 30 * time.Second
 )
 
 // Config configures a Reconciler. nil or zero fields mean defaults.
@@ -120,14 +120,13 @@ func (c *Config) withDefaults() (Config, error) {
 		o.BackfillTimeout = DefaultBackfillTimeout
 	}
 	if o.ShutdownGrace == 0 {
-		o.ShutdownGrace = 30 * time.Second
+		o.ShutdownGrace = DefaultShutdownGrace
 	}
 	if o.NotifyChannel == "" {
 		o.NotifyChannel = portfolio.DefaultNotifyChannel
 	}
 	if o.Worker == "" {
-		host, _ := os.Hostname()
-		o.Worker = fmt.Sprintf("%s:%d", host, os.Getpid())
+		o.Worker = batch.DefaultWorker()
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -20,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/robfig/cron/v3"
 
+	"github.com/sigmasight/backfill/batch"
 	"github.com/sigmasight/backfill/daemon"
 )
 
@@ -39,9 +39,6 @@ const (
 // Defaults of `backfilld run` beyond the daemon's own.
 const (
 	defaultHTTPAddr = ":9108"
-	// defaultShutdownGrace is daemon.Config's default, spelled out because
-	// the flag's help states it.
-	defaultShutdownGrace = 30 * time.Second
 	// httpShutdownTimeout bounds the wait for HTTP requests in progress at
 	// shutdown; /status, the slowest, gives up after 10 s itself.
 	httpShutdownTimeout = 5 * time.Second
@@ -92,7 +89,7 @@ backfills in flight record their runs and release their leases.`,
 		fs.StringVar(&f.backfillTimeout, "backfill-timeout", "", "`DURATION` after which one backfill is cancelled "+
 			"(env "+envBackfillTimeout+"; default "+shortDuration(daemon.DefaultBackfillTimeout)+")")
 		fs.StringVar(&f.shutdownGrace, "shutdown-grace", "", "`DURATION` in-flight backfills may take to finish after SIGTERM "+
-			"before they are cancelled (env "+envShutdownGrace+"; default "+shortDuration(defaultShutdownGrace)+")")
+			"before they are cancelled (env "+envShutdownGrace+"; default "+shortDuration(daemon.DefaultShutdownGrace)+")")
 		fs.StringVar(&f.worker, "worker", "", "`NAME` of this replica in leases, runs and logs; unique per replica "+
 			"(env "+envWorker+"; default HOST:PID)")
 		fs.BoolVar(&f.noListen, "no-listen", false, "do not LISTEN for requests; only the schedule triggers sweeps")
@@ -216,11 +213,10 @@ func (f *runFlags) resolve(set map[string]bool, getenv func(string) string) (*ru
 	c.leaseTTL = duration("lease-ttl", envLeaseTTL, f.leaseTTL, daemon.DefaultLeaseTTL, time.Second)
 	c.maxAttempts = count("max-attempts", envMaxAttempts, f.maxAttempts, daemon.DefaultMaxAttempts)
 	c.backfillTimeout = duration("backfill-timeout", envBackfillTimeout, f.backfillTimeout, daemon.DefaultBackfillTimeout, time.Millisecond)
-	c.shutdownGrace = duration("shutdown-grace", envShutdownGrace, f.shutdownGrace, defaultShutdownGrace, time.Millisecond)
+	c.shutdownGrace = duration("shutdown-grace", envShutdownGrace, f.shutdownGrace, daemon.DefaultShutdownGrace, time.Millisecond)
 	c.worker, _ = get("worker", envWorker, f.worker, "")
 	if c.worker == "" {
-		host, _ := os.Hostname()
-		c.worker = fmt.Sprintf("%s:%d", host, os.Getpid())
+		c.worker = batch.DefaultWorker()
 	}
 	c.logFormat, src = get("log-format", envLogFormat, f.logFormat, "text")
 	c.logFormat = strings.ToLower(c.logFormat)
