@@ -11,6 +11,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,6 +56,17 @@ const (
 	benchCleanupTimeout = time.Minute
 )
 
+// The modes of `backfilld bench`.
+const (
+	// benchBacklog onboards every portfolio first, then starts the
+	// reconcilers and times them until the backlog is current: their
+	// capacity, as after an outage or a bulk import.
+	benchBacklog = "backlog"
+	// benchLive starts the reconcilers first and onboards while they run,
+	// as in steady production: the onboarding rate bounds the times.
+	benchLive = "live"
+)
+
 var benchCommand = &command{
 	Name:     "bench",
 	Summary:  "measure onboarding, backfill throughput and the COPY baseline on a synthetic world",
@@ -70,25 +82,35 @@ proxies TLT VTV VUG MTUM QUAL IWM USMV over --sessions sessions ending on
 are full, imported with the price import. Then --portfolios portfolios of
 --positions positions each (random symbols, about one in five short, all
 entered on the first session) are onboarded through the onboarding API by
---onboarders clients, while --replicas reconcilers are already running in
+--onboarders clients, and backfilled by --replicas reconcilers running in
 this process, each with its own pool, worker name, metrics registry and
 LISTEN connection, --concurrency backfills at a time, the schedule
-` + benchSchedule + ` and a clock an hour after the last close: onboarding and
-backfilling overlap as in production. Once every portfolio is current the
-reconcilers stop, and the same snapshot rows are COPYed into the emptied
-table in one stream (COPY TO a buffer, TRUNCATE, COPY FROM) as a baseline.
+` + benchSchedule + ` and a clock an hour after the last close. --mode says how
+the two meet:
+
+  ` + benchBacklog + `   (default) every portfolio is onboarded first, with no reconciler
+            running; then the reconcilers start and are timed until the
+            whole backlog is current: their capacity, as after an outage
+            or a bulk import
+  ` + benchLive + `      the reconcilers start first and onboarding runs while they
+            work, as in steady production: they keep pace, so the
+            onboarding rate bounds the times and rates
+
+Once every portfolio is current the reconcilers stop, and the same snapshot
+rows are COPYed into the emptied table in one stream (COPY TO a buffer,
+TRUNCATE, COPY FROM) as a baseline.
 
 Figures (times between database timestamps unless said otherwise):
   onboarding latency   each Onboard call, as the client sees it: p50, p99, max
   onboarding           first Onboard call to the last one's return
-  time to current      start of the first onboarding's transaction until the
-                       last portfolio's state was settled current
+  time to current      until the last portfolio's state was settled current,
+                       from the reconcilers' start (backlog) or from the
+                       start of the first onboarding's transaction (live)
   busy                 the reconcilers' busy time: start of the first
                        backfill run until the last portfolio was current
-  catch-up             start of the last onboarding's transaction until the
-                       last portfolio was current: about one backfill when
-                       the reconcilers kept pace, so that the onboarding,
-                       not the reconcilers, bounded the rates below
+  catch-up             live only: start of the last onboarding's transaction
+                       until the last portfolio was current; about one
+                       backfill when the reconcilers kept pace
   portfolio-days/s     days written by the runs / time to current
   rows/s               snapshot rows in the table / time to current
   database size        pg_database_size (the whole database), and the
@@ -98,15 +120,15 @@ Figures (times between database timestamps unless said otherwise):
   runs                 batch runs by status; every portfolio should have
                        exactly one completed run and none failed
   backfills, sweeps    completed runs by replica; sweeps by replica, from
-                       its metrics (each notification wakes every replica)
+                       its metrics
 
 The baseline holds the COPY text of every snapshot row in memory, about
 0.5 GB per million rows with analytics; the process peaks at about 3.5
 times that (4.2 GB for 2.5 million rows).
 
 Progress goes to stderr. Exit status 1 when some portfolio was not
-backfilled exactly once, a run failed, or not every portfolio was current
-within --timeout.`,
+backfilled exactly once, a run failed, or not every portfolio was
+onboarded and current within --timeout of the first onboarding.`,
 	Flags: func(fs *flag.FlagSet) runFunc {
 		f := &benchFlags{}
 		fs.IntVar(&f.portfolios, "portfolios", defaultBenchPortfolios, "`N` portfolios to onboard (default "+strconv.Itoa(defaultBenchPortfolios)+")")
@@ -117,8 +139,10 @@ within --timeout.`,
 		fs.Uint64Var(&f.seed, "seed", 1, "`S` seeding the world: the same seed gives the same prices and positions (default 1)")
 		fs.IntVar(&f.symbols, "symbols", defaultBenchSymbols, "`K` symbols in the universe besides SPY and the factor proxies (default "+strconv.Itoa(defaultBenchSymbols)+")")
 		fs.IntVar(&f.onboarders, "onboarders", 1, "`N` clients onboarding concurrently, each one call at a time (default 1)")
+		fs.StringVar(&f.mode, "mode", benchBacklog, "`MODE` "+benchBacklog+" (onboard everything, then time the reconcilers catching up) or "+benchLive+" (onboard while they run) (default "+benchBacklog+")")
 		fs.BoolVar(&f.analytics, "analytics", true, "compute the risk analytics (default true); --analytics=false measures without")
-		fs.DurationVar(&f.timeout, "timeout", defaultBenchTimeout, "give up when not every portfolio is current within `DURATION` of the first onboarding (default "+shortDuration(defaultBenchTimeout)+")")
+		fs.DurationVar(&f.timeout, "timeout", defaultBenchTimeout, "give up when not every portfolio is onboarded and current within `DURATION` of the first onboarding (default "+shortDuration(defaultBenchTimeout)+")")
+		fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the reconcilers' work (from their start until all are current) to `FILE`, for go tool pprof")
 		fs.BoolVar(&f.keep, "keep", false, "keep the bench schema for inspection instead of dropping it")
 		fs.BoolVar(&f.asJSON, "json", false, "print the report as JSON")
 		return func(ctx context.Context, a *app, args []string) error {
@@ -145,6 +169,8 @@ type benchFlags struct {
 	portfolios, positions, sessions, replicas, concurrency, symbols, onboarders int
 
 	seed            uint64
+	mode            string
+	cpuProfile      string
 	timeout         time.Duration
 	analytics, keep bool
 	asJSON          bool
@@ -164,6 +190,8 @@ func (f *benchFlags) validate() error {
 		}
 	}
 	switch {
+	case f.mode != benchBacklog && f.mode != benchLive:
+		return fmt.Errorf("--mode %q: want %s or %s", f.mode, benchBacklog, benchLive)
 	case f.positions > f.symbols:
 		return fmt.Errorf("--positions %d: want at most --symbols (%d); a portfolio holds distinct symbols", f.positions, f.symbols)
 	case f.positions > portfolio.DefaultMaxRows:
@@ -187,6 +215,8 @@ type benchReport struct {
 	Onboarders  int    `json:"onboarders"`
 	Seed        uint64 `json:"seed"`
 	Analytics   bool   `json:"analytics"`
+	// Mode is backlog or live.
+	Mode string `json:"mode"`
 
 	// Database is "DATABASE_URL" or "embedded PostgreSQL in DIR".
 	Database            string `json:"database"`
@@ -349,6 +379,17 @@ func (r *benchReplica) sweeps() int {
 
 // runBench runs the benchmark and prints its report.
 func runBench(ctx context.Context, a *app, f *benchFlags) (err error) {
+	var profile *os.File
+	if f.cpuProfile != "" {
+		if profile, err = os.Create(f.cpuProfile); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer func() {
+			if cerr := profile.Close(); cerr != nil {
+				err = errors.Join(err, fmt.Errorf("--cpuprofile: %w", cerr))
+			}
+		}()
+	}
 	pool, err := a.connect(ctx)
 	if err != nil {
 		return err
@@ -356,7 +397,7 @@ func runBench(ctx context.Context, a *app, f *benchFlags) (err error) {
 	rep := &benchReport{
 		Portfolios: f.portfolios, Positions: f.positions, Sessions: f.sessions, Symbols: f.symbols,
 		Replicas: f.replicas, Concurrency: f.concurrency, Onboarders: f.onboarders, Seed: f.seed,
-		Analytics: f.analytics, Database: "DATABASE_URL", SchemaKept: f.keep,
+		Analytics: f.analytics, Mode: f.mode, Database: "DATABASE_URL", SchemaKept: f.keep,
 		BackfillsPerReplica: map[string]int{}, SweepsPerReplica: map[string]int{}, RunsOther: map[string]int{},
 	}
 	if a.server != nil {
@@ -412,6 +453,39 @@ func runBench(ctx context.Context, a *app, f *benchFlags) (err error) {
 	progress("imported %d closes of %d symbols over %d sessions in %s",
 		rep.PriceRows, len(w.proxies)+len(w.symbols), len(w.sessions), dur(time.Since(t0)))
 
+	// One deadline for onboarding and backfilling, from the first
+	// onboarding.
+	deadline := time.Now().Add(f.timeout)
+	var onb *benchOnboarding
+	defer func() {
+		if onb != nil {
+			onb.halt()
+		}
+	}()
+	// The reconcilers' clock starts at the first onboarding (live) or when
+	// they start (backlog), read from the database like the timestamps.
+	var since time.Time
+	if f.mode == benchBacklog {
+		progress("onboarding %d portfolios of %d positions, reconcilers stopped", f.portfolios, f.positions)
+		if onb, err = startOnboarding(ctx, f, pool, schema, w); err != nil {
+			return err
+		}
+		if err := watch(ctx, deadline, progress, func() (bool, string, error) {
+			return onb.done(), onboardedLine(onb, f.portfolios), onb.err()
+		}); err != nil {
+			return err
+		}
+		if err := pool.QueryRow(ctx, `SELECT now()`).Scan(&since); err != nil {
+			return fmt.Errorf("read the database clock: %w", err)
+		}
+	}
+
+	if profile != nil {
+		if err := pprof.StartCPUProfile(profile); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile() // on error paths; a no-op after the stop below
+	}
 	replicas, err := startReplicas(ctx, a, f, pool, schema, w)
 	// Stop them on every path; on success they are stopped, and their
 	// pools closed, before the COPY baseline.
@@ -435,15 +509,29 @@ func runBench(ctx context.Context, a *app, f *benchFlags) (err error) {
 		return err
 	}
 	rep.ReplicaPoolMaxConns = replicas[0].pool.Config().MaxConns
-	progress("%d reconciler(s) running, concurrency %d each; onboarding %d portfolios of %d positions",
-		f.replicas, f.concurrency, f.portfolios, f.positions)
-
-	latencies, onboarding, err := onboardAndWait(ctx, f, pool, schema, w, progress)
-	if err != nil {
-		return err
+	if f.mode == benchLive {
+		progress("%d reconciler(s) running, concurrency %d each; onboarding %d portfolios of %d positions",
+			f.replicas, f.concurrency, f.portfolios, f.positions)
+		if onb, err = startOnboarding(ctx, f, pool, schema, w); err != nil {
+			return err
+		}
+		if err := waitCurrent(ctx, f, pool, schema, onb, deadline, progress); err != nil {
+			return err
+		}
+	} else {
+		progress("%d reconciler(s) started, concurrency %d each, on a backlog of %d portfolios",
+			f.replicas, f.concurrency, f.portfolios)
+		if err := waitCurrent(ctx, f, pool, schema, nil, deadline, progress); err != nil {
+			return err
+		}
 	}
-	rep.OnboardingLatency = percentiles(latencies)
-	rep.OnboardingSeconds = onboarding.Seconds()
+	if profile != nil {
+		pprof.StopCPUProfile()
+		progress("CPU profile written to %s", f.cpuProfile)
+	}
+	onb.halt()
+	rep.OnboardingLatency = percentiles(onb.latencies)
+	rep.OnboardingSeconds = onb.wall.Seconds()
 	stopped := replicas
 	if err := stopAll(); err != nil {
 		return err
@@ -452,7 +540,7 @@ func runBench(ctx context.Context, a *app, f *benchFlags) (err error) {
 		rep.SweepsPerReplica[r.name] = r.sweeps()
 	}
 
-	if err := measureBench(ctx, pool, schema, rep); err != nil {
+	if err := measureBench(ctx, pool, schema, since, rep); err != nil {
 		return err
 	}
 	progress("every portfolio current after %.1fs; COPY baseline of %d snapshot rows", rep.TimeToCurrent, rep.SnapshotRows)
@@ -552,34 +640,37 @@ func startReplicas(ctx context.Context, a *app, f *benchFlags, pool *pgxpool.Poo
 	return replicas, nil
 }
 
-// onboardAndWait onboards the world's portfolios with f.onboarders clients
-// and waits until every one is current, printing progress. It returns each
-// onboarding's latency and the onboarding's wall time.
-func onboardAndWait(ctx context.Context, f *benchFlags, pool *pgxpool.Pool, schema portfolio.Schema,
-	w *benchWorld, progress func(string, ...any)) ([]time.Duration, time.Duration, error) {
+// benchOnboarding is the world's onboarding by f.onboarders clients, each
+// one call at a time, running in the background.
+type benchOnboarding struct {
+	latencies []time.Duration
+	onboarded atomic.Int64
+	wall      time.Duration // set before finished is closed
+	finished  chan struct{}
+	ctx       context.Context
+	stop      context.CancelCauseFunc
+	clients   conc.WaitGroup
+}
+
+// startOnboarding starts onboarding the world's portfolios through the
+// onboarding API; the caller must call halt.
+func startOnboarding(ctx context.Context, f *benchFlags, pool *pgxpool.Pool, schema portfolio.Schema, w *benchWorld) (*benchOnboarding, error) {
 	client, err := portfolio.NewClient(pool, &portfolio.Config{
 		Schema: schema, NotifyChannel: schema.Name(), Now: func() time.Time { return w.now },
 	})
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	// Deferred in this order so that an early return stops the
-	// onboarding before waiting for it.
-	var onboarders conc.WaitGroup
-	defer onboarders.Wait()
-	onbCtx, stopOnboarding := context.WithCancelCause(ctx)
-	defer stopOnboarding(nil)
-	latencies := make([]time.Duration, f.portfolios)
-	var next, onboarded atomic.Int64
-	var onboardingTime time.Duration
+	o := &benchOnboarding{latencies: make([]time.Duration, f.portfolios), finished: make(chan struct{})}
+	o.ctx, o.stop = context.WithCancelCause(ctx)
+	var next atomic.Int64
 	start := time.Now()
-	onbDone := make(chan struct{})
-	onboarders.Go(func() {
-		defer close(onbDone)
+	o.clients.Go(func() {
+		defer close(o.finished)
 		var clients conc.WaitGroup
 		for range f.onboarders {
 			clients.Go(func() {
-				for onbCtx.Err() == nil {
+				for o.ctx.Err() == nil {
 					i := int(next.Add(1) - 1)
 					if i >= f.portfolios {
 						return
@@ -589,59 +680,108 @@ func onboardAndWait(ctx context.Context, f *benchFlags, pool *pgxpool.Pool, sche
 						AccountType: "taxable", StartingEquity: "1000000", CSV: strings.NewReader(w.positionsCSV(i, f.positions)),
 					}
 					t := time.Now()
-					_, err := client.Onboard(onbCtx, req)
-					latencies[i] = time.Since(t)
+					_, err := client.Onboard(o.ctx, req)
+					o.latencies[i] = time.Since(t)
 					if err != nil {
-						stopOnboarding(fmt.Errorf("onboard portfolio %d: %w", i+1, err))
+						o.stop(fmt.Errorf("onboard portfolio %d: %w", i+1, err))
 						return
 					}
-					onboarded.Add(1)
+					o.onboarded.Add(1)
 				}
 			})
 		}
 		clients.Wait()
-		onboardingTime = time.Since(start)
+		o.wall = time.Since(start)
 	})
+	return o, nil
+}
 
+// err returns why the onboarding stopped early, if it did.
+func (o *benchOnboarding) err() error {
+	if o.ctx.Err() == nil {
+		return nil
+	}
+	return context.Cause(o.ctx)
+}
+
+// done reports whether every client has returned.
+func (o *benchOnboarding) done() bool {
+	select {
+	case <-o.finished:
+		return true
+	default:
+		return false
+	}
+}
+
+// halt stops the onboarding, if it still runs, and waits for its clients.
+func (o *benchOnboarding) halt() {
+	o.stop(context.Canceled)
+	o.clients.Wait()
+}
+
+// watch polls check every benchPollInterval until it reports done, an
+// error, or the deadline passes, printing its progress line every
+// benchProgressInterval and when done.
+func watch(ctx context.Context, deadline time.Time, progress func(string, ...any),
+	check func() (done bool, line string, err error)) error {
+	start := time.Now()
 	tick := time.NewTicker(benchPollInterval)
 	defer tick.Stop()
 	lastProgress := start
 	for {
 		select {
 		case <-ctx.Done():
-			return nil, 0, ctx.Err()
+			return ctx.Err()
 		case <-tick.C:
 		}
-		if cause := context.Cause(onbCtx); cause != nil && ctx.Err() == nil {
-			return nil, 0, cause
+		done, line, err := check()
+		if err != nil {
+			return err
+		}
+		if done || time.Since(lastProgress) >= benchProgressInterval {
+			lastProgress = time.Now()
+			progress("%5.1fs %s", time.Since(start).Seconds(), line)
+		}
+		if done {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("timed out: %s", line)
+		}
+	}
+}
+
+// onboardedLine is the progress of an onboarding.
+func onboardedLine(o *benchOnboarding, n int) string {
+	return fmt.Sprintf("onboarded %d/%d", o.onboarded.Load(), n)
+}
+
+// waitCurrent waits until every portfolio is current, with o, when not
+// nil, still onboarding.
+func waitCurrent(ctx context.Context, f *benchFlags, pool *pgxpool.Pool, schema portfolio.Schema,
+	o *benchOnboarding, deadline time.Time, progress func(string, ...any)) error {
+	return watch(ctx, deadline, progress, func() (bool, string, error) {
+		var line string
+		if o != nil {
+			if err := o.err(); err != nil && ctx.Err() == nil {
+				return false, "", err
+			}
+			line = onboardedLine(o, f.portfolios) + ", "
 		}
 		var current, failing int
 		if err := pool.QueryRow(ctx, schema.SQL(`
 			SELECT count(*) FILTER (WHERE status = 'current' AND lease_token IS NULL),
 			       count(*) FILTER (WHERE status IN ('failing', 'quarantined'))
 			FROM {schema}.backfill_state`)).Scan(&current, &failing); err != nil {
-			return nil, 0, fmt.Errorf("poll backfill state: %w", err)
+			return false, "", fmt.Errorf("poll backfill state: %w", err)
 		}
-		n := onboarded.Load()
-		done := current == f.portfolios
-		if done || time.Since(lastProgress) >= benchProgressInterval {
-			lastProgress = time.Now()
-			line := fmt.Sprintf("%5.1fs onboarded %d/%d, current %d/%d", time.Since(start).Seconds(), n, f.portfolios, current, f.portfolios)
-			if failing > 0 {
-				line += fmt.Sprintf(", failing or quarantined %d", failing)
-			}
-			progress("%s", line)
+		line += fmt.Sprintf("current %d/%d", current, f.portfolios)
+		if failing > 0 {
+			line += fmt.Sprintf(", failing or quarantined %d", failing)
 		}
-		if done {
-			break
-		}
-		if time.Since(start) > f.timeout {
-			return nil, 0, fmt.Errorf("timed out after %s: %d of %d portfolios onboarded, %d current, %d failing or quarantined",
-				f.timeout, n, f.portfolios, current, failing)
-		}
-	}
-	<-onbDone
-	return latencies, onboardingTime, nil
+		return current == f.portfolios && (o == nil || o.done()), line, nil
+	})
 }
 
 // percentiles returns the nearest-rank p50 and p99 and the maximum of ds.
@@ -660,7 +800,10 @@ func percentiles(ds []time.Duration) latencyMS {
 
 // measureBench reads the runs, times, rows and sizes of the finished
 // backfills into rep.
-func measureBench(ctx context.Context, pool *pgxpool.Pool, schema portfolio.Schema, rep *benchReport) error {
+//
+// The reconcilers' clock starts at since, or at the first onboarding when
+// since is zero.
+func measureBench(ctx context.Context, pool *pgxpool.Pool, schema portfolio.Schema, since time.Time, rep *benchReport) error {
 	var firstOnboarding, lastOnboarding, firstRun, lastCurrent *time.Time
 	if err := pool.QueryRow(ctx, schema.SQL(`
 		SELECT (SELECT min(created_at) FROM {schema}.portfolios),
@@ -675,13 +818,16 @@ func measureBench(ctx context.Context, pool *pgxpool.Pool, schema portfolio.Sche
 		Scan(&firstOnboarding, &lastOnboarding, &firstRun, &lastCurrent, &rep.SnapshotRows, &rep.BackfilledOnce); err != nil {
 		return fmt.Errorf("measure: %w", err)
 	}
-	if firstOnboarding != nil && lastCurrent != nil {
-		rep.TimeToCurrent = lastCurrent.Sub(*firstOnboarding).Seconds()
+	if since.IsZero() && firstOnboarding != nil {
+		since = *firstOnboarding
+	}
+	if !since.IsZero() && lastCurrent != nil {
+		rep.TimeToCurrent = lastCurrent.Sub(since).Seconds()
 	}
 	if firstRun != nil && lastCurrent != nil {
 		rep.BusySeconds = lastCurrent.Sub(*firstRun).Seconds()
 	}
-	if lastOnboarding != nil && lastCurrent != nil {
+	if rep.Mode == benchLive && lastOnboarding != nil && lastCurrent != nil {
 		rep.CatchUpSeconds = lastCurrent.Sub(*lastOnboarding).Seconds()
 	}
 
@@ -770,14 +916,19 @@ func printBench(w io.Writer, r *benchReport) {
 	fmt.Fprintf(tw, "Benchmark on %s (PostgreSQL %s, fsync %s), schema %s (%s)\n", r.Database, r.ServerVersion, r.Fsync, r.Schema, kept)
 	fmt.Fprintf(tw, "  world:\t%d portfolios × %d positions × %d sessions, %d symbols + proxies, %d sessions of history, seed %d, analytics %s\n",
 		r.Portfolios, r.Positions, r.Sessions, r.Symbols, r.HistorySessions, r.Seed, analytics)
-	fmt.Fprintf(tw, "  reconcilers:\t%d × concurrency %d (pools of %d connections), %d onboarding client(s)\n",
-		r.Replicas, r.Concurrency, r.ReplicaPoolMaxConns, r.Onboarders)
+	fmt.Fprintf(tw, "  reconcilers:\t%d × concurrency %d (pools of %d connections), %d onboarding client(s), mode %s\n",
+		r.Replicas, r.Concurrency, r.ReplicaPoolMaxConns, r.Onboarders, r.Mode)
 	fmt.Fprintf(tw, "  prices:\t%d rows imported in %.1fs\n", r.PriceRows, r.PricesSeconds)
 	fmt.Fprintf(tw, "  onboarding:\t%d in %.1fs; latency p50 %.1fms, p99 %.1fms, max %.1fms\n",
 		r.Portfolios, r.OnboardingSeconds, r.OnboardingLatency.P50, r.OnboardingLatency.P99, r.OnboardingLatency.Max)
-	fmt.Fprintf(tw, "  time to current:\t%.1fs from the first onboarding\n", r.TimeToCurrent)
-	fmt.Fprintf(tw, "  reconcilers busy:\t%.1fs from the first backfill; all current %.2fs after the last onboarding\n",
-		r.BusySeconds, r.CatchUpSeconds)
+	if r.Mode == benchLive {
+		fmt.Fprintf(tw, "  time to current:\t%.1fs from the first onboarding\n", r.TimeToCurrent)
+		fmt.Fprintf(tw, "  reconcilers busy:\t%.1fs from the first backfill; all current %.2fs after the last onboarding\n",
+			r.BusySeconds, r.CatchUpSeconds)
+	} else {
+		fmt.Fprintf(tw, "  time to current:\t%.1fs from the reconcilers' start\n", r.TimeToCurrent)
+		fmt.Fprintf(tw, "  reconcilers busy:\t%.1fs from the first backfill\n", r.BusySeconds)
+	}
 	fmt.Fprintf(tw, "  throughput:\t%.0f portfolio-days/s, %.0f snapshot rows/s (%d portfolio-days, %d rows)\n",
 		r.PortfolioDaysPerSecond, r.RowsPerSecond, r.PortfolioDays, r.SnapshotRows)
 	fmt.Fprintf(tw, "  runs:\t%d completed, %d failed%s; %d of %d portfolios backfilled exactly once\n",

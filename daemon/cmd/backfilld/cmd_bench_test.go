@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
@@ -13,9 +15,16 @@ const benchSchemas = `SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'benc
 func TestBench(t *testing.T) {
 	t.Parallel()
 	db, env := dbWithEnv(t)
+	profile := filepath.Join(t.TempDir(), "cpu.pprof")
 	r := backfilld(t, env, "", "bench", "--portfolios", "20", "--positions", "5", "--sessions", "30",
-		"--replicas", "2", "--symbols", "20", "--json")
-	r.want(t, exitOK, "onboarded 20/20, current 20/20", "dropped schema bench_1_")
+		"--replicas", "2", "--symbols", "20", "--json", "--cpuprofile", profile)
+	r.want(t, exitOK, "onboarding 20 portfolios of 5 positions, reconcilers stopped", "onboarded 20/20",
+		"2 reconciler(s) started, concurrency 4 each, on a backlog of 20 portfolios", "current 20/20", "dropped schema bench_1_")
+
+	// A pprof profile is gzipped.
+	if b, err := os.ReadFile(profile); err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Errorf("--cpuprofile wrote %d bytes (error %v), want a gzipped profile", len(b), err)
+	}
 
 	var keys map[string]json.RawMessage
 	r.decode(t, &keys)
@@ -28,7 +37,8 @@ func TestBench(t *testing.T) {
 	}
 	var rep benchReport
 	r.decode(t, &rep)
-	if rep.Portfolios != 20 || rep.Positions != 5 || rep.Sessions != 30 || rep.Replicas != 2 || rep.Seed != 1 || !rep.Analytics {
+	if rep.Portfolios != 20 || rep.Positions != 5 || rep.Sessions != 30 || rep.Replicas != 2 || rep.Seed != 1 || !rep.Analytics ||
+		rep.Mode != "backlog" || rep.CatchUpSeconds != 0 {
 		t.Errorf("report echoes %+v, want the flags", rep)
 	}
 	if rep.RunsCompleted != 20 || rep.RunsFailed != 0 || len(rep.RunsOther) != 0 || rep.BackfilledOnce != 20 {
@@ -74,15 +84,16 @@ func TestBench(t *testing.T) {
 	}
 }
 
-// Without analytics and with --keep: the table report, and the schema with
-// the baseline's rows stays for inspection.
-func TestBenchKeepTable(t *testing.T) {
+// Live, without analytics and with --keep: the table report, and the
+// schema with the baseline's rows stays for inspection.
+func TestBenchLiveKeepTable(t *testing.T) {
 	t.Parallel()
 	db, env := dbWithEnv(t)
 	r := backfilld(t, env, "", "bench", "--portfolios", "3", "--positions", "2", "--sessions", "5",
-		"--symbols", "4", "--analytics=false", "--seed", "7", "--onboarders", "2", "--keep")
-	r.want(t, exitOK, "Benchmark on DATABASE_URL", "analytics off", "3 completed, 0 failed", "3 of 3 portfolios backfilled exactly once",
-		"engine / COPY:", "kept schema bench_7_")
+		"--symbols", "4", "--analytics=false", "--seed", "7", "--onboarders", "2", "--keep", "--mode", "live")
+	r.want(t, exitOK, "1 reconciler(s) running, concurrency 4 each; onboarding 3 portfolios", "onboarded 3/3, current 3/3",
+		"Benchmark on DATABASE_URL", "analytics off", "mode live", "from the first onboarding", "after the last onboarding",
+		"3 completed, 0 failed", "3 of 3 portfolios backfilled exactly once", "engine / COPY:", "kept schema bench_7_")
 	m := regexp.MustCompile(`schema (bench_7_\d+) \(kept\)`).FindStringSubmatch(r.stdout)
 	if m == nil {
 		t.Fatalf("report names no kept schema:\n%s", r.stdout)
@@ -102,6 +113,7 @@ func TestBenchInvalid(t *testing.T) {
 		{[]string{"--replicas", "0"}, "--replicas 0: want at least 1"},
 		{[]string{"--portfolios", "-1"}, "--portfolios -1"},
 		{[]string{"--timeout", "0s"}, "--timeout 0s"},
+		{[]string{"--mode", "steady"}, `--mode "steady": want backlog or live`},
 		{[]string{"--schema", "mine"}, "--schema has no effect"},
 		{[]string{"--now", "2024-01-02T00:00:00Z"}, "--now has no effect"},
 		{[]string{"extra"}, `takes no arguments, got "extra"`},
