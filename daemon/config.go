@@ -25,6 +25,7 @@ const (
 	DefaultClaimBatch      = 100
 	DefaultStatusLimit     = 50
 	DefaultShutdownGrace   = 30 * time.Second
+	DefaultNotifyInterval  = 50 * time.Millisecond
 )
 
 // Config configures a Reconciler. nil or zero fields mean defaults.
@@ -58,6 +59,13 @@ type Config struct {
 	// portfolio.DefaultNotifyChannel ("backfill_requested"). Empty
 	// listener: set DisableListener.
 	NotifyChannel string
+	// NotifyInterval bounds how often notifications start sweeps. The
+	// first notification after a quiet spell sweeps at once; those
+	// arriving within NotifyInterval of that sweep's start are served
+	// together by one sweep when it has passed. This spares the database
+	// a sweep per onboarding on every replica during bulk onboarding.
+	// Default 50 ms.
+	NotifyInterval time.Duration
 	// DisableListener turns LISTEN off; the schedule alone triggers sweeps.
 	DisableListener bool
 	// Worker names this replica in leases and runs. Default host:pid.
@@ -122,6 +130,9 @@ func (c *Config) withDefaults() (Config, error) {
 	if o.ShutdownGrace == 0 {
 		o.ShutdownGrace = DefaultShutdownGrace
 	}
+	if o.NotifyInterval == 0 {
+		o.NotifyInterval = DefaultNotifyInterval
+	}
 	if o.NotifyChannel == "" {
 		o.NotifyChannel = portfolio.DefaultNotifyChannel
 	}
@@ -150,6 +161,8 @@ func (c *Config) withDefaults() (Config, error) {
 		return o, fmt.Errorf("config: backoff base %s must be positive and at most max %s", o.BackoffBase, o.BackoffMax)
 	case o.BackfillTimeout <= 0:
 		return o, fmt.Errorf("config: BackfillTimeout %s must be positive", o.BackfillTimeout)
+	case o.NotifyInterval < 0:
+		return o, fmt.Errorf("config: NotifyInterval %s must be positive", o.NotifyInterval)
 	}
 	return o, nil
 }

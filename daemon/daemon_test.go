@@ -165,6 +165,48 @@ func TestOnboardToAnalytics(t *testing.T) {
 	}
 }
 
+// A burst of notifications shares sweeps: the first sweeps at once, the
+// rest within NotifyInterval of it wait and are served by one more sweep.
+func TestNotificationBurstSharesSweeps(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 30, 5)
+	const interval = 300 * time.Millisecond
+	r := w.reconciler(&Config{Schedule: "@every 1h", NotifyInterval: interval})
+	ctx := context.Background()
+	if err := r.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop(ctx)
+	sweeps := func() float64 { return testutil.ToFloat64(r.metrics.sweeps.WithLabelValues("ok")) }
+	eventually(t, 10*time.Second, "listener and first sweeps", func() bool {
+		return testutil.ToFloat64(r.metrics.listenerConnected) == 1 && sweeps() >= 2
+	})
+	time.Sleep(interval) // a quiet spell: the next notification sweeps at once
+	before := sweeps()
+
+	const n = 20
+	start := time.Now()
+	ids := make([]uuid.UUID, n)
+	for i := range ids {
+		ids[i] = w.onboard(fmt.Sprintf("burst-%02d", i), w.symbols...)
+	}
+	burst := time.Since(start)
+	eventually(t, 10*time.Second, "every portfolio current", func() bool {
+		return w.queryInt(`SELECT count(*) FROM backfill.backfill_state WHERE status = 'current' AND lease_token IS NULL`) == n
+	})
+	got := sweeps() - before
+	// One sweep at once, then at most one per interval while the burst
+	// lasts, and one after it.
+	most := 2 + math.Ceil(float64(burst)/float64(interval))
+	t.Logf("%d notifications in %s: %.0f sweeps (at most %.0f)", n, burst, got, most)
+	if got < 1 || got > most || got >= n {
+		t.Errorf("%d notifications in %s started %.0f sweeps, want 1 to %.0f", n, burst, got, most)
+	}
+	if c := w.queryInt(`SELECT count(*) FROM backfill.batch_runs WHERE status = 'completed'`); c != n {
+		t.Errorf("%d completed runs, want %d", c, n)
+	}
+}
+
 // Three reconcilers share 500 portfolios: each is backfilled exactly once.
 func TestReplicasBackfillEachPortfolioOnce(t *testing.T) {
 	t.Parallel()
@@ -460,7 +502,7 @@ func TestConfigValidation(t *testing.T) {
 	for _, c := range []Config{
 		{Schedule: "every minute"}, {Concurrency: -1}, {LeaseTTL: time.Millisecond},
 		{LeaseTTL: time.Minute, HeartbeatInterval: 2 * time.Minute}, {BackoffBase: time.Hour, BackoffMax: time.Minute},
-		{Schema: "Bad-Schema"},
+		{Schema: "Bad-Schema"}, {NotifyInterval: -time.Second},
 	} {
 		if _, err := c.withDefaults(); err == nil {
 			t.Errorf("config %+v accepted", c)

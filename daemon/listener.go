@@ -25,12 +25,8 @@ func (r *Reconciler) listen(ctx context.Context) {
 			wait = minWait
 		}
 		r.cfg.Logger.Warn("listener disconnected; reconnecting", "error", err, "retry_in", wait)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !sleep(ctx, wait) {
 			return
-		case <-t.C:
 		}
 		wait = min(wait*2, maxWait)
 	}

@@ -190,6 +190,7 @@ func (r *Reconciler) trigger(notified bool) {
 }
 
 func (r *Reconciler) loop(ctx context.Context) {
+	var lastNotified time.Time // start of the last sweep a notification asked for
 	for {
 		select {
 		case <-ctx.Done():
@@ -199,6 +200,20 @@ func (r *Reconciler) loop(ctx context.Context) {
 		trigger := portfolio.TriggerSchedule
 		if r.notified.Swap(false) {
 			trigger = portfolio.TriggerNotify
+			// Notifications within NotifyInterval of the last one's sweep
+			// wait for it to pass and share one sweep, which serves every
+			// request that arrived meanwhile.
+			if wait := r.cfg.NotifyInterval - time.Since(lastNotified); wait > 0 {
+				if !sleep(ctx, wait) {
+					return
+				}
+				r.notified.Store(false)
+				select {
+				case <-r.wake:
+				default:
+				}
+			}
+			lastNotified = time.Now()
 		}
 		if _, err := r.sweep(ctx, r.runCtx, trigger, nil); err != nil && ctx.Err() == nil {
 			r.cfg.Logger.Error("sweep failed", "error", err)
@@ -572,6 +587,18 @@ func (r *Reconciler) snapshotInFlight() map[uuid.UUID]time.Time {
 		out[k] = v
 	}
 	return out
+}
+
+// sleep waits for d, or until ctx ends; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 func nullDate(t time.Time) *time.Time {

@@ -32,6 +32,7 @@ const (
 	envMaxAttempts     = "BACKFILL_MAX_ATTEMPTS"
 	envBackfillTimeout = "BACKFILL_BACKFILL_TIMEOUT"
 	envShutdownGrace   = "BACKFILL_SHUTDOWN_GRACE"
+	envNotifyInterval  = "BACKFILL_NOTIFY_INTERVAL"
 	envWorker          = "BACKFILL_WORKER"
 	envLogFormat       = "BACKFILL_LOG_FORMAT"
 )
@@ -90,6 +91,8 @@ backfills in flight record their runs and release their leases.`,
 			"(env "+envBackfillTimeout+"; default "+shortDuration(daemon.DefaultBackfillTimeout)+")")
 		fs.StringVar(&f.shutdownGrace, "shutdown-grace", "", "`DURATION` in-flight backfills may take to finish after SIGTERM "+
 			"before they are cancelled (env "+envShutdownGrace+"; default "+shortDuration(daemon.DefaultShutdownGrace)+")")
+		fs.StringVar(&f.notifyInterval, "notify-interval", "", "at most one sweep per `DURATION` for notifications: the first after "+
+			"a quiet spell sweeps at once, the rest share the next (env "+envNotifyInterval+"; default "+shortDuration(daemon.DefaultNotifyInterval)+")")
 		fs.StringVar(&f.worker, "worker", "", "`NAME` of this replica in leases, runs and logs; unique per replica "+
 			"(env "+envWorker+"; default HOST:PID)")
 		fs.BoolVar(&f.noListen, "no-listen", false, "do not LISTEN for requests; only the schedule triggers sweeps")
@@ -123,6 +126,7 @@ backfills in flight record their runs and release their leases.`,
 			r, err := daemon.New(pool, &daemon.Config{
 				Schema: a.schema, Schedule: c.schedule, Concurrency: c.concurrency, LeaseTTL: c.leaseTTL,
 				MaxAttempts: c.maxAttempts, BackfillTimeout: c.backfillTimeout, ShutdownGrace: c.shutdownGrace,
+				NotifyInterval:  c.notifyInterval,
 				DisableListener: !c.listen, Worker: c.worker, Logger: a.logger, Now: a.now, Version: buildVersion(),
 			})
 			if err != nil {
@@ -142,7 +146,8 @@ type runFlags struct {
 	once, asJSON, noListen bool
 
 	httpAddr, schedule, concurrency, leaseTTL, maxAttempts string
-	backfillTimeout, shutdownGrace, worker, logFormat      string
+	backfillTimeout, shutdownGrace, notifyInterval, worker string
+	logFormat                                              string
 }
 
 // runConfig is the configuration of `backfilld run`: flags, else
@@ -154,7 +159,7 @@ type runConfig struct {
 	leaseTTL    time.Duration
 	maxAttempts int
 
-	backfillTimeout, shutdownGrace time.Duration
+	backfillTimeout, shutdownGrace, notifyInterval time.Duration
 
 	worker    string
 	listen    bool
@@ -214,6 +219,7 @@ func (f *runFlags) resolve(set map[string]bool, getenv func(string) string) (*ru
 	c.maxAttempts = count("max-attempts", envMaxAttempts, f.maxAttempts, daemon.DefaultMaxAttempts)
 	c.backfillTimeout = duration("backfill-timeout", envBackfillTimeout, f.backfillTimeout, daemon.DefaultBackfillTimeout, time.Millisecond)
 	c.shutdownGrace = duration("shutdown-grace", envShutdownGrace, f.shutdownGrace, daemon.DefaultShutdownGrace, time.Millisecond)
+	c.notifyInterval = duration("notify-interval", envNotifyInterval, f.notifyInterval, daemon.DefaultNotifyInterval, time.Millisecond)
 	c.worker, _ = get("worker", envWorker, f.worker, "")
 	if c.worker == "" {
 		c.worker = batch.DefaultWorker()

@@ -187,6 +187,7 @@ func TestRunInvalid(t *testing.T) {
 		{[]string{"--lease-ttl", "500ms"}, `invalid --lease-ttl "500ms": want a duration of at least 1s`},
 		{[]string{"--backfill-timeout", "10"}, `invalid --backfill-timeout "10"`},
 		{[]string{"--shutdown-grace", "-1s"}, `invalid --shutdown-grace "-1s"`},
+		{[]string{"--notify-interval", "0s"}, `invalid --notify-interval "0s"`},
 		{[]string{"--schedule", "every minute"}, `invalid --schedule "every minute"`},
 		{[]string{"--http-addr", "localhost"}, `invalid --http-addr "localhost": want HOST:PORT`},
 		{[]string{"--log-format", "xml"}, `invalid --log-format "xml": use text or json`},
@@ -207,7 +208,7 @@ func TestRunSettings(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{
 		envHTTPAddr: "127.0.0.1:9999", envSchedule: "@every 5m", envConcurrency: "8", envLeaseTTL: "30s",
-		envMaxAttempts: "3", envBackfillTimeout: "1h", envShutdownGrace: "5s", envWorker: "w-env", envLogFormat: "JSON",
+		envMaxAttempts: "3", envBackfillTimeout: "1h", envShutdownGrace: "5s", envNotifyInterval: "250ms", envWorker: "w-env", envLogFormat: "JSON",
 	}
 	getenv := func(k string) string { return env[k] }
 	resolve := func(f *runFlags, set ...string) *runConfig {
@@ -229,7 +230,7 @@ func TestRunSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.httpAddr != ":9108" || c.schedule != "@every 1m" || c.concurrency != 4 || c.leaseTTL != 2*time.Minute ||
-		c.maxAttempts != 8 || c.backfillTimeout != 30*time.Minute || c.shutdownGrace != 30*time.Second ||
+		c.maxAttempts != 8 || c.backfillTimeout != 30*time.Minute || c.shutdownGrace != 30*time.Second || c.notifyInterval != 50*time.Millisecond ||
 		!regexp.MustCompile(`^.+:\d+$`).MatchString(c.worker) || c.logFormat != "text" || !c.listen {
 		t.Errorf("defaults = %+v", c)
 	}
@@ -237,17 +238,17 @@ func TestRunSettings(t *testing.T) {
 	// The environment over the defaults.
 	c = resolve(new(runFlags))
 	want := runConfig{httpAddr: "127.0.0.1:9999", schedule: "@every 5m", concurrency: 8, leaseTTL: 30 * time.Second,
-		maxAttempts: 3, backfillTimeout: time.Hour, shutdownGrace: 5 * time.Second, worker: "w-env", listen: true, logFormat: "json"}
+		maxAttempts: 3, backfillTimeout: time.Hour, shutdownGrace: 5 * time.Second, notifyInterval: 250 * time.Millisecond, worker: "w-env", listen: true, logFormat: "json"}
 	if *c != want {
 		t.Errorf("from the environment = %+v, want %+v", *c, want)
 	}
 
 	// Flags given over the environment; flags not given do not count.
 	f := &runFlags{httpAddr: "", schedule: "*/5 * * * *", concurrency: "2", leaseTTL: "3s", maxAttempts: "1",
-		backfillTimeout: "90s", shutdownGrace: "2s", worker: "w-flag", logFormat: "text", noListen: true}
-	c = resolve(f, "http-addr", "schedule", "concurrency", "lease-ttl", "max-attempts", "backfill-timeout", "shutdown-grace", "worker", "log-format")
+		backfillTimeout: "90s", shutdownGrace: "2s", notifyInterval: "10ms", worker: "w-flag", logFormat: "text", noListen: true}
+	c = resolve(f, "http-addr", "schedule", "concurrency", "lease-ttl", "max-attempts", "backfill-timeout", "shutdown-grace", "notify-interval", "worker", "log-format")
 	want = runConfig{httpAddr: "", schedule: "*/5 * * * *", concurrency: 2, leaseTTL: 3 * time.Second,
-		maxAttempts: 1, backfillTimeout: 90 * time.Second, shutdownGrace: 2 * time.Second, worker: "w-flag", listen: false, logFormat: "text"}
+		maxAttempts: 1, backfillTimeout: 90 * time.Second, shutdownGrace: 2 * time.Second, notifyInterval: 10 * time.Millisecond, worker: "w-flag", listen: false, logFormat: "text"}
 	if *c != want {
 		t.Errorf("from flags = %+v, want %+v", *c, want)
 	}
