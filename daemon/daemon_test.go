@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -337,6 +338,59 @@ func TestFailingPortfolioQuarantinedAndRetried(t *testing.T) {
 		t.Errorf("quarantined gauge after retry = %v", got)
 	}
 	if err := Retry(ctx, w.db.Pool, portfolio.DefaultSchema, uuid.New()); !errors.Is(err, portfolio.ErrNotFound) {
+		t.Errorf("retry unknown: %v", err)
+	}
+}
+
+// The reconciler's Retry and RetryQuarantined notify on its own channel.
+func TestRetryNotifiesTheReconcilersChannel(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 5, 1)
+	const channel = "custom_requests"
+	r := w.reconciler(&Config{NotifyChannel: channel})
+	id := w.onboard("acct", w.symbols...)
+	ctx := context.Background()
+	if _, err := w.db.Pool.Exec(ctx, `UPDATE backfill.backfill_state SET status = 'quarantined', attempts = 8`); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, w.db.ConnString)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
+		t.Fatal(err)
+	}
+	next := func() string {
+		t.Helper()
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		n, err := conn.WaitForNotification(wctx)
+		if err != nil {
+			t.Fatalf("no notification on %s: %v", channel, err)
+		}
+		return n.Payload
+	}
+
+	if err := r.Retry(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if got := next(); got != id.String() {
+		t.Errorf("Retry notified %q, want the portfolio's id", got)
+	}
+	if n := w.queryInt(`SELECT count(*) FROM backfill.backfill_state WHERE status = 'pending' AND attempts = 0`); n != 1 {
+		t.Errorf("%d portfolios pending with 0 attempts after Retry, want 1", n)
+	}
+	if _, err := w.db.Pool.Exec(ctx, `UPDATE backfill.backfill_state SET status = 'quarantined', attempts = 8`); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := r.RetryQuarantined(ctx); err != nil || n != 1 {
+		t.Fatalf("RetryQuarantined = %d, %v; want 1", n, err)
+	}
+	if got := next(); got != "" {
+		t.Errorf("RetryQuarantined notified %q, want an empty payload", got)
+	}
+	if err := r.Retry(ctx, uuid.New()); !errors.Is(err, portfolio.ErrNotFound) {
 		t.Errorf("retry unknown: %v", err)
 	}
 }

@@ -187,16 +187,27 @@ func (r *Reconciler) reason(p *PortfolioStatus, target time.Time) string {
 }
 
 // Retry makes a quarantined or failing portfolio due again now, with its
-// attempts reset, and notifies the reconcilers. It returns
-// portfolio.ErrNotFound for an unknown portfolio.
+// attempts reset, and notifies the reconcilers on
+// portfolio.DefaultNotifyChannel (reconcilers on another channel: use the
+// method). It returns portfolio.ErrNotFound for an unknown portfolio.
 func Retry(ctx context.Context, db portfolio.Querier, schema portfolio.Schema, portfolioID uuid.UUID) error {
+	return retry(ctx, db, schema, portfolio.DefaultNotifyChannel, portfolioID)
+}
+
+// Retry is the function Retry on the reconciler's pool, schema and
+// notification channel.
+func (r *Reconciler) Retry(ctx context.Context, portfolioID uuid.UUID) error {
+	return retry(ctx, r.pool, r.cfg.Schema, r.cfg.NotifyChannel, portfolioID)
+}
+
+func retry(ctx context.Context, db portfolio.Querier, schema portfolio.Schema, channel string, portfolioID uuid.UUID) error {
 	tag, err := db.Exec(ctx, schema.SQL(`
 		WITH s AS (
 			UPDATE {schema}.backfill_state
 			SET status = CASE WHEN status IN ('quarantined', 'failing') THEN 'pending' ELSE status END,
 			    attempts = 0, next_attempt_at = now(), requested_at = coalesce(requested_at, now()), updated_at = now()
 			WHERE portfolio_id = $1 RETURNING portfolio_id)
-		SELECT pg_notify($2, portfolio_id::text) FROM s`), portfolioID, portfolio.DefaultNotifyChannel)
+		SELECT pg_notify($2, portfolio_id::text) FROM s`), portfolioID, channel)
 	if err != nil {
 		return fmt.Errorf("retry %s: %w", portfolioID, err)
 	}
@@ -206,9 +217,20 @@ func Retry(ctx context.Context, db portfolio.Querier, schema portfolio.Schema, p
 	return nil
 }
 
-// RetryQuarantined makes every quarantined portfolio due again and returns
-// how many there were.
+// RetryQuarantined makes every quarantined portfolio due again, notifies
+// the reconcilers on portfolio.DefaultNotifyChannel (reconcilers on another
+// channel: use the method) and returns how many there were.
 func RetryQuarantined(ctx context.Context, db portfolio.Querier, schema portfolio.Schema) (int, error) {
+	return retryQuarantined(ctx, db, schema, portfolio.DefaultNotifyChannel)
+}
+
+// RetryQuarantined is the function RetryQuarantined on the reconciler's
+// pool, schema and notification channel.
+func (r *Reconciler) RetryQuarantined(ctx context.Context) (int, error) {
+	return retryQuarantined(ctx, r.pool, r.cfg.Schema, r.cfg.NotifyChannel)
+}
+
+func retryQuarantined(ctx context.Context, db portfolio.Querier, schema portfolio.Schema, channel string) (int, error) {
 	tag, err := db.Exec(ctx, schema.SQL(`
 		UPDATE {schema}.backfill_state
 		SET status = 'pending', attempts = 0, next_attempt_at = now(), requested_at = coalesce(requested_at, now()), updated_at = now()
@@ -216,7 +238,7 @@ func RetryQuarantined(ctx context.Context, db portfolio.Querier, schema portfoli
 	if err != nil {
 		return 0, fmt.Errorf("retry quarantined: %w", err)
 	}
-	if _, err := db.Exec(ctx, `SELECT pg_notify($1, '')`, portfolio.DefaultNotifyChannel); err != nil {
+	if _, err := db.Exec(ctx, `SELECT pg_notify($1, '')`, channel); err != nil {
 		return 0, fmt.Errorf("retry quarantined: notify: %w", err)
 	}
 	return int(tag.RowsAffected()), nil
