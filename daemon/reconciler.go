@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -336,9 +337,9 @@ type claim struct {
 	reclaimed   bool // the previous holder's lease had expired
 }
 
-// claim takes up to n due portfolios: behind the target, requested, or
-// never snapshotted; not quarantined; due; not leased (or lease expired).
-// The lease token and expiry come from the database clock.
+// claim takes up to n due portfolios: requested, never snapshotted, behind
+// the target, or pending or failing; not quarantined; due; not leased (or
+// lease expired). The lease token and expiry come from the database clock.
 func (r *Reconciler) claim(ctx context.Context, target time.Time, n int) ([]claim, error) {
 	rows, err := r.pool.Query(ctx, r.cfg.Schema.SQL(claimSQL),
 		nullDate(target), n, r.cfg.Worker, r.cfg.LeaseTTL.Seconds())
@@ -356,24 +357,57 @@ func (r *Reconciler) claim(ctx context.Context, target time.Time, n int) ([]clai
 }
 
 // claimSQL claims up to $2 due portfolios for worker $3 for $4 seconds,
-// given the target day $1.
-const claimSQL = `
-		WITH due AS (
-			SELECT portfolio_id, lease_token IS NOT NULL AS reclaimed
+// given the target day $1, in order: requested (longest due first), never
+// snapshotted, behind (oldest watermark first), then pending or failing.
+//
+// Each kind is its own ordered index scan that stops after $2 rows
+// (requested_idx, watermark_idx twice, retry_idx), so a claim costs the
+// same whether 10 or 100,000 portfolios are due: one query over their
+// union would fetch and sort every due row on every claim, tens of
+// milliseconds at 100,000 behind after each close. A portfolio found by
+// several scans is claimed once, for its first kind.
+var claimSQL = func() string {
+	var b strings.Builder
+	b.WriteString("WITH ")
+	for rank, k := range dueKinds {
+		fmt.Fprintf(&b, `%s AS (
+			SELECT portfolio_id, lease_token IS NOT NULL AS reclaimed, %d AS rank, snapshot_through, next_attempt_at
 			FROM {schema}.backfill_state
-			WHERE status <> 'quarantined' AND next_attempt_at <= now()
-			  AND (lease_token IS NULL OR lease_expires_at <= now())
-			  AND (snapshot_through IS NULL OR snapshot_through < $1 OR requested_at IS NOT NULL
-		       OR status IN ('pending', 'failing'))
-			ORDER BY requested_at NULLS LAST, snapshot_through NULLS FIRST
+			WHERE %s AND next_attempt_at <= now() AND (lease_token IS NULL OR lease_expires_at <= now())
+			ORDER BY %s
+			LIMIT $2 FOR UPDATE SKIP LOCKED
+		), `, k.name, rank, k.where, k.order)
+	}
+	b.WriteString(`due AS (
+			SELECT * FROM (
+				SELECT DISTINCT ON (portfolio_id) * FROM (`)
+	for rank, k := range dueKinds {
+		if rank > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		b.WriteString("SELECT * FROM " + k.name)
+	}
+	b.WriteString(`) c
+				ORDER BY portfolio_id, rank) d
+			ORDER BY rank, snapshot_through NULLS FIRST, next_attempt_at
 			LIMIT $2
-			FOR UPDATE SKIP LOCKED
 		)
 		UPDATE {schema}.backfill_state s
 		SET lease_owner = $3, lease_token = gen_random_uuid(),
 		    lease_expires_at = now() + make_interval(secs => $4), status = 'running', updated_at = now()
 		FROM due WHERE s.portfolio_id = due.portfolio_id
-		RETURNING s.portfolio_id, s.lease_token, due.reclaimed`
+		RETURNING s.portfolio_id, s.lease_token, due.reclaimed`)
+	return b.String()
+}()
+
+// dueKinds are the kinds of due portfolios in claim order: each a filter
+// and an order that an index of backfill_state answers in order.
+var dueKinds = []struct{ name, where, order string }{
+	{"requested", "requested_at IS NOT NULL AND status <> 'quarantined'", "next_attempt_at"},                           // requested_idx
+	{"never", "snapshot_through IS NULL AND status <> 'quarantined'", "snapshot_through NULLS FIRST, next_attempt_at"}, // watermark_idx
+	{"behind", "snapshot_through < $1 AND status <> 'quarantined'", "snapshot_through NULLS FIRST, next_attempt_at"},   // watermark_idx
+	{"retry", "status IN ('pending', 'failing')", "next_attempt_at"},                                                   // retry_idx
+}
 
 // execute runs one claimed portfolio's backfill with heartbeats, then
 // settles its state and releases the lease.
