@@ -8,7 +8,7 @@ import (
 )
 
 // listen holds a dedicated connection LISTENing on the request channel and
-// triggers a sweep for every notification and after every (re)connect, so
+// triggers a sweep for notifications and after every (re)connect, so
 // nothing notified while it was down is missed for longer than one sweep.
 // It reconnects with backoff until ctx ends; the schedule stays the
 // fallback meanwhile.
@@ -45,7 +45,9 @@ func (r *Reconciler) listenOnce(ctx context.Context) (connected bool, err error)
 	}
 	r.metrics.listenerConnected.Set(1)
 	r.cfg.Logger.Info("listening for backfill requests", "channel", r.cfg.NotifyChannel)
-	r.trigger(true)
+	// A catch-up sweep, like a scheduled one: it does not hold back the
+	// first notification's sweep (NotifyInterval).
+	r.trigger(false)
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
