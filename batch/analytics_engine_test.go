@@ -18,10 +18,7 @@ import (
 func analyticsFixture(t *testing.T) (*fixture, []time.Time) {
 	f := newFixture(t, "2025-01-02T12:00:00Z", nil)
 	last := date("2024-12-31")
-	sessions := []time.Time{last}
-	for len(sessions) < 400 {
-		sessions = append([]time.Time{PrevSession(f.cal, sessions[0])}, sessions...)
-	}
+	sessions := SessionsEnding(f.cal, last, 400)
 	rng := rand.New(rand.NewPCG(3, 4))
 	spy, x := 400.0, 50.0
 	var syms []string

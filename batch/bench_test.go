@@ -40,10 +40,7 @@ func newBenchWorld(b *testing.B, nSessions, nSymbols, nPortfolios, nPositions in
 	// Prices start a look-back before the portfolios' first day, so that
 	// every backfilled day has full analytics windows.
 	const lookback = 200
-	sessions := []time.Time{last}
-	for len(sessions) < nSessions+lookback {
-		sessions = append([]time.Time{PrevSession(cal, sessions[0])}, sessions...)
-	}
+	sessions := SessionsEnding(cal, last, nSessions+lookback)
 	rng := rand.New(rand.NewPCG(1, 2))
 	symbols := []string{"SPY", "TLT", "VTV", "VUG", "MTUM", "QUAL", "IWM", "USMV"}
 	for i := range nSymbols {

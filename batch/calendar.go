@@ -1,6 +1,9 @@
 package batch
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // DefaultCloseDelay is the usual delay passed to MostRecentClose: a session
 // counts as closed, and its closing prices as published, 30 minutes after the
@@ -97,6 +100,26 @@ func Sessions(c Calendar, from, to time.Time) []time.Time {
 			out = append(out, day)
 		}
 	}
+	return out
+}
+
+// SessionsEnding returns the n sessions of c ending with the date of last,
+// or with the session before it when it is not one, oldest first, as dates
+// at 00:00 UTC: the last year of trading is SessionsEnding(c, today, 252).
+// It returns fewer when c has no session in some ten-year gap before.
+func SessionsEnding(c Calendar, last time.Time, n int) []time.Time {
+	if n <= 0 {
+		return nil
+	}
+	day := calDate(last)
+	if !c.IsSession(day) {
+		day = PrevSession(c, day)
+	}
+	out := make([]time.Time, 0, n)
+	for ; len(out) < n && !day.IsZero(); day = PrevSession(c, day) {
+		out = append(out, day)
+	}
+	slices.Reverse(out)
 	return out
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -306,6 +307,40 @@ func TestCalendarSessions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestCalendarSessionsEnding(t *testing.T) {
+	t.Parallel()
+	c := NewNYSECalendar()
+	tests := []struct {
+		name string
+		last time.Time
+		n    int
+		want []time.Time
+	}{
+		{"across the new year", calD(2025, time.January, 3), 4, []time.Time{
+			calD(2024, time.December, 30), calD(2024, time.December, 31), calD(2025, time.January, 2), calD(2025, time.January, 3)}},
+		{"from a holiday", calD(2024, time.December, 25), 2, []time.Time{calD(2024, time.December, 23), calD(2024, time.December, 24)}},
+		{"from a Sunday evening", calNY(2024, time.June, 16, 20, 0), 1, []time.Time{calD(2024, time.June, 14)}},
+		{"none", calD(2024, time.June, 14), 0, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := SessionsEnding(c, tt.last, tt.n)
+			if !slices.Equal(got, tt.want) { // == : dates must be canonical UTC midnights
+				t.Errorf("SessionsEnding = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	// A year of sessions is the tail of Sessions over the same span.
+	year := SessionsEnding(c, calD(2024, time.December, 31), 252)
+	if all := Sessions(c, calD(2024, time.January, 1), calD(2024, time.December, 31)); len(year) != 252 || !slices.Equal(year, all[len(all)-252:]) {
+		t.Errorf("SessionsEnding(2024-12-31, 252) is not the last 252 of Sessions(2024)")
+	}
+	// A calendar without sessions gives what it has: nothing.
+	if got := SessionsEnding(calNever{}, calD(2024, time.June, 14), 3); len(got) != 0 {
+		t.Errorf("SessionsEnding on a closed calendar = %v", got)
 	}
 }
 

@@ -41,10 +41,7 @@ func newWorld(t *testing.T, nSessions, nSymbols int) *world {
 	db := portfoliotest.NewDB(t)
 	cal := batch.NewNYSECalendar()
 	last, _ := time.Parse(time.DateOnly, lastDay)
-	sessions := []time.Time{last}
-	for len(sessions) < nSessions {
-		sessions = append([]time.Time{batch.PrevSession(cal, sessions[0])}, sessions...)
-	}
+	sessions := batch.SessionsEnding(cal, last, nSessions)
 	w := &world{t: t, db: db, sessions: sessions, now: func() time.Time { return last.Add(30 * time.Hour) }}
 	rng := rand.New(rand.NewPCG(7, 8))
 	var syms []string

@@ -255,16 +255,6 @@ func insertPrices(t *testing.T, pool *pgxpool.Pool, symbols []string, days []tim
 	}
 }
 
-// sessionsEnding returns the n sessions of cal ending with last.
-func sessionsEnding(cal batch.Calendar, last time.Time, n int) []time.Time {
-	out := []time.Time{last}
-	for len(out) < n {
-		out = append(out, batch.PrevSession(cal, out[len(out)-1]))
-	}
-	slices.Reverse(out)
-	return out
-}
-
 // snapshotRows returns each portfolio's snapshot rows through through,
 // one text line per day, without the columns that name the portfolio, the
 // run and the time of writing: equal lines mean equal analytics.
@@ -810,7 +800,7 @@ func TestFaultPostgresRestartMidSweep(t *testing.T) {
 	srv, pool := own.srv, own.pool
 	cal := batch.NewNYSECalendar()
 	last := time.Date(2024, 12, 31, 0, 0, 0, 0, time.UTC)
-	days := sessionsEnding(cal, last, 1000)
+	days := batch.SessionsEnding(cal, last, 1000)
 	symbols := []string{"SPY"}
 	for i := range 20 {
 		symbols = append(symbols, fmt.Sprintf("S%03d", i+1))

@@ -61,10 +61,7 @@ func newEnv(t *testing.T) *env {
 	e.srv = httptest.NewServer(newServer(db.Pool, e.client, nil))
 	t.Cleanup(e.srv.Close)
 	cal := batch.NewNYSECalendar()
-	e.sessions = []time.Time{last}
-	for len(e.sessions) < priceSessions {
-		e.sessions = append([]time.Time{batch.PrevSession(cal, e.sessions[0])}, e.sessions...)
-	}
+	e.sessions = batch.SessionsEnding(cal, last, priceSessions)
 	return e
 }
 

@@ -288,11 +288,7 @@ func newBenchWorld(f *benchFlags) *benchWorld {
 	last, _ := time.Parse(time.DateOnly, benchLastSession)
 	closeAt, _ := cal.Close(last)
 	history := max(benchHistory, (&batch.AnalyticsConfig{}).Lookback())
-	sessions := make([]time.Time, history+f.sessions)
-	sessions[len(sessions)-1] = last
-	for i := len(sessions) - 2; i >= 0; i-- {
-		sessions[i] = batch.PrevSession(cal, sessions[i+1])
-	}
+	sessions := batch.SessionsEnding(cal, last, history+f.sessions)
 	w := &benchWorld{
 		seed: f.seed, sessions: sessions, first: sessions[history], now: closeAt.Add(time.Hour),
 		proxies: []string{batch.DefaultBenchmark, batch.DefaultRatesProxy},

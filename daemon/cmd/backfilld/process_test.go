@@ -298,10 +298,7 @@ func newProcessWorld(t *testing.T, nSessions, nSymbols int) (*portfoliotest.DB, 
 	db := portfoliotest.NewDB(t)
 	cal := batch.NewNYSECalendar()
 	last := time.Date(2024, 12, 31, 0, 0, 0, 0, time.UTC)
-	w := &processWorld{sessions: []time.Time{last}}
-	for len(w.sessions) < nSessions {
-		w.sessions = append([]time.Time{batch.PrevSession(cal, w.sessions[0])}, w.sessions...)
-	}
+	w := &processWorld{sessions: batch.SessionsEnding(cal, last, nSessions)}
 	rng := rand.New(rand.NewPCG(1, 2))
 	var syms []string
 	var dates []time.Time
