@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -82,21 +83,11 @@ func (c *Config) withDefaults(pool *pgxpool.Pool) (Config, error) {
 	if o.Prices == nil {
 		o.Prices = NewDBPriceSource(pool, o.Schema)
 	}
-	if o.Benchmark == "" {
-		o.Benchmark = DefaultBenchmark
-	}
-	if o.CloseDelay == 0 {
-		o.CloseDelay = DefaultCloseDelay
-	}
-	if o.StaleAfter == 0 {
-		o.StaleAfter = DefaultStaleAfter
-	}
-	if o.ChunkDays == 0 {
-		o.ChunkDays = DefaultChunkDays
-	}
-	if o.LeaseTTL == 0 {
-		o.LeaseTTL = DefaultLeaseTTL
-	}
+	o.Benchmark = cmp.Or(o.Benchmark, DefaultBenchmark)
+	o.CloseDelay = cmp.Or(o.CloseDelay, DefaultCloseDelay)
+	o.StaleAfter = cmp.Or(o.StaleAfter, DefaultStaleAfter)
+	o.ChunkDays = cmp.Or(o.ChunkDays, DefaultChunkDays)
+	o.LeaseTTL = cmp.Or(o.LeaseTTL, DefaultLeaseTTL)
 	if o.Worker == "" {
 		o.Worker = DefaultWorker()
 	}
@@ -250,9 +241,7 @@ func (e *Engine) Backfill(ctx context.Context, portfolioID uuid.UUID, opts *Back
 	if opts != nil {
 		o = *opts
 	}
-	if o.Trigger == "" {
-		o.Trigger = portfolio.TriggerManual
-	}
+	o.Trigger = cmp.Or(o.Trigger, portfolio.TriggerManual)
 	started := time.Now()
 	res = &Result{PortfolioID: portfolioID, Warnings: []Warning{}}
 

@@ -3,6 +3,7 @@ package batch
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -540,9 +541,7 @@ func (opts *ImportOpts) withDefaults(name string) (ImportOpts, error) {
 	if _, err := portfolio.ParseSchema(o.Schema.Name()); err != nil {
 		return o, err
 	}
-	if o.Schema == "" {
-		o.Schema = portfolio.DefaultSchema
-	}
+	o.Schema = cmp.Or(o.Schema, portfolio.DefaultSchema)
 	if o.Source == "" && name != "" {
 		o.Source = filepath.Base(name)
 	}

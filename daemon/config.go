@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"time"
@@ -100,42 +101,20 @@ func (c *Config) withDefaults() (Config, error) {
 		return o, fmt.Errorf("config: %w", err)
 	}
 	o.Schema = schema
-	if o.Schedule == "" {
-		o.Schedule = DefaultSchedule
-	}
+	o.Schedule = cmp.Or(o.Schedule, DefaultSchedule)
 	if _, err := cronParser.Parse(o.Schedule); err != nil {
 		return o, fmt.Errorf("config: schedule %q: %w (use five cron fields, @every 1m, or a CRON_TZ= prefix)", o.Schedule, err)
 	}
-	if o.Concurrency == 0 {
-		o.Concurrency = DefaultConcurrency
-	}
-	if o.LeaseTTL == 0 {
-		o.LeaseTTL = DefaultLeaseTTL
-	}
-	if o.HeartbeatInterval == 0 {
-		o.HeartbeatInterval = o.LeaseTTL / 3
-	}
-	if o.MaxAttempts == 0 {
-		o.MaxAttempts = DefaultMaxAttempts
-	}
-	if o.BackoffBase == 0 {
-		o.BackoffBase = DefaultBackoffBase
-	}
-	if o.BackoffMax == 0 {
-		o.BackoffMax = DefaultBackoffMax
-	}
-	if o.BackfillTimeout == 0 {
-		o.BackfillTimeout = DefaultBackfillTimeout
-	}
-	if o.ShutdownGrace == 0 {
-		o.ShutdownGrace = DefaultShutdownGrace
-	}
-	if o.NotifyInterval == 0 {
-		o.NotifyInterval = DefaultNotifyInterval
-	}
-	if o.NotifyChannel == "" {
-		o.NotifyChannel = portfolio.DefaultNotifyChannel
-	}
+	o.Concurrency = cmp.Or(o.Concurrency, DefaultConcurrency)
+	o.LeaseTTL = cmp.Or(o.LeaseTTL, DefaultLeaseTTL)
+	o.HeartbeatInterval = cmp.Or(o.HeartbeatInterval, o.LeaseTTL/3)
+	o.MaxAttempts = cmp.Or(o.MaxAttempts, DefaultMaxAttempts)
+	o.BackoffBase = cmp.Or(o.BackoffBase, DefaultBackoffBase)
+	o.BackoffMax = cmp.Or(o.BackoffMax, DefaultBackoffMax)
+	o.BackfillTimeout = cmp.Or(o.BackfillTimeout, DefaultBackfillTimeout)
+	o.ShutdownGrace = cmp.Or(o.ShutdownGrace, DefaultShutdownGrace)
+	o.NotifyInterval = cmp.Or(o.NotifyInterval, DefaultNotifyInterval)
+	o.NotifyChannel = cmp.Or(o.NotifyChannel, portfolio.DefaultNotifyChannel)
 	if o.Worker == "" {
 		o.Worker = batch.DefaultWorker()
 	}
@@ -145,9 +124,7 @@ func (c *Config) withDefaults() (Config, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Version == "" {
-		o.Version = "dev"
-	}
+	o.Version = cmp.Or(o.Version, "dev")
 	switch {
 	case o.Concurrency < 1:
 		return o, fmt.Errorf("config: Concurrency %d must be at least 1", o.Concurrency)

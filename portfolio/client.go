@@ -1,6 +1,7 @@
 package portfolio
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -54,24 +55,18 @@ func (c *Config) withDefaults() (Config, error) {
 		return out, fmt.Errorf("config: %w", err)
 	}
 	out.Schema = schema
-	if out.NotifyChannel == "" {
-		out.NotifyChannel = DefaultNotifyChannel
-	}
+	out.NotifyChannel = cmp.Or(out.NotifyChannel, DefaultNotifyChannel)
 	if len(out.NotifyChannel) > 63 {
 		return out, fmt.Errorf("config: notify channel %q longer than 63 bytes", out.NotifyChannel)
 	}
 	if out.Now == nil {
 		out.Now = time.Now
 	}
-	if out.MaxRows == 0 {
-		out.MaxRows = DefaultMaxRows
-	}
+	out.MaxRows = cmp.Or(out.MaxRows, DefaultMaxRows)
 	if out.MaxRows < 0 {
 		return out, fmt.Errorf("config: MaxRows %d must be positive", out.MaxRows)
 	}
-	if out.MaxBytes == 0 {
-		out.MaxBytes = DefaultMaxBytes
-	}
+	out.MaxBytes = cmp.Or(out.MaxBytes, DefaultMaxBytes)
 	if out.MaxBytes < 0 {
 		return out, fmt.Errorf("config: MaxBytes %d must be positive", out.MaxBytes)
 	}

@@ -1,6 +1,7 @@
 package portfolio
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -214,9 +215,7 @@ func migrateDefaults(opts *MigrateOpts) MigrateOpts {
 	if opts != nil {
 		o = *opts
 	}
-	if o.Schema == "" {
-		o.Schema = DefaultSchema
-	}
+	o.Schema = cmp.Or(o.Schema, DefaultSchema)
 	return o
 }
 

@@ -3,6 +3,7 @@ package portfolio
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -65,15 +66,11 @@ func (o *ParseOptions) withDefaults() (ParseOptions, error) {
 	if c.MaxRows < 0 {
 		return c, fmt.Errorf("parse options: MaxRows is %d; use 0 for the default (%d) or a positive limit", c.MaxRows, DefaultMaxRows)
 	}
-	if c.MaxRows == 0 {
-		c.MaxRows = DefaultMaxRows
-	}
+	c.MaxRows = cmp.Or(c.MaxRows, DefaultMaxRows)
 	if c.MaxBytes < 0 {
 		return c, fmt.Errorf("parse options: MaxBytes is %d; use 0 for the default (%d) or a positive limit", c.MaxBytes, DefaultMaxBytes)
 	}
-	if c.MaxBytes == 0 {
-		c.MaxBytes = DefaultMaxBytes
-	}
+	c.MaxBytes = cmp.Or(c.MaxBytes, DefaultMaxBytes)
 	return c, nil
 }
 

@@ -2,6 +2,7 @@ package pgserver
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -85,15 +86,11 @@ func (opts *Options) withDefaults() Options {
 	if opts != nil {
 		o = *opts
 	}
-	if o.Database == "" {
-		o.Database = DatabaseDefault
-	}
+	o.Database = cmp.Or(o.Database, DatabaseDefault)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.StartTimeout == 0 {
-		o.StartTimeout = StartTimeoutDefault
-	}
+	o.StartTimeout = cmp.Or(o.StartTimeout, StartTimeoutDefault)
 	return o
 }
 
