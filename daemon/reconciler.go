@@ -266,6 +266,11 @@ func (r *Reconciler) sweep(ctx, runCtx context.Context, trigger portfolio.Trigge
 		r.lastSweep = res
 		r.mu.Unlock()
 	}()
+	// Price corrections first: the rewinds they cause are claimed by this
+	// very sweep.
+	if _, err := r.engine.ApplyPriceChanges(ctx, &batch.ApplyOpts{NotifyChannel: r.cfg.NotifyChannel}); err != nil {
+		return res, err
+	}
 	res.Target, err = r.target(ctx)
 	if err != nil {
 		return res, err

@@ -405,13 +405,30 @@ type calculateResponse struct {
 
 // calculate handles POST /api/v1/portfolios/{id}/calculate: it records a
 // backfill request, which the reconciler picks up, or returns the run
-// already pending or running.
+// already pending or running. With ?from=YYYY-MM-DD the days from that date
+// on are recomputed even when the portfolio is current.
 func (s *server) calculate(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.ownedPortfolio(w, r)
 	if !ok {
 		return
 	}
-	run, err := s.client.RequestBackfill(r.Context(), id, portfolio.TriggerCalculate)
+	var from time.Time
+	if raw := strings.TrimSpace(r.URL.Query().Get("from")); raw != "" {
+		d, err := portfolio.ParseDate(raw)
+		if err != nil {
+			s.fail(w, r, http.StatusBadRequest, errInvalidParameter,
+				fmt.Sprintf("from must be a date YYYY-MM-DD, not %q", raw), map[string]string{"parameter": "from"})
+			return
+		}
+		from = d
+	}
+	var run *portfolio.Run
+	var err error
+	if from.IsZero() {
+		run, err = s.client.RequestBackfill(r.Context(), id, portfolio.TriggerCalculate)
+	} else {
+		run, err = s.client.Recompute(r.Context(), id, from)
+	}
 	if errors.Is(err, portfolio.ErrNotFound) {
 		s.portfolioNotFound(w, r, id) // deleted since the owner check
 		return
