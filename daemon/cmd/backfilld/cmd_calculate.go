@@ -17,7 +17,7 @@ import (
 
 var calculateCommand = &command{
 	Name:     "calculate",
-	Args:     "(PORTFOLIO_ID | --all --symbol SYMBOL --from DATE)",
+	Args:     "PORTFOLIO_ID",
 	Summary:  "request a portfolio's backfill, or run it now with --wait",
 	Database: true,
 	Help: `Request a backfill of the portfolio: record a pending run for the
