@@ -269,7 +269,10 @@ func (r *Reconciler) sweep(ctx, runCtx context.Context, trigger portfolio.Trigge
 	// Price corrections first: the rewinds they cause are claimed by this
 	// very sweep. A failure leaves the changes recorded for the next sweep
 	// and does not hold back the portfolios that are due.
-	if _, err := r.engine.ApplyPriceChanges(ctx, &batch.ApplyOpts{NotifyChannel: r.cfg.NotifyChannel}); err != nil && ctx.Err() == nil {
+	applied, err := r.engine.ApplyPriceChanges(ctx, &batch.ApplyOpts{NotifyChannel: r.cfg.NotifyChannel})
+	r.metrics.priceChanges.Add(float64(applied.Changes))
+	r.metrics.priceRewinds.Add(float64(applied.Rewound))
+	if err != nil && ctx.Err() == nil {
 		r.cfg.Logger.Error("apply price changes (retried next sweep)", "error", err)
 	}
 	res.Target, err = r.target(ctx)
