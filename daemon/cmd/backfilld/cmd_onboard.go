@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -60,7 +59,7 @@ Exit status 2 for invalid input and a duplicate account.`,
 			if len(missing) > 0 {
 				return a.usage("missing %s", strings.Join(missing, ", "))
 			}
-			csv, closeCSV, err := openInput(a, args[0])
+			csv, closeCSV, err := openInput(ctx, a, args[0])
 			if err != nil {
 				return err
 			}
@@ -90,18 +89,6 @@ Exit status 2 for invalid input and a duplicate account.`,
 			return nil
 		}
 	},
-}
-
-// openInput opens a file argument, "-" meaning standard input.
-func openInput(a *app, name string) (io.Reader, func(), error) {
-	if name == "-" {
-		return a.stdin, func() {}, nil
-	}
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, nil, &invalidError{err}
-	}
-	return f, func() { f.Close() }, nil
 }
 
 // errorEnvelope is the JSON body of a rejected onboarding, as the seed

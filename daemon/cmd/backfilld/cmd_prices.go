@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/sigmasight/backfill/batch"
@@ -22,28 +21,34 @@ symbol and day) into market_prices, each file in its own transaction, in the
 order given. New closes are inserted, changed ones updated, equal ones left
 alone; a backfill is ready for a day once the benchmark (SPY) has its close.
 
+Symbols are upper-cased (aapl and AAPL are one symbol). A close must be
+below 1e9, a date from 1970-01-01 to the current session by the clock (--now,
+BACKFILL_NOW), and a close may not move beyond ×10 or ÷10 from the close
+before it, in the file or stored (nor the stored close after it from it),
+unless --allow-jumps. FILE must be a regular file: a directory, FIFO or
+device is rejected before the database is opened.
+
 A bad file is reported as FILE:LINE: reason, with exit status 2: nothing of
 it is imported, the files before it stay imported, and the files after it
 are not read.`,
 	Flags: func(fs *flag.FlagSet) runFunc {
 		source := fs.String("source", "", "`NAME` recorded as each price's source. Default the file's base name")
 		asJSON := fs.Bool("json", false, `print {"files":[…]} as JSON, with "error" for a bad file`)
+		allowJumps := fs.Bool("allow-jumps", false, "accept day-over-day moves beyond ×10 or ÷10, such as a reverse split on unadjusted closes")
 		return func(ctx context.Context, a *app, paths []string) error {
 			if err := a.checkArgs(paths, 1, -1); err != nil {
 				return err
 			}
 			for _, p := range paths {
-				if st, err := os.Stat(p); err != nil {
-					return &invalidError{err}
-				} else if st.IsDir() {
-					return invalidf("%s is a directory: give the price files themselves", p)
+				if err := checkInputFile(p); err != nil {
+					return err
 				}
 			}
 			pool, err := a.db(ctx)
 			if err != nil {
 				return err
 			}
-			results, err := batch.ImportPriceFiles(ctx, pool, paths, &batch.ImportOpts{Schema: a.schema, Source: *source})
+			results, err := batch.ImportPriceFiles(ctx, pool, paths, &batch.ImportOpts{Schema: a.schema, Source: *source, Now: a.now, AllowJumps: *allowJumps})
 			var perr *batch.PriceFileError
 			isBad := errors.As(err, &perr)
 			if *asJSON {
