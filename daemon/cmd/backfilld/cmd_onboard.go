@@ -30,7 +30,8 @@ line, field, code, message) and nothing is written. An owner's account names
 are unique: a second portfolio with the same one is ERR_PORT_001.
 
 With --json the result is the onboarding result, or on invalid input the
-error envelope {"error":{"code","message","details":{"errors":[…],"total_errors":N}}}.
+error envelope {"error":{"code","message","details":{"errors":[…],"total_errors":N}}},
+listing the first 100 errors.
 
 Exit status 2 for invalid input and a duplicate account.`,
 	Flags: func(fs *flag.FlagSet) runFunc {
@@ -98,14 +99,9 @@ type errorEnvelope struct {
 }
 
 type errorBody struct {
-	Code    string       `json:"code"`
-	Message string       `json:"message"`
-	Details errorDetails `json:"details"`
-}
-
-type errorDetails struct {
-	Errors      []portfolio.FieldError `json:"errors"`
-	TotalErrors int                    `json:"total_errors"`
+	Code    string                 `json:"code"`
+	Message string                 `json:"message"`
+	Details portfolio.ErrorDetails `json:"details"`
 }
 
 // reportValidation describes a rejected onboarding, as JSON on stdout or as a
@@ -113,11 +109,7 @@ type errorDetails struct {
 func reportValidation(a *app, verr *portfolio.ValidationError, asJSON bool) error {
 	summary := fmt.Errorf("onboard: %s: %s; nothing was written", verr.Code, verr.Message)
 	if asJSON {
-		errs := verr.Errors
-		if errs == nil {
-			errs = []portfolio.FieldError{}
-		}
-		if err := writeJSON(a.stdout, errorEnvelope{errorBody{verr.Code, verr.Message, errorDetails{errs, len(errs)}}}); err != nil {
+		if err := writeJSON(a.stdout, errorEnvelope{errorBody{verr.Code, verr.Message, verr.Details()}}); err != nil {
 			return err
 		}
 		return &reportedError{code: exitInvalid, err: summary}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/sigmasight/backfill/batch"
+	"github.com/sigmasight/backfill/portfolio"
 )
 
 var pricesImportCommand = &command{
@@ -33,7 +34,7 @@ it is imported, the files before it stay imported, and the files after it
 are not read.`,
 	Flags: func(fs *flag.FlagSet) runFunc {
 		source := fs.String("source", "", "`NAME` recorded as each price's source. Default the file's base name")
-		asJSON := fs.Bool("json", false, `print {"files":[…]} as JSON, with "error" for a bad file`)
+		asJSON := fs.Bool("json", false, `print {"files":[…]} as JSON, with "error" for a bad file (its first 100 problems, "more" and "total_errors")`)
 		allowJumps := fs.Bool("allow-jumps", false, "accept day-over-day moves beyond ×10 or ÷10, such as a reverse split on unadjusted closes")
 		return func(ctx context.Context, a *app, paths []string) error {
 			if err := a.checkArgs(paths, 1, -1); err != nil {
@@ -57,8 +58,10 @@ are not read.`,
 					out.Files = append(out.Files, importedFile{r.File, r.Rows, r.Inserted, r.Updated, r.Unchanged, r.Symbols, day(r.From), day(r.To)})
 				}
 				if isBad {
-					out.Error = &importError{File: perr.File, Problems: make([]priceProblem, len(perr.Problems)), More: perr.More}
-					for i, p := range perr.Problems {
+					listed := perr.Problems[:min(len(perr.Problems), portfolio.MaxListedErrors)]
+					total := len(perr.Problems) + perr.More
+					out.Error = &importError{File: perr.File, Problems: make([]priceProblem, len(listed)), More: total - len(listed), TotalErrors: total}
+					for i, p := range listed {
 						out.Error.Problems[i] = priceProblem(p)
 					}
 				}
@@ -117,11 +120,14 @@ type importedFile struct {
 	To        string `json:"to"`
 }
 
-// importError is the bad file in the --json output.
+// importError is the bad file in the --json output: the first
+// portfolio.MaxListedErrors problems, the number of the others, and the
+// total.
 type importError struct {
-	File     string         `json:"file"`
-	Problems []priceProblem `json:"problems"`
-	More     int            `json:"more"`
+	File        string         `json:"file"`
+	Problems    []priceProblem `json:"problems"`
+	More        int            `json:"more"`
+	TotalErrors int            `json:"total_errors"`
 }
 
 type priceProblem struct {
