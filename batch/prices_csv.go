@@ -656,7 +656,8 @@ func ImportPrices(ctx context.Context, db portfolio.Beginner, r io.Reader, name 
 
 // ImportPriceFiles imports the files at paths in order, each with
 // ImportPrices in its own transaction (Source defaults to each file's base
-// name). It stops at the first file that fails and returns its error with the
+// name). A path that is not a regular file (a directory, FIFO or
+// device) is a *PriceFileError, found before it is opened. It stops at the first file that fails and returns its error with the
 // results of the files before it: those stay imported, and the files after it
 // are not read.
 func ImportPriceFiles(ctx context.Context, db portfolio.Beginner, paths []string, opts *ImportOpts) ([]ImportResult, error) {
@@ -676,6 +677,11 @@ func ImportPriceFiles(ctx context.Context, db portfolio.Beginner, paths []string
 
 // importPriceFile imports one file.
 func importPriceFile(ctx context.Context, db portfolio.Beginner, path string, opts *ImportOpts) (*ImportResult, error) {
+	// Checked before opening: opening a FIFO waits for a writer, and a
+	// device such as /dev/zero never ends.
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return nil, &PriceFileError{File: path, Problems: []PriceProblem{{Reason: "not a regular file (" + st.Mode().Type().String() + "): give the price file itself"}}}
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("import prices: %w", err)

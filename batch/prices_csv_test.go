@@ -416,7 +416,13 @@ func FuzzParsePriceCSV(f *testing.F) {
 			if checkPriceSymbol(r.Symbol) != "" {
 				t.Fatalf("line %d: invalid symbol %q", r.Line, r.Symbol)
 			}
-			if r.Close.Sign() <= 0 || r.Close.IntDigits() > 20 {
+			if r.Symbol != strings.ToUpper(r.Symbol) {
+				t.Fatalf("line %d: symbol %q not upper-cased", r.Line, r.Symbol)
+			}
+			if r.Date.Before(minPriceDay) || r.Date.After(time.Now()) {
+				t.Fatalf("line %d: date %s outside 1970 … today", r.Line, r.Date)
+			}
+			if r.Close.Sign() <= 0 || r.Close.IntDigits() > maxCloseIntDigits {
 				t.Fatalf("line %d: invalid close %s", r.Line, r.Close)
 			}
 			if _, reason := parseClose(r.Close.String()); reason != "" {
