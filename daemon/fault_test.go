@@ -710,7 +710,10 @@ func TestFaultPriceImportDuringBackfills(t *testing.T) {
 	}
 	var sym, cl string
 	if _, err := pgx.ForEachRow(closes, []any{&sym, &cl}, func() error {
-		fmt.Fprintf(&csv, "%s,%s,%s\n", day(jan2), sym, cl+"1") // one more digit: a new close near the last
+		if !strings.Contains(cl, ".") {
+			cl += "."
+		}
+		fmt.Fprintf(&csv, "%s,%s,%s\n", day(jan2), sym, cl+"1") // one more decimal: a new close near the last
 		return nil
 	}); err != nil {
 		t.Fatal(err)

@@ -6,10 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/sigmasight/backfill/batch"
+	"github.com/sigmasight/backfill/portfolio"
 )
 
 var pricesImportCommand = &command{
@@ -22,28 +22,34 @@ symbol and day) into market_prices, each file in its own transaction, in the
 order given. New closes are inserted, changed ones updated, equal ones left
 alone; a backfill is ready for a day once the benchmark (SPY) has its close.
 
+Symbols are upper-cased (aapl and AAPL are one symbol). A close must be
+below 1e9, a date from 1970-01-01 to the current session by the clock (--now,
+BACKFILL_NOW), and a close may not move beyond ×10 or ÷10 from the close
+before it, in the file or stored (nor the stored close after it from it),
+unless --allow-jumps. FILE must be a regular file: a directory, FIFO or
+device is rejected before the database is opened.
+
 A bad file is reported as FILE:LINE: reason, with exit status 2: nothing of
 it is imported, the files before it stay imported, and the files after it
 are not read.`,
 	Flags: func(fs *flag.FlagSet) runFunc {
 		source := fs.String("source", "", "`NAME` recorded as each price's source. Default the file's base name")
-		asJSON := fs.Bool("json", false, `print {"files":[…]} as JSON, with "error" for a bad file`)
+		asJSON := fs.Bool("json", false, `print {"files":[…]} as JSON, with "error" for a bad file (its first 100 problems, "more" and "total_errors")`)
+		allowJumps := fs.Bool("allow-jumps", false, "accept day-over-day moves beyond ×10 or ÷10, such as a reverse split on unadjusted closes")
 		return func(ctx context.Context, a *app, paths []string) error {
 			if err := a.checkArgs(paths, 1, -1); err != nil {
 				return err
 			}
 			for _, p := range paths {
-				if st, err := os.Stat(p); err != nil {
-					return &invalidError{err}
-				} else if st.IsDir() {
-					return invalidf("%s is a directory: give the price files themselves", p)
+				if err := checkInputFile(p); err != nil {
+					return err
 				}
 			}
 			pool, err := a.db(ctx)
 			if err != nil {
 				return err
 			}
-			results, err := batch.ImportPriceFiles(ctx, pool, paths, &batch.ImportOpts{Schema: a.schema, Source: *source})
+			results, err := batch.ImportPriceFiles(ctx, pool, paths, &batch.ImportOpts{Schema: a.schema, Source: *source, Now: a.now, AllowJumps: *allowJumps})
 			var perr *batch.PriceFileError
 			isBad := errors.As(err, &perr)
 			if *asJSON {
@@ -52,8 +58,10 @@ are not read.`,
 					out.Files = append(out.Files, importedFile{r.File, r.Rows, r.Inserted, r.Updated, r.Unchanged, r.Symbols, day(r.From), day(r.To)})
 				}
 				if isBad {
-					out.Error = &importError{File: perr.File, Problems: make([]priceProblem, len(perr.Problems)), More: perr.More}
-					for i, p := range perr.Problems {
+					listed := perr.Problems[:min(len(perr.Problems), portfolio.MaxListedErrors)]
+					total := len(perr.Problems) + perr.More
+					out.Error = &importError{File: perr.File, Problems: make([]priceProblem, len(listed)), More: total - len(listed), TotalErrors: total}
+					for i, p := range listed {
 						out.Error.Problems[i] = priceProblem(p)
 					}
 				}
@@ -112,11 +120,14 @@ type importedFile struct {
 	To        string `json:"to"`
 }
 
-// importError is the bad file in the --json output.
+// importError is the bad file in the --json output: the first
+// portfolio.MaxListedErrors problems, the number of the others, and the
+// total.
 type importError struct {
-	File     string         `json:"file"`
-	Problems []priceProblem `json:"problems"`
-	More     int            `json:"more"`
+	File        string         `json:"file"`
+	Problems    []priceProblem `json:"problems"`
+	More        int            `json:"more"`
+	TotalErrors int            `json:"total_errors"`
 }
 
 type priceProblem struct {
