@@ -8,6 +8,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/sigmasight/backfill/batch"
 	"github.com/sigmasight/backfill/portfolio"
 )
@@ -21,6 +23,9 @@ var pricesImportCommand = &command{
 symbol and day) into market_prices, each file in its own transaction, in the
 order given. New closes are inserted, changed ones updated, equal ones left
 alone; a backfill is ready for a day once the benchmark (SPY) has its close.
+A changed close rewinds every portfolio whose days depend on it (holders of
+the symbol; everyone for the benchmark and the factor ETFs), which the
+reconciler then recomputes.
 
 Symbols are upper-cased (aapl and AAPL are one symbol). A close must be
 below 1e9, a date from 1970-01-01 to the current session by the clock (--now,
@@ -52,8 +57,18 @@ are not read.`,
 			results, err := batch.ImportPriceFiles(ctx, pool, paths, &batch.ImportOpts{Schema: a.schema, Source: *source, Now: a.now, AllowJumps: *allowJumps})
 			var perr *batch.PriceFileError
 			isBad := errors.As(err, &perr)
+			// Changed closes rewind the portfolios that depend on them now,
+			// so that status never shows one current while it is behind; a
+			// running reconciler would do the same on its next sweep.
+			var applied batch.Applied
+			if len(results) > 0 {
+				var aerr error
+				if applied, aerr = applyPriceChanges(ctx, a, pool); aerr != nil {
+					fmt.Fprintf(a.stderr, "backfilld: the import is done, but rewinding the portfolios it affects failed (a reconciler retries on its next sweep): %v\n", aerr)
+				}
+			}
 			if *asJSON {
-				out := importOutput{Files: make([]importedFile, 0, len(results))}
+				out := importOutput{Files: make([]importedFile, 0, len(results)), Rewound: applied.Rewound}
 				for _, r := range results {
 					out.Files = append(out.Files, importedFile{r.File, r.Rows, r.Inserted, r.Updated, r.Unchanged, r.Symbols, day(r.From), day(r.To)})
 				}
@@ -70,6 +85,9 @@ are not read.`,
 				}
 			} else if len(results) > 0 {
 				printImported(a.stdout, results)
+				if applied.Rewound > 0 {
+					fmt.Fprintf(a.stdout, "Changed closes: %d portfolio(s) rewound to recompute the days they affect.\n", applied.Rewound)
+				}
 			}
 			if err == nil {
 				return nil
@@ -82,6 +100,15 @@ are not read.`,
 			return fmt.Errorf("prices import: %w\n%s", err, note)
 		}
 	},
+}
+
+// applyPriceChanges turns the recorded price changes into rewinds.
+func applyPriceChanges(ctx context.Context, a *app, pool *pgxpool.Pool) (batch.Applied, error) {
+	engine, err := batch.NewEngine(pool, &batch.Config{Schema: a.schema, Now: a.now, Logger: a.logger})
+	if err != nil {
+		return batch.Applied{}, err
+	}
+	return engine.ApplyPriceChanges(ctx, nil)
 }
 
 // importNote says what a failed import left behind.
@@ -137,7 +164,10 @@ type priceProblem struct {
 
 type importOutput struct {
 	Files []importedFile `json:"files"`
-	Error *importError   `json:"error,omitempty"`
+	// Rewound counts the portfolios rewound because closes they depend on
+	// changed.
+	Rewound int          `json:"rewound"`
+	Error   *importError `json:"error,omitempty"`
 }
 
 func printImported(w io.Writer, results []batch.ImportResult) {
