@@ -121,6 +121,7 @@ type Engine struct {
 	prices *priceCache
 	betas  *betaCache
 	series *seriesCache
+	stress *stressCache
 
 	// afterChunk, set by tests, runs after each committed chunk.
 	afterChunk func(daysWritten int)
@@ -135,7 +136,8 @@ func NewEngine(pool *pgxpool.Pool, cfg *Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{pool: pool, cfg: c, prices: newPriceCache(c.Prices), betas: newBetaCache(), series: newSeriesCache()}, nil
+	return &Engine{pool: pool, cfg: c, prices: newPriceCache(c.Prices), betas: newBetaCache(), series: newSeriesCache(),
+		stress: newStressCache()}, nil
 }
 
 // Config returns the engine's configuration with defaults filled in.
@@ -227,6 +229,10 @@ type Result struct {
 	Warnings    []Warning `json:"warnings"`
 	Timings     Timings   `json:"timings"`
 	Error       string    `json:"error,omitempty"`
+
+	// risk carries the run's stress scenarios and latest correlation
+	// matrix to the writes.
+	risk *runRisk
 }
 
 // Backfill computes every missing day of one portfolio up to the latest
@@ -325,7 +331,7 @@ func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, to
 	t1 := time.Now()
 	lookback := e.cfg.StaleAfter + 2
 	if !e.cfg.Analytics.Disabled {
-		lookback = max(lookback, e.cfg.Analytics.Lookback()+1)
+		lookback = max(lookback, e.cfg.Analytics.Lookback()+1, e.riskLookback())
 	}
 	axisFrom := start
 	for range lookback {
@@ -418,6 +424,9 @@ func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, to
 			days[k].row = k
 		}
 		exposureWarnings(ax, first, x, e.cfg.Analytics.Factors(), &w)
+		if err := e.riskAnalytics(ctx, id, gen, lay, hs, first, days, x, ax.days[first].After(inception), res, &w); err != nil {
+			return err
+		}
 		res.Warnings = append(res.Warnings, w.list()...)
 	}
 	res.Timings.Compute = time.Since(t2)

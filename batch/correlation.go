@@ -1,0 +1,522 @@
+package batch
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// The correlation analytics' constants.
+const (
+	// CorrelationWindow is the window of log returns, in sessions ending
+	// the day; CorrelationMinObs the fewest returns a holding, or common
+	// returns a pair, needs.
+	CorrelationWindow = 90
+	CorrelationMinObs = 30
+	// CorrelationMaxHoldings is how many holdings, largest |MV| first,
+	// the set keeps; CorrelationMinWeight the smallest share of gross
+	// exposure a holding needs.
+	CorrelationMaxHoldings = 50
+	CorrelationMinWeight   = 0.01
+	// ClusterThreshold is the |ρ| from which two holdings are linked.
+	ClusterThreshold = 0.7
+	// psdTolerance: a matrix whose smallest eigenvalue is below −1e-10 is
+	// repaired.
+	psdTolerance = -1e-10
+)
+
+// WarnCorrelation: something about a day's correlations.
+const WarnCorrelation = "correlation"
+
+// logReturns are ln(P_i/P_{i−1}) on sessions [lo, hi] where both closes
+// are real, NaN elsewhere (indexed by session; entries below lo NaN).
+func logReturns(s *series, lo, hi int) []float64 {
+	r := make([]float64, hi+1)
+	for i := range r {
+		r[i] = math.NaN()
+	}
+	for i := max(lo, 1); i <= hi; i++ {
+		if s.isReal(i) && s.isReal(i-1) && s.value[i-1] > 0 && s.value[i] > 0 {
+			r[i] = math.Log(s.value[i] / s.value[i-1])
+		}
+	}
+	return r
+}
+
+// pearson is the correlation of x and y over the sessions (lo, hi] where
+// both are not NaN, with the number of them; ok is false below minObs
+// common sessions or when either does not vary. Two passes.
+func pearson(x, y []float64, lo, hi, minObs int) (rho float64, n int, ok bool) {
+	var mx, my float64
+	for i := max(lo+1, 0); i <= hi; i++ {
+		if !math.IsNaN(x[i]) && !math.IsNaN(y[i]) {
+			mx += x[i]
+			my += y[i]
+			n++
+		}
+	}
+	if n < minObs || n < 2 {
+		return 0, n, false
+	}
+	mx /= float64(n)
+	my /= float64(n)
+	var sxx, syy, sxy float64
+	for i := max(lo+1, 0); i <= hi; i++ {
+		if !math.IsNaN(x[i]) && !math.IsNaN(y[i]) {
+			dx, dy := x[i]-mx, y[i]-my
+			sxx += dx * dx
+			syy += dy * dy
+			sxy += dx * dy
+		}
+	}
+	return corrOf(sxx, syy, sxy, mx, my, n)
+}
+
+// corrOf turns centred sums into a correlation clamped to [−1, 1]; not ok
+// when a variance is zero up to rounding.
+func corrOf(sxx, syy, sxy, mx, my float64, n int) (float64, int, bool) {
+	if isConstant(mx, sxx, n) || isConstant(my, syy, n) || !(sxx > 0) || !(syy > 0) {
+		return 0, n, false
+	}
+	r := sxy / math.Sqrt(sxx*syy)
+	if !finite(r) {
+		return 0, n, false
+	}
+	return math.Max(-1, math.Min(1, r)), n, true
+}
+
+// pairRoller keeps one pair's window sums, shifted by the window means at
+// the last sync so that the sums carry no cancellation.
+type pairRoller struct {
+	kx, ky                float64
+	sx, sy, sxx, syy, sxy float64
+	n                     int
+}
+
+func (p *pairRoller) sync(x, y []float64, lo, hi int) {
+	*p = pairRoller{}
+	var mx, my float64
+	n := 0
+	for i := max(lo+1, 0); i <= hi; i++ {
+		if !math.IsNaN(x[i]) && !math.IsNaN(y[i]) {
+			mx += x[i]
+			my += y[i]
+			n++
+		}
+	}
+	if n > 0 {
+		p.kx, p.ky = mx/float64(n), my/float64(n)
+	}
+	for i := max(lo+1, 0); i <= hi; i++ {
+		if !math.IsNaN(x[i]) && !math.IsNaN(y[i]) {
+			p.add(x[i], y[i])
+		}
+	}
+}
+
+func (p *pairRoller) add(x, y float64) {
+	dx, dy := x-p.kx, y-p.ky
+	p.sx += dx
+	p.sy += dy
+	p.sxx += dx * dx
+	p.syy += dy * dy
+	p.sxy += dx * dy
+	p.n++
+}
+
+func (p *pairRoller) remove(x, y float64) {
+	dx, dy := x-p.kx, y-p.ky
+	p.sx -= dx
+	p.sy -= dy
+	p.sxx -= dx * dx
+	p.syy -= dy * dy
+	p.sxy -= dx * dy
+	p.n--
+}
+
+// rho is the window's correlation.
+func (p *pairRoller) rho(minObs int) (float64, bool) {
+	if p.n < minObs || p.n < 2 {
+		return 0, false
+	}
+	nf := float64(p.n)
+	mx, my := p.sx/nf, p.sy/nf
+	sxx, syy, sxy := p.sxx-p.sx*mx, p.syy-p.sy*my, p.sxy-p.sx*my
+	r, _, ok := corrOf(sxx, syy, sxy, p.kx+mx, p.ky+my, p.n)
+	return r, ok
+}
+
+// syncQuarterly re-syncs the rolling pair sums on the first session of
+// each quarter, so that a day's correlations depend only on the prices
+// (the sums rolled from the same session) and not on the range computed.
+func syncQuarterly(ax *axis) func(d int) bool {
+	return func(d int) bool {
+		return d == 0 || (ax.days[d].Month() != ax.days[d-1].Month() && (ax.days[d].Month()-1)%3 == 0)
+	}
+}
+
+// corrSymbols are the public holdings' symbols of a backfill with their
+// market value and log returns per session.
+type corrSymbols struct {
+	syms []string
+	mv   [][]float64 // [symbol][day-first], lots summed; 0 when not held or unpriced
+	lr   [][]float64 // [symbol][session]
+	cnt  [][]int16   // [symbol][day-first]: returns in the window ending the day
+}
+
+// gatherCorrSymbols sums the held public, priced lots by symbol on
+// [first, end] and lays their log returns from lo on.
+func gatherCorrSymbols(hs []holding, first, end, lo, staleAfter int) *corrSymbols {
+	c := &corrSymbols{}
+	index := map[string]int{}
+	n := end - first + 1
+	for k := range hs {
+		h := &hs[k]
+		if h.kind != kindPublic || h.own == nil || h.entry > end || h.exit <= first {
+			continue
+		}
+		j, ok := index[h.symbol]
+		if !ok {
+			j = len(c.syms)
+			index[h.symbol] = j
+			c.syms = append(c.syms, h.symbol)
+			c.mv = append(c.mv, make([]float64, n))
+			c.lr = append(c.lr, logReturns(h.own, lo, end))
+		}
+		for d := max(h.entry, first); d <= end && d < h.exit; d++ {
+			p, flag := h.price(d, staleAfter)
+			if flag == priceUnpriced {
+				continue
+			}
+			c.mv[j][d-first] += h.qm * p
+		}
+	}
+	c.cnt = make([][]int16, len(c.syms))
+	for j, r := range c.lr {
+		c.cnt[j] = make([]int16, n)
+		var m int16
+		for i := max(0, first-CorrelationWindow+1); i < first; i++ {
+			if !math.IsNaN(r[i]) {
+				m++
+			}
+		}
+		for d := first; d <= end; d++ {
+			if !math.IsNaN(r[d]) {
+				m++
+			}
+			if i := d - CorrelationWindow; i >= 0 && !math.IsNaN(r[i]) {
+				m--
+			}
+			c.cnt[j][d-first] = m
+		}
+	}
+	return c
+}
+
+// correlationSet returns the symbols (indexes into c.syms) in day k's set,
+// largest |MV| first, and how many were left out for too few returns.
+func (c *corrSymbols) set(k int, gross float64, buf []int) (set []int, leftOut int) {
+	set = buf[:0]
+	if !(gross > 0) {
+		return set, 0
+	}
+	for j := range c.syms {
+		if mv := c.mv[j][k]; mv != 0 && math.Abs(mv) >= CorrelationMinWeight*gross {
+			set = append(set, j)
+		}
+	}
+	slices.SortFunc(set, func(a, b int) int {
+		if r := cmp.Compare(math.Abs(c.mv[b][k]), math.Abs(c.mv[a][k])); r != 0 {
+			return r
+		}
+		return cmp.Compare(c.syms[a], c.syms[b])
+	})
+	if len(set) > CorrelationMaxHoldings {
+		set = set[:CorrelationMaxHoldings]
+	}
+	kept := set[:0]
+	for _, j := range set {
+		if c.cnt[j][k] >= CorrelationMinObs {
+			kept = append(kept, j)
+		} else {
+			leftOut++
+		}
+	}
+	return kept, leftOut
+}
+
+// correlationColumns fills each day's correlation scores. Each pair's
+// window sums roll from the quarter's first session (syncAt), so a day's
+// values do not depend on the range computed.
+func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfter int, w *warnings) *corrSymbols {
+	end := first + len(days) - 1
+	syncAt := syncQuarterly(ax)
+	d0 := first
+	for d0 > 0 && !syncAt(d0) {
+		d0--
+	}
+	c := gatherCorrSymbols(hs, first, end, max(0, d0-CorrelationWindow), staleAfter)
+	nd := len(days)
+	m := len(c.syms)
+	// Membership and weights per day.
+	words := (m + 63) / 64
+	member := make([]uint64, nd*words)
+	weight := make([]float64, nd*m)
+	used := make([]bool, m)
+	var buf []int
+	for k := range days {
+		g := days[k].grossRaw
+		set, left := c.set(k, g, buf)
+		buf = set
+		days[k].corrHoldings, days[k].hasCorr = len(set), true
+		if left > 0 {
+			w.add(WarnCorrelation, "", fmt.Sprintf("holdings left out of the correlations: fewer than %d returns in the window", CorrelationMinObs), days[k].date)
+		}
+		for _, j := range set {
+			member[k*words+j/64] |= 1 << (j % 64)
+			weight[k*m+j] = math.Abs(c.mv[j][k]) / g
+			used[j] = true
+		}
+	}
+	// Per-day sums over the set's pairs.
+	sumAbs := make([]float64, nd)
+	nValid := make([]int, nd)
+	nMissing := make([]int, nd)
+	sumWW := make([]float64, nd)
+	sumWWAbs := make([]float64, nd)
+	sumWWRho := make([]float64, nd)
+	var pr pairRoller
+	for a := range m {
+		if !used[a] {
+			continue
+		}
+		x := c.lr[a]
+		for b := a + 1; b < m; b++ {
+			if !used[b] {
+				continue
+			}
+			y := c.lr[b]
+			for d := d0; d <= end; d++ {
+				if d == d0 || syncAt(d) {
+					pr.sync(x, y, d-CorrelationWindow, d)
+				} else {
+					if i := d - CorrelationWindow; i >= 0 && !math.IsNaN(x[i]) && !math.IsNaN(y[i]) {
+						pr.remove(x[i], y[i])
+					}
+					if !math.IsNaN(x[d]) && !math.IsNaN(y[d]) {
+						pr.add(x[d], y[d])
+					}
+				}
+				k := d - first
+				if k < 0 || member[k*words+a/64]&(1<<(a%64)) == 0 || member[k*words+b/64]&(1<<(b%64)) == 0 {
+					continue
+				}
+				r, ok := pr.rho(CorrelationMinObs)
+				if !ok {
+					nMissing[k]++
+					continue
+				}
+				ww := weight[k*m+a] * weight[k*m+b]
+				nValid[k]++
+				sumAbs[k] += math.Abs(r)
+				sumWW[k] += ww
+				sumWWAbs[k] += ww * math.Abs(r)
+				sumWWRho[k] += ww * r
+			}
+		}
+	}
+	for k := range days {
+		dy := &days[k]
+		if nMissing[k] > 0 {
+			w.add(WarnCorrelation, "", fmt.Sprintf("pairs left out of the correlations: fewer than %d common returns or no variance", CorrelationMinObs), dy.date)
+		}
+		var sw, sw2 float64
+		for j := range m {
+			if v := weight[k*m+j]; v > 0 {
+				sw += v
+				sw2 += v * v
+			}
+		}
+		if dy.corrHoldings == 0 {
+			w.add(WarnRiskUnavailable, "", "correlations: no holding in the correlation set", dy.date)
+			continue
+		}
+		if den := sw2 + 2*sumWWRho[k]; den > 0 {
+			dy.corrEffective, dy.hasCorrEffective = sw*sw/den, true
+		} else {
+			w.add(WarnRiskUnavailable, "", "correlation_effective_positions: non-positive portfolio correlation sum", dy.date)
+		}
+		if nValid[k] == 0 {
+			w.add(WarnRiskUnavailable, "", "avg_abs_correlation, diversification_score: no pair with a correlation", dy.date)
+			continue
+		}
+		dy.avgAbsCorr, dy.hasAvgAbsCorr = sumAbs[k]/float64(nValid[k]), true
+		if sumWW[k] > 0 {
+			dy.diversification, dy.hasDiversification = math.Min(1, sumWWAbs[k]/sumWW[k]), true
+		}
+	}
+	return c
+}
+
+// CorrelationMatrix is the correlation matrix of a portfolio's holdings on
+// a day.
+type CorrelationMatrix struct {
+	Date time.Time `json:"as_of_date"`
+	// Symbols are the holdings in the set, largest |MV| first, with their
+	// market values.
+	Symbols      []string  `json:"symbols"`
+	MarketValues []float64 `json:"market_values"`
+	// Correlation[i][j] is ρ between Symbols i and j, NaN when the pair
+	// has fewer than CorrelationMinObs common returns (or no variance);
+	// Observations[i][j] their common returns.
+	Correlation  [][]float64 `json:"-"`
+	Observations [][]int     `json:"observations"`
+	// Clusters[i] is the cluster of Symbols[i], numbered from 1 by
+	// descending total |MV|.
+	Clusters []int `json:"clusters"`
+	// Repaired: the raw matrix was not positive semi-definite (smallest
+	// eigenvalue below −1e-10) and was repaired.
+	Repaired bool `json:"repaired"`
+	// LeftOut counts the holdings left out for too few returns.
+	LeftOut int `json:"left_out"`
+}
+
+// correlationMatrix computes day d's matrix of the symbols set (indexes
+// into c), from scratch.
+func correlationMatrix(date time.Time, c *corrSymbols, set []int, k, d int) *CorrelationMatrix {
+	n := len(set)
+	cm := &CorrelationMatrix{Date: date, Symbols: make([]string, n), MarketValues: make([]float64, n),
+		Correlation: make([][]float64, n), Observations: make([][]int, n)}
+	for i, j := range set {
+		cm.Symbols[i] = c.syms[j]
+		cm.MarketValues[i] = c.mv[j][k]
+		cm.Correlation[i] = make([]float64, n)
+		cm.Observations[i] = make([]int, n)
+	}
+	for i, a := range set {
+		cm.Correlation[i][i] = 1
+		cm.Observations[i][i] = int(c.cnt[a][k])
+		for jj := i + 1; jj < n; jj++ {
+			r, obs, ok := pearson(c.lr[a], c.lr[set[jj]], d-CorrelationWindow, d, CorrelationMinObs)
+			if !ok {
+				r = math.NaN()
+			}
+			cm.Correlation[i][jj], cm.Correlation[jj][i] = r, r
+			cm.Observations[i][jj], cm.Observations[jj][i] = obs, obs
+		}
+	}
+	cm.Repaired = repairPSD(cm.Correlation)
+	cm.Clusters = clusters(cm.Correlation, cm.MarketValues)
+	return cm
+}
+
+// repairPSD makes the matrix positive semi-definite when its smallest
+// eigenvalue is below −1e-10: eigenvalues clipped at 0, the matrix rebuilt
+// and rescaled to a unit diagonal. Missing (NaN) entries count as 0 and
+// stay missing. It reports whether it repaired.
+func repairPSD(r [][]float64) bool {
+	n := len(r)
+	if n < 2 {
+		return false
+	}
+	a := mat.NewSymDense(n, nil)
+	for i := range n {
+		for j := i; j < n; j++ {
+			if v := r[i][j]; !math.IsNaN(v) {
+				a.SetSym(i, j, v)
+			}
+		}
+	}
+	var eig mat.EigenSym
+	if !eig.Factorize(a, true) {
+		return false
+	}
+	vals := eig.Values(nil)
+	if slices.Min(vals) >= psdTolerance {
+		return false
+	}
+	var vecs mat.Dense
+	eig.VectorsTo(&vecs)
+	b := make([]float64, n*n)
+	for k, l := range vals {
+		if l <= 0 {
+			continue
+		}
+		for i := range n {
+			vi := vecs.At(i, k) * l
+			for j := range n {
+				b[i*n+j] += vi * vecs.At(j, k)
+			}
+		}
+	}
+	for i := range n {
+		for j := range n {
+			if i == j {
+				r[i][j] = 1
+				continue
+			}
+			if math.IsNaN(r[i][j]) {
+				continue
+			}
+			di, dj := b[i*n+i], b[j*n+j]
+			v := 0.0
+			if di > 0 && dj > 0 {
+				v = b[i*n+j] / math.Sqrt(di*dj)
+			}
+			r[i][j] = math.Max(-1, math.Min(1, v))
+		}
+	}
+	return true
+}
+
+// clusters numbers the connected components of the graph linking
+// holdings with |ρ| ≥ ClusterThreshold, from 1 by descending total |MV|
+// (ties by the first member's position), by union-find: linear in pairs.
+func clusters(r [][]float64, mv []float64) []int {
+	n := len(r)
+	parent := make([]int, n)
+	for i := range parent {
+		parent[i] = i
+	}
+	var find func(int) int
+	find = func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			if v := r[i][j]; !math.IsNaN(v) && math.Abs(v) >= ClusterThreshold {
+				if a, b := find(i), find(j); a != b {
+					parent[max(a, b)] = min(a, b)
+				}
+			}
+		}
+	}
+	total := make([]float64, n)
+	for i := range n {
+		total[find(i)] += math.Abs(mv[i])
+	}
+	var roots []int
+	for i := range n {
+		if find(i) == i {
+			roots = append(roots, i)
+		}
+	}
+	slices.SortStableFunc(roots, func(a, b int) int { return cmp.Compare(total[b], total[a]) })
+	num := make([]int, n)
+	for k, root := range roots {
+		num[root] = k + 1
+	}
+	out := make([]int, n)
+	for i := range n {
+		out[i] = num[find(i)]
+	}
+	return out
+}

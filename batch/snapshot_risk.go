@@ -1,0 +1,91 @@
+package batch
+
+import (
+	"math"
+	"strconv"
+)
+
+// dayRisk holds a day's volatility forecast, trend and percentile, its
+// correlation scores and its stress P&L, each with whether it is set.
+type dayRisk struct {
+	volForecast, volSlope, volR2, volPercentile         float64
+	hasVolForecast, hasVolTrend, hasVolPercentile       bool
+	avgAbsCorr, diversification, corrEffective          float64
+	hasAvgAbsCorr, hasDiversification, hasCorrEffective bool
+	corrHoldings                                        int
+	hasCorr                                             bool
+	// stress holds the direct P&L per scenario, then the correlated;
+	// stressOK says which are set. nil when the stress tests are off.
+	stress   []float64
+	stressOK []bool
+}
+
+// riskSnapshotColumns follow snapshotColumns in the COPY.
+var riskSnapshotColumns = []string{
+	"volatility_forecast_21d", "volatility_trend_slope", "volatility_trend_r2", "volatility_percentile",
+	"avg_abs_correlation", "diversification_score", "correlation_effective_positions", "correlation_holdings",
+	"stress_direct_pnl", "stress_correlated_pnl",
+}
+
+// appendRiskColumns appends the day's riskSnapshotColumns, each after a tab.
+func appendRiskColumns(buf []byte, r *dayRisk) []byte {
+	buf = appendOptFloat(buf, r.volForecast, r.hasVolForecast)
+	buf = appendOptFloat(buf, r.volSlope, r.hasVolTrend)
+	buf = appendOptFloat(buf, r.volR2, r.hasVolTrend)
+	buf = appendOptFloat(buf, r.volPercentile, r.hasVolPercentile)
+	buf = appendOptFloat(buf, r.avgAbsCorr, r.hasAvgAbsCorr)
+	buf = appendOptFloat(buf, r.diversification, r.hasDiversification)
+	buf = appendOptFloat(buf, r.corrEffective, r.hasCorrEffective)
+	buf = append(buf, '\t')
+	if r.hasCorr {
+		buf = strconv.AppendInt(buf, int64(r.corrHoldings), 10)
+	} else {
+		buf = append(buf, `\N`...)
+	}
+	ns := len(r.stress) / 2
+	for half := range 2 {
+		buf = append(buf, '\t')
+		if r.stress == nil {
+			buf = append(buf, `\N`...)
+			continue
+		}
+		buf = append(buf, '{')
+		for s := range ns {
+			if s > 0 {
+				buf = append(buf, ',')
+			}
+			v, ok := r.stress[half*ns+s], r.stressOK[half*ns+s]
+			if !ok || math.IsNaN(v) || math.IsInf(v, 0) {
+				buf = append(buf, "NULL"...)
+			} else {
+				buf = appendMoney(buf, v)
+			}
+		}
+		buf = append(buf, '}')
+	}
+	return buf
+}
+
+// appendMoney appends x, rounded to 4 decimals, as fixed-point text:
+// cheaper than the shortest float form, and exact for money.
+func appendMoney(buf []byte, x float64) []byte {
+	u := math.Round(x * 1e4)
+	if math.Abs(u) >= 1<<53 {
+		return strconv.AppendFloat(buf, x, 'f', 4, 64)
+	}
+	n := int64(u)
+	if n < 0 {
+		buf = append(buf, '-')
+		n = -n
+	}
+	buf = strconv.AppendInt(buf, n/10000, 10)
+	if f := n % 10000; f != 0 {
+		buf = append(buf, '.')
+		frac := strconv.AppendInt(nil, f+10000, 10)[1:]
+		for len(frac) > 0 && frac[len(frac)-1] == '0' {
+			frac = frac[:len(frac)-1]
+		}
+		buf = append(buf, frac...)
+	}
+	return buf
+}
