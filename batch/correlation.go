@@ -199,7 +199,7 @@ func gatherCorrSymbols(hs []holding, first, end, lo, staleAfter int) *corrSymbol
 	for j, r := range c.lr {
 		c.cnt[j] = make([]int16, n)
 		var m int16
-		for i := max(0, first-CorrelationWindow+1); i < first; i++ {
+		for i := max(0, first-CorrelationWindow); i < first; i++ {
 			if !math.IsNaN(r[i]) {
 				m++
 			}
@@ -417,7 +417,8 @@ func correlationMatrix(date time.Time, c *corrSymbols, set []int, k, d int) *Cor
 // repairPSD makes the matrix positive semi-definite when its smallest
 // eigenvalue is below −1e-10: eigenvalues clipped at 0, the matrix rebuilt
 // and rescaled to a unit diagonal. Missing (NaN) entries count as 0 and
-// stay missing. It reports whether it repaired.
+// stay missing, so the stored matrix is PSD when no pair is missing. It
+// reports whether it repaired.
 func repairPSD(r [][]float64) bool {
 	n := len(r)
 	if n < 2 {
