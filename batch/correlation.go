@@ -89,73 +89,14 @@ func corrOf(sxx, syy, sxy, mx, my float64, n int) (float64, int, bool) {
 	return math.Max(-1, math.Min(1, r)), n, true
 }
 
-// pairRoller keeps one pair's window sums, shifted by the window means at
-// the last sync so that the sums carry no cancellation.
-type pairRoller struct {
-	kx, ky                float64
-	sx, sy, sxx, syy, sxy float64
-	n                     int
-}
-
-func (p *pairRoller) sync(x, y []float64, lo, hi int) {
-	*p = pairRoller{}
-	var mx, my float64
-	n := 0
-	for i := max(lo+1, 0); i <= hi; i++ {
-		if !math.IsNaN(x[i]) && !math.IsNaN(y[i]) {
-			mx += x[i]
-			my += y[i]
-			n++
-		}
-	}
-	if n > 0 {
-		p.kx, p.ky = mx/float64(n), my/float64(n)
-	}
-	for i := max(lo+1, 0); i <= hi; i++ {
-		if !math.IsNaN(x[i]) && !math.IsNaN(y[i]) {
-			p.add(x[i], y[i])
-		}
-	}
-}
-
-func (p *pairRoller) add(x, y float64) {
-	dx, dy := x-p.kx, y-p.ky
-	p.sx += dx
-	p.sy += dy
-	p.sxx += dx * dx
-	p.syy += dy * dy
-	p.sxy += dx * dy
-	p.n++
-}
-
-func (p *pairRoller) remove(x, y float64) {
-	dx, dy := x-p.kx, y-p.ky
-	p.sx -= dx
-	p.sy -= dy
-	p.sxx -= dx * dx
-	p.syy -= dy * dy
-	p.sxy -= dx * dy
-	p.n--
-}
-
-// rho is the window's correlation.
-func (p *pairRoller) rho(minObs int) (float64, bool) {
-	if p.n < minObs || p.n < 2 {
-		return 0, false
-	}
-	nf := float64(p.n)
-	mx, my := p.sx/nf, p.sy/nf
-	sxx, syy, sxy := p.sxx-p.sx*mx, p.syy-p.sy*my, p.sxy-p.sx*my
-	r, _, ok := corrOf(sxx, syy, sxy, p.kx+mx, p.ky+my, p.n)
-	return r, ok
-}
-
-// syncQuarterly re-syncs the rolling pair sums on the first session of
-// each quarter, so that a day's correlations depend only on the prices
-// (the sums rolled from the same session) and not on the range computed.
-func syncQuarterly(ax *axis) func(d int) bool {
+// syncHalfYearly re-syncs the rolling correlation sums on the first
+// session of January and of July, so that a day's correlations depend
+// only on the prices (the sums rolled from the same session) and not on
+// the range computed. A sync costs a window's pass per pair, a day of
+// rolling two products: half a year keeps both small.
+func syncHalfYearly(ax *axis) func(d int) bool {
 	return func(d int) bool {
-		return d == 0 || (ax.days[d].Month() != ax.days[d-1].Month() && (ax.days[d].Month()-1)%3 == 0)
+		return d == 0 || (ax.days[d].Month() != ax.days[d-1].Month() && (ax.days[d].Month()-1)%6 == 0)
 	}
 }
 
@@ -249,22 +190,24 @@ func (c *corrSymbols) set(k int, gross float64, buf []int) (set []int, leftOut i
 	return kept, leftOut
 }
 
-// correlationColumns fills each day's correlation scores. Each pair's
-// window sums roll from the quarter's first session (syncAt), so a day's
-// values do not depend on the range computed.
+// correlationColumns fills each day's correlation scores. Each symbol's
+// and pair's window sums roll from the half-year's first session
+// (syncHalfYearly), so a day's values do not depend on the range computed.
 func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfter int, w *warnings) *corrSymbols {
 	end := first + len(days) - 1
-	syncAt := syncQuarterly(ax)
+	isSync := syncHalfYearly(ax)
 	d0 := first
-	for d0 > 0 && !syncAt(d0) {
+	for d0 > 0 && !isSync(d0) {
 		d0--
+	}
+	syncs := make([]bool, end+1)
+	for d := d0; d <= end; d++ {
+		syncs[d] = d == d0 || isSync(d)
 	}
 	c := gatherCorrSymbols(hs, first, end, max(0, d0-CorrelationWindow), staleAfter)
 	nd := len(days)
 	m := len(c.syms)
 	// Membership and weights per day.
-	words := (m + 63) / 64
-	member := make([]uint64, nd*words)
 	weight := make([]float64, nd*m)
 	used := make([]bool, m)
 	var buf []int
@@ -277,7 +220,6 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 			w.add(WarnCorrelation, "", fmt.Sprintf("holdings left out of the correlations: fewer than %d returns in the window", CorrelationMinObs), days[k].date)
 		}
 		for _, j := range set {
-			member[k*words+j/64] |= 1 << (j % 64)
 			weight[k*m+j] = math.Abs(c.mv[j][k]) / g
 			used[j] = true
 		}
@@ -289,7 +231,70 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 	sumWW := make([]float64, nd)
 	sumWWAbs := make([]float64, nd)
 	sumWWRho := make([]float64, nd)
-	var pr pairRoller
+	// Each symbol's window: its shift (the window mean at the last sync),
+	// the shifted sum, and per day whether all 90 sessions have a return
+	// and the inverse of its centred root sum of squares (0: no
+	// variance). Between the half-year's syncs the sums slide.
+	n0 := end - d0 + 1
+	shift := make([]float64, m*n0) // per symbol and day: the shift in force
+	sx := make([]float64, m*n0)
+	inv := make([]float64, m*n0)
+	full := make([]bool, m*n0)
+	for a := range m {
+		if !used[a] {
+			continue
+		}
+		x := c.lr[a]
+		var k, s1, s2 float64
+		cnt := 0
+		for d := d0; d <= end; d++ {
+			if syncs[d] {
+				k, s1, s2, cnt = 0, 0, 0, 0
+				var sum float64
+				for i := max(d-CorrelationWindow+1, 0); i <= d; i++ {
+					if x[i] == x[i] {
+						sum += x[i]
+						cnt++
+					}
+				}
+				if cnt > 0 {
+					k = sum / float64(cnt)
+				}
+				for i := max(d-CorrelationWindow+1, 0); i <= d; i++ {
+					if x[i] == x[i] {
+						v := x[i] - k
+						s1 += v
+						s2 += v * v
+					}
+				}
+			} else {
+				if i := d - CorrelationWindow; i >= 0 && x[i] == x[i] {
+					v := x[i] - k
+					s1 -= v
+					s2 -= v * v
+					cnt--
+				}
+				if x[d] == x[d] {
+					v := x[d] - k
+					s1 += v
+					s2 += v * v
+					cnt++
+				}
+			}
+			i := a*n0 + d - d0
+			shift[i], sx[i] = k, s1
+			if cnt == CorrelationWindow {
+				full[i] = true
+				if v := s2 - s1*s1/CorrelationWindow; v > 1e-13*s2 {
+					inv[i] = 1 / math.Sqrt(v)
+				}
+			}
+		}
+	}
+	// Per pair, the shifted cross sum slides the same way; a day on which
+	// both symbols have every return uses it with the symbols' sums, any
+	// other day (gaps: pairwise-complete sessions) computes the pair from
+	// scratch.
 	for a := range m {
 		if !used[a] {
 			continue
@@ -300,31 +305,56 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 				continue
 			}
 			y := c.lr[b]
+			var sxy, ka, kb float64
 			for d := d0; d <= end; d++ {
-				if d == d0 || syncAt(d) {
-					pr.sync(x, y, d-CorrelationWindow, d)
-				} else {
-					if i := d - CorrelationWindow; i >= 0 && !math.IsNaN(x[i]) && !math.IsNaN(y[i]) {
-						pr.remove(x[i], y[i])
+				ia, ib := a*n0+d-d0, b*n0+d-d0
+				if syncs[d] {
+					ka, kb, sxy = shift[ia], shift[ib], 0
+					for i := max(d-CorrelationWindow+1, 0); i <= d; i++ {
+						if x[i] == x[i] && y[i] == y[i] {
+							sxy += (x[i] - ka) * (y[i] - kb)
+						}
 					}
-					if !math.IsNaN(x[d]) && !math.IsNaN(y[d]) {
-						pr.add(x[d], y[d])
+				} else {
+					if i := d - CorrelationWindow; i >= 0 && x[i] == x[i] && y[i] == y[i] {
+						sxy -= (x[i] - ka) * (y[i] - kb)
+					}
+					if x[d] == x[d] && y[d] == y[d] {
+						sxy += (x[d] - ka) * (y[d] - kb)
 					}
 				}
 				k := d - first
-				if k < 0 || member[k*words+a/64]&(1<<(a%64)) == 0 || member[k*words+b/64]&(1<<(b%64)) == 0 {
+				if k < 0 {
 					continue
 				}
-				r, ok := pr.rho(CorrelationMinObs)
+				wa, wb := weight[k*m+a], weight[k*m+b]
+				if wa == 0 || wb == 0 {
+					continue // not both in the day's set
+				}
+				var r float64
+				ok := true
+				if full[ia] && full[ib] {
+					r = (sxy - sx[ia]*sx[ib]/CorrelationWindow) * inv[ia] * inv[ib]
+					if inv[ia] == 0 || inv[ib] == 0 {
+						ok = false
+					} else if r > 1 {
+						r = 1
+					} else if r < -1 {
+						r = -1
+					}
+				} else {
+					r, _, ok = pearson(x, y, d-CorrelationWindow, d, CorrelationMinObs)
+				}
 				if !ok {
 					nMissing[k]++
 					continue
 				}
-				ww := weight[k*m+a] * weight[k*m+b]
+				ww := wa * wb
+				abs := math.Abs(r)
 				nValid[k]++
-				sumAbs[k] += math.Abs(r)
+				sumAbs[k] += abs
 				sumWW[k] += ww
-				sumWWAbs[k] += ww * math.Abs(r)
+				sumWWAbs[k] += ww * abs
 				sumWWRho[k] += ww * r
 			}
 		}

@@ -284,3 +284,45 @@ func TestClustersLinear(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCorrelationColumns: one portfolio of 50 holdings over 252 days.
+func BenchmarkCorrelationColumns(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	var rets [][]float64
+	var mvs []float64
+	for range 50 {
+		r := make([]float64, 500)
+		for i := range r {
+			r[i] = 0.01 * rng.NormFloat64()
+		}
+		rets = append(rets, r)
+		mvs = append(mvs, 1+rng.Float64())
+	}
+	t := &testing.T{}
+	ax, hs, days := corrBook(t, rets, mvs, 249)
+	for b.Loop() {
+		var w warnings
+		correlationColumns(ax, hs, 249, days, DefaultStaleAfter, &w)
+	}
+}
+
+// BenchmarkVolForecastColumns: one portfolio's forecast over 252 days
+// with a full history.
+func BenchmarkVolForecastColumns(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	days := make([]day, 252)
+	for k := range days {
+		days[k].ret, days[k].hasRet = 0.01*rng.NormFloat64(), true
+		days[k].vol21, days[k].hasVol21 = 0.2+0.01*rng.Float64(), true
+	}
+	var h volHistory
+	for range harReturns {
+		h.returns = append(h.returns, 0.01*rng.NormFloat64())
+	}
+	for range VolPercentileValues {
+		h.vols = append(h.vols, 0.2+0.01*rng.Float64())
+	}
+	for b.Loop() {
+		volForecastColumns(days, h, &warnings{})
+	}
+}

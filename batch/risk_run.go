@@ -19,10 +19,10 @@ type runRisk struct {
 
 // riskLookback is how many sessions before the first computed day the
 // forecast, correlation and stress analytics read: the EWMA covariance's
-// window and the correlation window reaching back from the quarter's first
-// session.
+// window and the correlation window reaching back from the half-year's
+// first session.
 func (e *Engine) riskLookback() int {
-	return max(e.cfg.Analytics.Stress.EWMAWindow+1, CorrelationWindow+66)
+	return max(e.cfg.Analytics.Stress.EWMAWindow+1, CorrelationWindow+130)
 }
 
 // riskAnalytics computes the days' volatility forecast, trend and

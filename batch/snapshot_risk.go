@@ -80,12 +80,13 @@ func appendMoney(buf []byte, x float64) []byte {
 	}
 	buf = strconv.AppendInt(buf, n/10000, 10)
 	if f := n % 10000; f != 0 {
-		buf = append(buf, '.')
-		frac := strconv.AppendInt(nil, f+10000, 10)[1:]
-		for len(frac) > 0 && frac[len(frac)-1] == '0' {
-			frac = frac[:len(frac)-1]
+		digits := [4]byte{byte('0' + f/1000), byte('0' + f/100%10), byte('0' + f/10%10), byte('0' + f%10)}
+		k := 4
+		for digits[k-1] == '0' {
+			k--
 		}
-		buf = append(buf, frac...)
+		buf = append(buf, '.')
+		buf = append(buf, digits[:k]...)
 	}
 	return buf
 }

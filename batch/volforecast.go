@@ -38,11 +38,23 @@ const (
 // volatility over the next 21 returns, from the daily returns r ending on
 // the forecast day (only the last harReturns are read). On the daily
 // variances v_t = r_t² it regresses y_t = mean(v_{t+1..t+21}) on x_t = [1,
-// v_t, mean(v_{t−4..t}), mean(v_{t−21..t})] by OLS (QR on centred data) over
-// the most recent HARPairs pairs whose target lies within r, and returns
-// sqrt(252 × x_D·β̂). It is not ok, with a reason, below HARMinPairs pairs
-// or when the forecast variance is not positive.
+// v_t, mean(v_{t−4..t}), mean(v_{t−21..t})] by OLS (Householder QR on
+// centred columns) over the most recent HARPairs pairs whose target lies
+// within r, and returns sqrt(252 × x_D·β̂). It is not ok, with a reason,
+// below HARMinPairs pairs or when the forecast variance is not positive.
 func harForecast(r []float64) (float64, string) {
+	var h harSolver
+	return h.forecast(r)
+}
+
+// harSolver holds the buffers of HAR fits, reused from day to day.
+type harSolver struct {
+	v    []float64
+	cols [3][]float64
+	y    []float64
+}
+
+func (h *harSolver) forecast(r []float64) (float64, string) {
 	if len(r) > harReturns {
 		r = r[len(r)-harReturns:]
 	}
@@ -50,15 +62,15 @@ func harForecast(r []float64) (float64, string) {
 	if pairs < HARMinPairs {
 		return 0, fmt.Sprintf("too few HAR pairs (%d < %d)", max(pairs, 0), HARMinPairs)
 	}
-	v := make([]float64, len(r))
-	for i, x := range r {
-		v[i] = x * x
+	h.v = h.v[:0]
+	for _, x := range r {
+		h.v = append(h.v, x*x)
 	}
-	beta, err := harFit(v)
+	beta, err := h.fit(h.v)
 	if err != nil {
 		return 0, "HAR fit: " + err.Error()
 	}
-	x := harRegressors(v, len(v)-1)
+	x := harRegressors(h.v, len(h.v)-1)
 	f := beta[0] + beta[1]*x[0] + beta[2]*x[1] + beta[3]*x[2]
 	if !(f > 0) || math.IsInf(f, 0) {
 		return 0, "non-positive HAR variance forecast"
@@ -79,28 +91,130 @@ func harRegressors(v []float64, t int) [3]float64 {
 	return [3]float64{v[t], s5 / harWeek, s22 / harMonth}
 }
 
-// harPairs returns the regressors (three columns) and targets of every
-// pair in v: days t with 22 values ending t and 21 after it.
-func harPairs(v []float64) (cols [][]float64, y []float64) {
-	cols = make([][]float64, 3)
-	for t := harMonth - 1; t+harHorizon < len(v); t++ {
-		x := harRegressors(v, t)
-		for j := range cols {
-			cols[j] = append(cols[j], x[j])
-		}
-		var s float64
-		for i := t + 1; i <= t+harHorizon; i++ {
-			s += v[i]
-		}
-		y = append(y, s/harHorizon)
+// pairs fills the regressors (three columns) and targets of every pair in
+// v: days t with 22 values ending t and 21 after it.
+func (h *harSolver) pairs(v []float64) {
+	for j := range h.cols {
+		h.cols[j] = h.cols[j][:0]
 	}
-	return cols, y
+	h.y = h.y[:0]
+	// The window sums slide along v; a fit always starts from the same
+	// values, so its sums do not depend on what came before.
+	var s5, s22, sy float64
+	t0 := harMonth - 1
+	for i := 0; i <= t0; i++ {
+		s22 += v[i]
+		if i > t0-harWeek {
+			s5 += v[i]
+		}
+	}
+	for i := t0 + 1; i <= t0+harHorizon && i < len(v); i++ {
+		sy += v[i]
+	}
+	for t := t0; t+harHorizon < len(v); t++ {
+		if t > t0 {
+			s22 += v[t] - v[t-harMonth]
+			s5 += v[t] - v[t-harWeek]
+			sy += v[t+harHorizon] - v[t]
+		}
+		h.cols[0] = append(h.cols[0], v[t])
+		h.cols[1] = append(h.cols[1], s5/harWeek)
+		h.cols[2] = append(h.cols[2], s22/harMonth)
+		h.y = append(h.y, sy/harHorizon)
+	}
 }
 
-// harFit is the HAR regression's [b0, b_d, b_w, b_m] on the pairs of v.
-func harFit(v []float64) ([]float64, error) {
-	cols, y := harPairs(v)
-	return fitOLS(cols, y)
+// harPairs returns the regressors and targets of every pair in v.
+func harPairs(v []float64) (cols [][]float64, y []float64) {
+	var h harSolver
+	h.pairs(v)
+	return h.cols[:], h.y
+}
+
+// fit is the HAR regression's [b0, b_d, b_w, b_m] on the pairs of v.
+func (h *harSolver) fit(v []float64) ([4]float64, error) {
+	h.pairs(v)
+	return olsQR3(&h.cols, h.y)
+}
+
+// olsQR3 fits y = b0 + b1·x1 + b2·x2 + b3·x3 by least squares: the columns
+// and y are centred (two passes), then factored by Householder QR, in
+// place; as fitOLS, without its allocations. A column that is constant,
+// or dependent on the others to rounding, fails with errSingular.
+func olsQR3(cols *[3][]float64, y []float64) ([4]float64, error) {
+	var out [4]float64
+	n := len(y)
+	if n <= 3 {
+		return out, errSingular
+	}
+	var means [3]float64
+	for j, c := range cols {
+		m, ss := meanVar(c)
+		if isConstant(m, ss, n) {
+			return out, errSingular
+		}
+		means[j] = m
+		for i := range c {
+			c[i] -= m
+		}
+	}
+	my, _ := meanVar(y)
+	for i := range y {
+		y[i] -= my
+	}
+	var diag [3]float64
+	for j := range 3 {
+		c := cols[j]
+		var ss float64
+		for i := j; i < n; i++ {
+			ss += c[i] * c[i]
+		}
+		norm := math.Sqrt(ss)
+		if norm == 0 {
+			return out, errSingular
+		}
+		alpha := -math.Copysign(norm, c[j])
+		c[j] -= alpha // c[j:] is now the reflector u; uᵀu = 2·norm·(norm+|x_j|)
+		uu := 2 * norm * (norm + math.Abs(c[j]+alpha))
+		apply := func(d []float64) {
+			var dot float64
+			for i := j; i < n; i++ {
+				dot += c[i] * d[i]
+			}
+			f := 2 * dot / uu
+			for i := j; i < n; i++ {
+				d[i] -= f * c[i]
+			}
+		}
+		for k := j + 1; k < 3; k++ {
+			apply(cols[k])
+		}
+		apply(y)
+		diag[j] = alpha
+	}
+	if math.Abs(diag[1]) <= 1e-13*math.Abs(diag[0]) || math.Abs(diag[2]) <= 1e-13*math.Abs(diag[0]) {
+		return out, errSingular
+	}
+	// R is diag on the diagonal, cols[k][j] above it (k > j).
+	var b [3]float64
+	for j := 2; j >= 0; j-- {
+		s := y[j]
+		for k := j + 1; k < 3; k++ {
+			s -= cols[k][j] * b[k]
+		}
+		b[j] = s / diag[j]
+	}
+	out[0] = my
+	for j := range 3 {
+		out[j+1] = b[j]
+		out[0] -= b[j] * means[j]
+	}
+	for _, v := range out {
+		if !finite(v) {
+			return out, errNonFinite
+		}
+	}
+	return out, nil
 }
 
 // trendFit is the OLS slope and R² of y against 0…len(y)−1. R² is 1 when
@@ -184,6 +298,7 @@ func reverse(x []float64) {
 func volForecastColumns(days []day, h volHistory, w *warnings) {
 	rets := append([]float64(nil), h.returns...)
 	vols := append([]float64(nil), h.vols...)
+	var har harSolver
 	for k := range days {
 		d := &days[k]
 		if d.hasRet {
@@ -191,7 +306,7 @@ func volForecastColumns(days []day, h volHistory, w *warnings) {
 		}
 		if !d.hasRet {
 			w.add(WarnRiskUnavailable, "", "volatility_forecast_21d: no daily return on the day", d.date)
-		} else if v, why := harForecast(rets); why == "" {
+		} else if v, why := har.forecast(rets); why == "" {
 			d.volForecast, d.hasVolForecast = v, true
 		} else {
 			w.add(WarnRiskUnavailable, "", "volatility_forecast_21d: "+reasonClass(why), d.date)

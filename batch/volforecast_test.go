@@ -3,6 +3,7 @@ package batch
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -40,14 +41,31 @@ func TestHARRecoversKnownCoefficients(t *testing.T) {
 		v[i] = r * r
 	}
 	beta := []float64{2e-5, 0.35, 0.28, 0.22}
-	cols, y := harPairs(v)
-	if len(y) != HARPairs {
-		t.Fatalf("%d pairs from %d returns, want %d", len(y), harReturns, HARPairs)
+	var h harSolver
+	h.pairs(v)
+	if len(h.y) != HARPairs {
+		t.Fatalf("%d pairs from %d returns, want %d", len(h.y), harReturns, HARPairs)
 	}
-	for i := range y {
-		y[i] = beta[0] + beta[1]*cols[0][i] + beta[2]*cols[1][i] + beta[3]*cols[2][i]
+	// The real targets: the fit agrees with the general QR fitter.
+	ref, err := fitOLS(h.cols[:], h.y)
+	if err != nil {
+		t.Fatal(err)
 	}
-	got, err := fitOLS(cols, y)
+	cols := [3][]float64{slices.Clone(h.cols[0]), slices.Clone(h.cols[1]), slices.Clone(h.cols[2])}
+	got, err := olsQR3(&cols, slices.Clone(h.y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j := range 4 {
+		if math.Abs(got[j]-ref[j]) > 1e-10*math.Max(1e-3, math.Abs(ref[j])) {
+			t.Errorf("β[%d] = %.15g, fitOLS %.15g", j, got[j], ref[j])
+		}
+	}
+	// Targets built as x_t·β exactly: β is recovered.
+	for i := range h.y {
+		h.y[i] = beta[0] + beta[1]*h.cols[0][i] + beta[2]*h.cols[1][i] + beta[3]*h.cols[2][i]
+	}
+	got, err = olsQR3(&h.cols, h.y)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,6 +192,18 @@ func TestVolForecastColumnsSplit(t *testing.T) {
 		a, b := rest[k].dayRisk, one[split+k].dayRisk
 		if [4]float64{a.volForecast, a.volSlope, a.volR2, a.volPercentile} != [4]float64{b.volForecast, b.volSlope, b.volR2, b.volPercentile} {
 			t.Fatalf("day %d differs after a split", split+k)
+		}
+	}
+}
+
+func TestAppendMoney(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		x    float64
+		want string
+	}{{0, "0"}, {1.5, "1.5"}, {-1234.56789, "-1234.5679"}, {0.0001, "0.0001"}, {-0.00004, "0"}, {12.3400, "12.34"}, {1e20, "100000000000000000000.0000"}} {
+		if got := string(appendMoney(nil, c.x)); got != c.want {
+			t.Errorf("appendMoney(%g) = %q, want %q", c.x, got, c.want)
 		}
 	}
 }
