@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"gonum.org/v1/gonum/mat"
@@ -106,12 +107,13 @@ type corrSymbols struct {
 	syms []string
 	mv   [][]float64 // [symbol][day-first], lots summed; 0 when not held or unpriced
 	lr   [][]float64 // [symbol][session]
-	cnt  [][]int16   // [symbol][day-first]: returns in the window ending the day
+	own  []*series
+	cnt  [][]int16 // [symbol][day-first]: returns in the window ending the day
 }
 
 // gatherCorrSymbols sums the held public, priced lots by symbol on
-// [first, end] and lays their log returns from lo on.
-func gatherCorrSymbols(hs []holding, first, end, lo, staleAfter int) *corrSymbols {
+// [first, end] and takes their log returns from lrOf.
+func gatherCorrSymbols(hs []holding, first, end, staleAfter int, lrOf func(*series) []float64) *corrSymbols {
 	c := &corrSymbols{}
 	index := map[string]int{}
 	n := end - first + 1
@@ -126,7 +128,8 @@ func gatherCorrSymbols(hs []holding, first, end, lo, staleAfter int) *corrSymbol
 			index[h.symbol] = j
 			c.syms = append(c.syms, h.symbol)
 			c.mv = append(c.mv, make([]float64, n))
-			c.lr = append(c.lr, logReturns(h.own, lo, end))
+			c.lr = append(c.lr, lrOf(h.own))
+			c.own = append(c.own, h.own)
 		}
 		for d := max(h.entry, first); d <= end && d < h.exit; d++ {
 			p, flag := h.price(d, staleAfter)
@@ -193,7 +196,7 @@ func (c *corrSymbols) set(k int, gross float64, buf []int) (set []int, leftOut i
 // correlationColumns fills each day's correlation scores. Each symbol's
 // and pair's window sums roll from the half-year's first session
 // (syncHalfYearly), so a day's values do not depend on the range computed.
-func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfter int, w *warnings) *corrSymbols {
+func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfter int, w *warnings, cache *corrCache) *corrSymbols {
 	end := first + len(days) - 1
 	isSync := syncHalfYearly(ax)
 	d0 := first
@@ -204,7 +207,8 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 	for d := d0; d <= end; d++ {
 		syncs[d] = d == d0 || isSync(d)
 	}
-	c := gatherCorrSymbols(hs, first, end, max(0, d0-CorrelationWindow), staleAfter)
+	lo := max(0, d0-CorrelationWindow)
+	c := gatherCorrSymbols(hs, first, end, staleAfter, func(s *series) []float64 { return cache.logReturns(s, lo, end) })
 	nd := len(days)
 	m := len(c.syms)
 	// Membership and weights per day.
@@ -220,7 +224,7 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 			w.add(WarnCorrelation, "", fmt.Sprintf("holdings left out of the correlations: fewer than %d returns in the window", CorrelationMinObs), days[k].date)
 		}
 		for _, j := range set {
-			weight[k*m+j] = math.Abs(c.mv[j][k]) / g
+			weight[j*nd+k] = math.Abs(c.mv[j][k]) / g
 			used[j] = true
 		}
 	}
@@ -231,64 +235,10 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 	sumWW := make([]float64, nd)
 	sumWWAbs := make([]float64, nd)
 	sumWWRho := make([]float64, nd)
-	// Each symbol's window: its shift (the window mean at the last sync),
-	// the shifted sum, and per day whether all 90 sessions have a return
-	// and the inverse of its centred root sum of squares (0: no
-	// variance). Between the half-year's syncs the sums slide.
-	n0 := end - d0 + 1
-	shift := make([]float64, m*n0) // per symbol and day: the shift in force
-	sx := make([]float64, m*n0)
-	inv := make([]float64, m*n0)
-	full := make([]bool, m*n0)
+	stats := make([]*symCorr, m)
 	for a := range m {
-		if !used[a] {
-			continue
-		}
-		x := c.lr[a]
-		var k, s1, s2 float64
-		cnt := 0
-		for d := d0; d <= end; d++ {
-			if syncs[d] {
-				k, s1, s2, cnt = 0, 0, 0, 0
-				var sum float64
-				for i := max(d-CorrelationWindow+1, 0); i <= d; i++ {
-					if x[i] == x[i] {
-						sum += x[i]
-						cnt++
-					}
-				}
-				if cnt > 0 {
-					k = sum / float64(cnt)
-				}
-				for i := max(d-CorrelationWindow+1, 0); i <= d; i++ {
-					if x[i] == x[i] {
-						v := x[i] - k
-						s1 += v
-						s2 += v * v
-					}
-				}
-			} else {
-				if i := d - CorrelationWindow; i >= 0 && x[i] == x[i] {
-					v := x[i] - k
-					s1 -= v
-					s2 -= v * v
-					cnt--
-				}
-				if x[d] == x[d] {
-					v := x[d] - k
-					s1 += v
-					s2 += v * v
-					cnt++
-				}
-			}
-			i := a*n0 + d - d0
-			shift[i], sx[i] = k, s1
-			if cnt == CorrelationWindow {
-				full[i] = true
-				if v := s2 - s1*s1/CorrelationWindow; v > 1e-13*s2 {
-					inv[i] = 1 / math.Sqrt(v)
-				}
-			}
+		if used[a] {
+			stats[a] = cache.stats(c.own[a], c.lr[a], d0, end, syncs)
 		}
 	}
 	// Per pair, the shifted cross sum slides the same way; a day on which
@@ -305,11 +255,12 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 				continue
 			}
 			y := c.lr[b]
+			sa, sb := stats[a], stats[b]
 			var sxy, ka, kb float64
 			for d := d0; d <= end; d++ {
-				ia, ib := a*n0+d-d0, b*n0+d-d0
+				ia := d - d0
 				if syncs[d] {
-					ka, kb, sxy = shift[ia], shift[ib], 0
+					ka, kb, sxy = sa.shift[ia], sb.shift[ia], 0
 					for i := max(d-CorrelationWindow+1, 0); i <= d; i++ {
 						if x[i] == x[i] && y[i] == y[i] {
 							sxy += (x[i] - ka) * (y[i] - kb)
@@ -327,15 +278,16 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 				if k < 0 {
 					continue
 				}
-				wa, wb := weight[k*m+a], weight[k*m+b]
+				wa, wb := weight[a*nd+k], weight[b*nd+k]
 				if wa == 0 || wb == 0 {
 					continue // not both in the day's set
 				}
 				var r float64
 				ok := true
-				if full[ia] && full[ib] {
-					r = (sxy - sx[ia]*sx[ib]/CorrelationWindow) * inv[ia] * inv[ib]
-					if inv[ia] == 0 || inv[ib] == 0 {
+				if sa.full[ia] && sb.full[ia] {
+					ia, ib := sa.inv[ia], sb.inv[ia]
+					r = (sxy - sa.sxs[d-d0]*sb.sxs[d-d0]) * ia * ib
+					if ia == 0 || ib == 0 {
 						ok = false
 					} else if r > 1 {
 						r = 1
@@ -366,7 +318,7 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 		}
 		var sw, sw2 float64
 		for j := range m {
-			if v := weight[k*m+j]; v > 0 {
+			if v := weight[j*nd+k]; v > 0 {
 				sw += v
 				sw2 += v * v
 			}
@@ -550,4 +502,128 @@ func clusters(r [][]float64, mv []float64) []int {
 		out[i] = num[find(i)]
 	}
 	return out
+}
+
+// symCorr is one symbol's rolling window on sessions [d0, end], by d−d0:
+// the shift in force (the window mean at the last sync), the shifted sum
+// divided by √90, whether all 90 sessions have a return, and the inverse
+// of the centred root sum of squares (0: no variance).
+type symCorr struct {
+	shift, sxs, inv []float64
+	full            []bool
+}
+
+// corrCache shares log returns and window sums between the portfolios of
+// an engine: keyed by the laid series (one per symbol, price generation
+// and axis) and the range.
+type corrCache struct {
+	mu   sync.Mutex
+	lrs  map[corrKey][]float64
+	sums map[corrKey]*symCorr
+}
+
+type corrKey struct {
+	s      *series
+	lo, hi int
+}
+
+// maxCorrCached bounds each map of the cache; past it, it starts over.
+const maxCorrCached = 4096
+
+func newCorrCache() *corrCache {
+	return &corrCache{lrs: map[corrKey][]float64{}, sums: map[corrKey]*symCorr{}}
+}
+
+// logReturns returns logReturns(s, lo, hi), shared when c is not nil.
+func (c *corrCache) logReturns(s *series, lo, hi int) []float64 {
+	if c == nil {
+		return logReturns(s, lo, hi)
+	}
+	k := corrKey{s, lo, hi}
+	c.mu.Lock()
+	r, ok := c.lrs[k]
+	c.mu.Unlock()
+	if ok {
+		return r
+	}
+	r = logReturns(s, lo, hi)
+	c.mu.Lock()
+	if len(c.lrs) >= maxCorrCached {
+		c.lrs = map[corrKey][]float64{}
+	}
+	c.lrs[k] = r
+	c.mu.Unlock()
+	return r
+}
+
+// stats returns the symbol's rolling window on [d0, end] (syncs marks the
+// sync sessions), shared when c is not nil. The sums depend only on the
+// returns and the sync sessions, so sharing changes no value.
+func (c *corrCache) stats(s *series, x []float64, d0, end int, syncs []bool) *symCorr {
+	k := corrKey{s, d0, end}
+	if c != nil {
+		c.mu.Lock()
+		st, ok := c.sums[k]
+		c.mu.Unlock()
+		if ok {
+			return st
+		}
+	}
+	n := end - d0 + 1
+	st := &symCorr{shift: make([]float64, n), sxs: make([]float64, n), inv: make([]float64, n), full: make([]bool, n)}
+	scale := 1 / math.Sqrt(CorrelationWindow)
+	var k0, s1, s2 float64
+	cnt := 0
+	for d := d0; d <= end; d++ {
+		if syncs[d] {
+			k0, s1, s2, cnt = 0, 0, 0, 0
+			var sum float64
+			for i := max(d-CorrelationWindow+1, 0); i <= d; i++ {
+				if x[i] == x[i] {
+					sum += x[i]
+					cnt++
+				}
+			}
+			if cnt > 0 {
+				k0 = sum / float64(cnt)
+			}
+			for i := max(d-CorrelationWindow+1, 0); i <= d; i++ {
+				if x[i] == x[i] {
+					v := x[i] - k0
+					s1 += v
+					s2 += v * v
+				}
+			}
+		} else {
+			if i := d - CorrelationWindow; i >= 0 && x[i] == x[i] {
+				v := x[i] - k0
+				s1 -= v
+				s2 -= v * v
+				cnt--
+			}
+			if x[d] == x[d] {
+				v := x[d] - k0
+				s1 += v
+				s2 += v * v
+				cnt++
+			}
+		}
+		i := d - d0
+		st.shift[i], st.sxs[i] = k0, s1*scale
+		if cnt == CorrelationWindow {
+			st.full[i] = true
+			if v := s2 - s1*s1/CorrelationWindow; v > 1e-13*s2 {
+				st.inv[i] = 1 / math.Sqrt(v)
+			}
+		}
+	}
+	if c != nil {
+		c.mu.Lock()
+		if len(c.sums) >= maxCorrCached {
+			c.sums = map[corrKey]*symCorr{}
+		}
+		c.sums[k] = st
+		c.mu.Unlock()
+	}
+	return st
 }

@@ -64,7 +64,7 @@ func TestCorrelationThreeHoldingsByHand(t *testing.T) {
 	}
 	ax, hs, days := corrBook(t, [][]float64{a, b, c}, []float64{50, 30, 20}, 180)
 	var w warnings
-	cs := correlationColumns(ax, hs, 180, days, DefaultStaleAfter, &w)
+	cs := correlationColumns(ax, hs, 180, days, DefaultStaleAfter, &w, nil)
 	d := days[0]
 	rab, rbc := math.Sqrt(6.0/7), 1/math.Sqrt(7)
 	wantAvg := (rab + rbc) / 3
@@ -121,7 +121,7 @@ func TestCorrelationSetRules(t *testing.T) {
 	tiny := mk(func(int) bool { return false })
 	ax, hs, days := corrBook(t, [][]float64{full, dRet, eRet, few, tiny}, []float64{100, 80, 60, 50, 0.5}, 120)
 	var w warnings
-	correlationColumns(ax, hs, 120, days, DefaultStaleAfter, &w)
+	correlationColumns(ax, hs, 120, days, DefaultStaleAfter, &w, nil)
 	if days[0].corrHoldings != 3 {
 		t.Errorf("holdings %d, want 3 (tiny below 1 %%, few left out)", days[0].corrHoldings)
 	}
@@ -163,7 +163,7 @@ func TestCorrelationProperties(t *testing.T) {
 		}
 		ax, hs, days := corrBook(t, rets, mvs, 150)
 		var w warnings
-		cs := correlationColumns(ax, hs, 150, days, DefaultStaleAfter, &w)
+		cs := correlationColumns(ax, hs, 150, days, DefaultStaleAfter, &w, nil)
 		for k, d := range days {
 			set, _ := cs.set(k, d.grossRaw, nil)
 			cm := correlationMatrix(d.date, cs, set, k, 150+k)
@@ -302,7 +302,7 @@ func BenchmarkCorrelationColumns(b *testing.B) {
 	ax, hs, days := corrBook(t, rets, mvs, 249)
 	for b.Loop() {
 		var w warnings
-		correlationColumns(ax, hs, 249, days, DefaultStaleAfter, &w)
+		correlationColumns(ax, hs, 249, days, DefaultStaleAfter, &w, nil)
 	}
 }
 

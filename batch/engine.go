@@ -122,6 +122,7 @@ type Engine struct {
 	betas  *betaCache
 	series *seriesCache
 	stress *stressCache
+	corr   *corrCache
 
 	// afterChunk, set by tests, runs after each committed chunk.
 	afterChunk func(daysWritten int)
@@ -137,7 +138,7 @@ func NewEngine(pool *pgxpool.Pool, cfg *Config) (*Engine, error) {
 		return nil, err
 	}
 	return &Engine{pool: pool, cfg: c, prices: newPriceCache(c.Prices), betas: newBetaCache(), series: newSeriesCache(),
-		stress: newStressCache()}, nil
+		stress: newStressCache(), corr: newCorrCache()}, nil
 }
 
 // Config returns the engine's configuration with defaults filled in.

@@ -40,7 +40,7 @@ func (e *Engine) riskAnalytics(ctx context.Context, id uuid.UUID, gen int64, lay
 	}
 	volForecastColumns(days, h, w)
 
-	c := correlationColumns(lay.ax, hs, first, days, e.cfg.StaleAfter, w)
+	c := correlationColumns(lay.ax, hs, first, days, e.cfg.StaleAfter, w, e.corr)
 	k := len(days) - 1
 	set, left := c.set(k, days[k].grossRaw, nil)
 	cm := correlationMatrix(days[k].date, c, set, k, first+k)
@@ -162,7 +162,7 @@ func (e *Engine) Correlations(ctx context.Context, portfolioID uuid.UUID, date t
 			gross += math.Abs(h.qm * px)
 		}
 	}
-	c := gatherCorrSymbols(hs, di, di, 0, e.cfg.StaleAfter)
+	c := gatherCorrSymbols(hs, di, di, e.cfg.StaleAfter, func(s *series) []float64 { return logReturns(s, 0, di) })
 	set, left := c.set(0, gross, nil)
 	cm := correlationMatrix(d, c, set, 0, di)
 	cm.LeftOut = left

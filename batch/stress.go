@@ -348,7 +348,7 @@ func (e *Engine) stressDay(gen int64, p *stressPlan, ax *axis, d int, proxies []
 	c.reset(gen)
 	sd, ok := c.days[date]
 	c.mu.Unlock()
-	if ok && len(sd.moves) == len(p.scenarios) {
+	if ok && (sd.reason != "" || len(sd.moves) == len(p.scenarios)) {
 		return sd
 	}
 	cfg := &e.cfg.Analytics.Stress
