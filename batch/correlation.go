@@ -211,82 +211,103 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 	c := gatherCorrSymbols(hs, first, end, staleAfter, func(s *series) []float64 { return cache.logReturns(s, lo, end) })
 	nd := len(days)
 	m := len(c.syms)
-	// Membership and weights per day.
+	// The day's sets, their weights, and the symbols in any set.
+	sets := make([][]int, nd)
 	weight := make([]float64, nd*m)
 	used := make([]bool, m)
-	var buf []int
 	for k := range days {
 		g := days[k].grossRaw
-		set, left := c.set(k, g, buf)
-		buf = set
+		set, left := c.set(k, g, nil)
+		sets[k] = set
 		days[k].corrHoldings, days[k].hasCorr = len(set), true
 		if left > 0 {
 			w.add(WarnCorrelation, "", fmt.Sprintf("holdings left out of the correlations: fewer than %d returns in the window", CorrelationMinObs), days[k].date)
 		}
 		for _, j := range set {
-			weight[j*nd+k] = math.Abs(c.mv[j][k]) / g
+			weight[k*m+j] = math.Abs(c.mv[j][k]) / g
 			used[j] = true
 		}
 	}
-	// Per-day sums over the set's pairs.
+	stats := make([]*symCorr, m)
+	var syms []int
+	for a := range m {
+		if used[a] {
+			stats[a] = cache.stats(c.own[a], c.lr[a], d0, end, syncs)
+			syms = append(syms, a)
+		}
+	}
+	// Every pair of symbols in some set keeps its cross sum of the
+	// shifted returns over the sessions both have, sliding day by day
+	// from the last sync; pairIdx[a*m+b] (a < b) is its index.
+	pairIdx := make([]int32, m*m)
+	var pa, pb []int32
+	for i, a := range syms {
+		for _, b := range syms[i+1:] {
+			pairIdx[a*m+b] = int32(len(pa))
+			pa, pb = append(pa, int32(a)), append(pb, int32(b))
+		}
+	}
+	sxy := make([]float64, len(pa))
+	// newV[j], oldV[j]: the day's shifted return entering and leaving the
+	// window, 0 when there is none, so that a product is 0 unless both
+	// symbols have a return that session.
+	newV, oldV := make([]float64, m), make([]float64, m)
 	sumAbs := make([]float64, nd)
 	nValid := make([]int, nd)
 	nMissing := make([]int, nd)
 	sumWW := make([]float64, nd)
 	sumWWAbs := make([]float64, nd)
 	sumWWRho := make([]float64, nd)
-	stats := make([]*symCorr, m)
-	for a := range m {
-		if used[a] {
-			stats[a] = cache.stats(c.own[a], c.lr[a], d0, end, syncs)
+	for d := d0; d <= end; d++ {
+		i0 := d - d0
+		if syncs[d] {
+			for p := range pa {
+				a, b := pa[p], pb[p]
+				x, y := c.lr[a], c.lr[b]
+				ka, kb := stats[a].shift[i0], stats[b].shift[i0]
+				var s float64
+				for i := max(d-CorrelationWindow+1, 0); i <= d; i++ {
+					if x[i] == x[i] && y[i] == y[i] {
+						s += (x[i] - ka) * (y[i] - kb)
+					}
+				}
+				sxy[p] = s
+			}
+		} else {
+			for _, j := range syms {
+				x, k := c.lr[j], stats[j].shift[i0]
+				newV[j], oldV[j] = 0, 0
+				if v := x[d]; v == v {
+					newV[j] = v - k
+				}
+				if i := d - CorrelationWindow; i >= 0 {
+					if v := x[i]; v == v {
+						oldV[j] = v - k
+					}
+				}
+			}
+			for p := range pa {
+				a, b := pa[p], pb[p]
+				sxy[p] += newV[a]*newV[b] - oldV[a]*oldV[b]
+			}
 		}
-	}
-	// Per pair, the shifted cross sum slides the same way; a day on which
-	// both symbols have every return uses it with the symbols' sums, any
-	// other day (gaps: pairwise-complete sessions) computes the pair from
-	// scratch.
-	for a := range m {
-		if !used[a] {
+		k := d - first
+		if k < 0 {
 			continue
 		}
-		x := c.lr[a]
-		for b := a + 1; b < m; b++ {
-			if !used[b] {
-				continue
-			}
-			y := c.lr[b]
-			sa, sb := stats[a], stats[b]
-			var sxy, ka, kb float64
-			for d := d0; d <= end; d++ {
-				ia := d - d0
-				if syncs[d] {
-					ka, kb, sxy = sa.shift[ia], sb.shift[ia], 0
-					for i := max(d-CorrelationWindow+1, 0); i <= d; i++ {
-						if x[i] == x[i] && y[i] == y[i] {
-							sxy += (x[i] - ka) * (y[i] - kb)
-						}
-					}
-				} else {
-					if i := d - CorrelationWindow; i >= 0 && x[i] == x[i] && y[i] == y[i] {
-						sxy -= (x[i] - ka) * (y[i] - kb)
-					}
-					if x[d] == x[d] && y[d] == y[d] {
-						sxy += (x[d] - ka) * (y[d] - kb)
-					}
-				}
-				k := d - first
-				if k < 0 {
-					continue
-				}
-				wa, wb := weight[a*nd+k], weight[b*nd+k]
-				if wa == 0 || wb == 0 {
-					continue // not both in the day's set
-				}
+		set := sets[k]
+		var sAbs, sWW, sWWAbs, sWWRho float64
+		valid, missing := 0, 0
+		for i, a := range set {
+			sa, wa := stats[a], weight[k*m+a]
+			for _, b := range set[i+1:] {
+				sb, wb := stats[b], weight[k*m+b]
+				lo, hi := min(a, b), max(a, b)
 				var r float64
 				ok := true
-				if sa.full[ia] && sb.full[ia] {
-					ia, ib := sa.inv[ia], sb.inv[ia]
-					r = (sxy - sa.sxs[d-d0]*sb.sxs[d-d0]) * ia * ib
+				if sa.full[i0] && sb.full[i0] {
+					ia, ib := sa.inv[i0], sb.inv[i0]
+					r = (sxy[pairIdx[lo*m+hi]] - sa.sxs[i0]*sb.sxs[i0]) * ia * ib
 					if ia == 0 || ib == 0 {
 						ok = false
 					} else if r > 1 {
@@ -295,21 +316,22 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 						r = -1
 					}
 				} else {
-					r, _, ok = pearson(x, y, d-CorrelationWindow, d, CorrelationMinObs)
+					r, _, ok = pearson(c.lr[lo], c.lr[hi], d-CorrelationWindow, d, CorrelationMinObs)
 				}
 				if !ok {
-					nMissing[k]++
+					missing++
 					continue
 				}
 				ww := wa * wb
 				abs := math.Abs(r)
-				nValid[k]++
-				sumAbs[k] += abs
-				sumWW[k] += ww
-				sumWWAbs[k] += ww * abs
-				sumWWRho[k] += ww * r
+				valid++
+				sAbs += abs
+				sWW += ww
+				sWWAbs += ww * abs
+				sWWRho += ww * r
 			}
 		}
+		sumAbs[k], sumWW[k], sumWWAbs[k], sumWWRho[k], nValid[k], nMissing[k] = sAbs, sWW, sWWAbs, sWWRho, valid, missing
 	}
 	for k := range days {
 		dy := &days[k]
@@ -318,7 +340,7 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 		}
 		var sw, sw2 float64
 		for j := range m {
-			if v := weight[j*nd+k]; v > 0 {
+			if v := weight[k*m+j]; v > 0 {
 				sw += v
 				sw2 += v * v
 			}

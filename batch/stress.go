@@ -512,10 +512,11 @@ func (e *Engine) stressColumns(gen int64, p *stressPlan, lay *layer, first int, 
 		}
 	}
 	ns := len(p.scenarios)
+	vals, oks := make([]float64, 2*ns*len(days)), make([]bool, 2*ns*len(days))
 	for k := range days {
 		d := &days[k]
-		d.stress = make([]float64, 2*ns)
-		d.stressOK = make([]bool, 2*ns)
+		d.stress = vals[2*ns*k : 2*ns*(k+1) : 2*ns*(k+1)]
+		d.stressOK = oks[2*ns*k : 2*ns*(k+1) : 2*ns*(k+1)]
 		var dollars [nStress]float64
 		for f, i := range idx {
 			if i < 0 {
