@@ -139,6 +139,21 @@ func gatherCorrSymbols(hs []holding, first, end, staleAfter int, lrOf func(*seri
 			c.mv[j][d-first] += h.qm * p
 		}
 	}
+	// Symbols in name order: the scores sum over pairs in this order, the
+	// same whatever range (and so whatever holdings) a backfill covers.
+	perm := make([]int, len(c.syms))
+	for i := range perm {
+		perm[i] = i
+	}
+	slices.SortFunc(perm, func(a, b int) int { return cmp.Compare(c.syms[a], c.syms[b]) })
+	sorted := &corrSymbols{}
+	for _, i := range perm {
+		sorted.syms = append(sorted.syms, c.syms[i])
+		sorted.mv = append(sorted.mv, c.mv[i])
+		sorted.lr = append(sorted.lr, c.lr[i])
+		sorted.own = append(sorted.own, c.own[i])
+	}
+	c = sorted
 	c.cnt = make([][]int16, len(c.syms))
 	for j, r := range c.lr {
 		c.cnt[j] = make([]int16, n)
@@ -161,9 +176,10 @@ func gatherCorrSymbols(hs []holding, first, end, staleAfter int, lrOf func(*seri
 	return c
 }
 
-// correlationSet returns the symbols (indexes into c.syms) in day k's set,
-// largest |MV| first, and how many were left out for too few returns.
-func (c *corrSymbols) set(k int, gross float64, buf []int) (set []int, leftOut int) {
+// set returns the symbols (indexes into c.syms) in day k's set and how
+// many were left out for too few returns: in name order, or, with byMV,
+// largest |MV| first (ties by name). The largest 50 are kept either way.
+func (c *corrSymbols) set(k int, gross float64, buf []int, byMV bool) (set []int, leftOut int) {
 	set = buf[:0]
 	if !(gross > 0) {
 		return set, 0
@@ -173,14 +189,16 @@ func (c *corrSymbols) set(k int, gross float64, buf []int) (set []int, leftOut i
 			set = append(set, j)
 		}
 	}
-	slices.SortFunc(set, func(a, b int) int {
-		if r := cmp.Compare(math.Abs(c.mv[b][k]), math.Abs(c.mv[a][k])); r != 0 {
-			return r
-		}
-		return cmp.Compare(c.syms[a], c.syms[b])
-	})
+	if byMV || len(set) > CorrelationMaxHoldings {
+		slices.SortStableFunc(set, func(a, b int) int {
+			return cmp.Compare(math.Abs(c.mv[b][k]), math.Abs(c.mv[a][k]))
+		})
+	}
 	if len(set) > CorrelationMaxHoldings {
 		set = set[:CorrelationMaxHoldings]
+		if !byMV {
+			slices.Sort(set)
+		}
 	}
 	kept := set[:0]
 	for _, j := range set {
@@ -217,7 +235,7 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 	used := make([]bool, m)
 	for k := range days {
 		g := days[k].grossRaw
-		set, left := c.set(k, g, nil)
+		set, left := c.set(k, g, nil, false)
 		sets[k] = set
 		days[k].corrHoldings, days[k].hasCorr = len(set), true
 		if left > 0 {

@@ -76,7 +76,7 @@ func TestCorrelationThreeHoldingsByHand(t *testing.T) {
 		t.Errorf("holdings %d avg %.15f div %.15f eff %.15f; want 3 %.15f %.15f %.15f",
 			d.corrHoldings, d.avgAbsCorr, d.diversification, d.corrEffective, wantAvg, wantDiv, wantEff)
 	}
-	set, _ := cs.set(0, d.grossRaw, nil)
+	set, _ := cs.set(0, d.grossRaw, nil, true)
 	cm := correlationMatrix(d.date, cs, set, 0, 180)
 	if !slices.Equal(cm.Symbols, []string{"A", "B", "C"}) {
 		t.Fatalf("symbols %v", cm.Symbols)
@@ -165,7 +165,7 @@ func TestCorrelationProperties(t *testing.T) {
 		var w warnings
 		cs := correlationColumns(ax, hs, 150, days, DefaultStaleAfter, &w, nil)
 		for k, d := range days {
-			set, _ := cs.set(k, d.grossRaw, nil)
+			set, _ := cs.set(k, d.grossRaw, nil, true)
 			cm := correlationMatrix(d.date, cs, set, k, 150+k)
 			n := len(set)
 			allPos, missing := true, false

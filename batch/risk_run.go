@@ -42,7 +42,7 @@ func (e *Engine) riskAnalytics(ctx context.Context, id uuid.UUID, gen int64, lay
 
 	c := correlationColumns(lay.ax, hs, first, days, e.cfg.StaleAfter, w, e.corr)
 	k := len(days) - 1
-	set, left := c.set(k, days[k].grossRaw, nil)
+	set, left := c.set(k, days[k].grossRaw, nil, true)
 	cm := correlationMatrix(days[k].date, c, set, k, first+k)
 	cm.LeftOut = left
 	if cm.Repaired {
@@ -163,7 +163,7 @@ func (e *Engine) Correlations(ctx context.Context, portfolioID uuid.UUID, date t
 		}
 	}
 	c := gatherCorrSymbols(hs, di, di, e.cfg.StaleAfter, func(s *series) []float64 { return logReturns(s, 0, di) })
-	set, left := c.set(0, gross, nil)
+	set, left := c.set(0, gross, nil, true)
 	cm := correlationMatrix(d, c, set, 0, di)
 	cm.LeftOut = left
 	if opts != nil && opts.Store {
