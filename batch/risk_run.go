@@ -70,10 +70,11 @@ func (e *Engine) queueRiskRun(b *pgx.Batch, id uuid.UUID, res *Result, first, la
 	if res.risk != nil {
 		plan, cm = res.risk.plan, res.risk.matrix
 	}
-	ids, cats, missing := plan.runColumns()
+	ids, cats, missing, factors, shocks := plan.runColumns()
 	b.Queue(e.sql(`
-		UPDATE {schema}.batch_runs SET stress_scenarios = $3, stress_categories = $4, stress_factors_missing = $5
-		WHERE portfolio_id = $1 AND id = $2`), id, res.RunID, ids, cats, missing)
+		UPDATE {schema}.batch_runs SET stress_scenarios = $3, stress_categories = $4, stress_factors_missing = $5,
+		       stress_factors = $6, stress_shocks = $7
+		WHERE portfolio_id = $1 AND id = $2`), id, res.RunID, ids, cats, missing, factors, shocks)
 	b.Queue(e.sql(`DELETE FROM {schema}.correlation_sets WHERE portfolio_id = $1 AND as_of_date BETWEEN $2 AND $3`),
 		id, first, last)
 	if final && cm != nil {

@@ -14,8 +14,8 @@ type dayRisk struct {
 	hasAvgAbsCorr, hasDiversification, hasCorrEffective bool
 	corrHoldings                                        int
 	hasCorr                                             bool
-	// stress holds the direct P&L per scenario, then the correlated;
-	// stressOK says which are set. nil when the stress tests are off.
+	// stress holds the correlated P&L per scenario; stressOK says which
+	// are set. nil when the stress tests are off.
 	stress   []float64
 	stressOK []bool
 }
@@ -24,7 +24,7 @@ type dayRisk struct {
 var riskSnapshotColumns = []string{
 	"volatility_forecast_21d", "volatility_trend_slope", "volatility_trend_r2", "volatility_percentile",
 	"avg_abs_correlation", "diversification_score", "correlation_effective_positions", "correlation_holdings",
-	"stress_direct_pnl", "stress_correlated_pnl",
+	"stress_correlated_pnl",
 }
 
 // appendRiskColumns appends the day's riskSnapshotColumns, each after a tab.
@@ -42,27 +42,22 @@ func appendRiskColumns(buf []byte, r *dayRisk) []byte {
 	} else {
 		buf = append(buf, `\N`...)
 	}
-	ns := len(r.stress) / 2
-	for half := range 2 {
-		buf = append(buf, '\t')
-		if r.stress == nil {
-			buf = append(buf, `\N`...)
-			continue
-		}
-		buf = append(buf, '{')
-		for s := range ns {
-			if s > 0 {
-				buf = append(buf, ',')
-			}
-			v, ok := r.stress[half*ns+s], r.stressOK[half*ns+s]
-			if !ok || math.IsNaN(v) || math.IsInf(v, 0) {
-				buf = append(buf, "NULL"...)
-			} else {
-				buf = appendMoney(buf, v)
-			}
-		}
-		buf = append(buf, '}')
+	buf = append(buf, '\t')
+	if r.stress == nil {
+		return append(buf, `\N`...)
 	}
+	buf = append(buf, '{')
+	for s, v := range r.stress {
+		if s > 0 {
+			buf = append(buf, ',')
+		}
+		if !r.stressOK[s] || math.IsNaN(v) || math.IsInf(v, 0) {
+			buf = append(buf, "NULL"...)
+		} else {
+			buf = appendMoney(buf, v)
+		}
+	}
+	buf = append(buf, '}')
 	return buf
 }
 

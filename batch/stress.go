@@ -488,9 +488,11 @@ func pinvSymApply(a *mat.SymDense, x []float64) []float64 {
 	return out
 }
 
-// stressColumns fills each day's stress P&L: direct = Σ_f exposure
-// dollars_f × shock_f, correlated = Σ_f exposure dollars_f × move_f. A
-// factor no holding covers contributes nothing.
+// stressColumns fills each day's correlated stress P&L, Σ_f exposure
+// dollars_f × move_f (a factor no holding covers contributes nothing).
+// The direct P&L, Σ_f exposure dollars_f × shock_f, is linear in the
+// stored exposures: the view stress_test_results computes it from them
+// and the run's shocks (runColumns).
 func (e *Engine) stressColumns(gen int64, p *stressPlan, lay *layer, first int, days []day, x *exposures, w *warnings) {
 	if p == nil || len(p.scenarios) == 0 {
 		return
@@ -512,11 +514,16 @@ func (e *Engine) stressColumns(gen int64, p *stressPlan, lay *layer, first int, 
 		}
 	}
 	ns := len(p.scenarios)
-	vals, oks := make([]float64, 2*ns*len(days)), make([]bool, 2*ns*len(days))
+	vals, oks := make([]float64, ns*len(days)), make([]bool, ns*len(days))
 	for k := range days {
 		d := &days[k]
-		d.stress = vals[2*ns*k : 2*ns*(k+1) : 2*ns*(k+1)]
-		d.stressOK = oks[2*ns*k : 2*ns*(k+1) : 2*ns*(k+1)]
+		d.stress = vals[ns*k : ns*(k+1) : ns*(k+1)]
+		d.stressOK = oks[ns*k : ns*(k+1) : ns*(k+1)]
+		sd := e.stressDay(gen, p, lay.ax, first+k, proxies)
+		if sd.reason != "" {
+			w.add(WarnStressUnavailable, "", "correlated_pnl: "+reasonClass(sd.reason), d.date)
+			continue
+		}
 		var dollars [nStress]float64
 		for f, i := range idx {
 			if i < 0 {
@@ -526,28 +533,15 @@ func (e *Engine) stressColumns(gen int64, p *stressPlan, lay *layer, first int, 
 				dollars[f] = x.dollars[k*x.nf+i]
 			}
 		}
-		sd := e.stressDay(gen, p, lay.ax, first+k, proxies)
-		if sd.reason != "" {
-			w.add(WarnStressUnavailable, "", "correlated_pnl: "+reasonClass(sd.reason), d.date)
-		}
 		for s, sh := range p.shocks {
 			if sh.reason != "" {
 				continue
 			}
-			var direct float64
-			for f, v := range sh.shock {
-				if !math.IsNaN(v) {
-					direct += dollars[f] * v
-				}
+			var corr float64
+			for f, v := range sd.moves[s] {
+				corr += dollars[f] * v
 			}
-			d.stress[s], d.stressOK[s] = round4(direct), true
-			if sd.reason == "" {
-				var corr float64
-				for f, v := range sd.moves[s] {
-					corr += dollars[f] * v
-				}
-				d.stress[ns+s], d.stressOK[ns+s] = round4(corr), true
-			}
+			d.stress[s], d.stressOK[s] = round4(corr), true
 		}
 	}
 }
@@ -555,17 +549,27 @@ func (e *Engine) stressColumns(gen int64, p *stressPlan, lay *layer, first int, 
 // WarnStressUnavailable: a stress test's P&L could not be computed.
 const WarnStressUnavailable = "stress_unavailable"
 
-// stressRunColumns are the run's scenario ids, categories and the replays'
-// missing factors, in the order of the snapshots' stress arrays.
-func (p *stressPlan) runColumns() (ids, cats, missing []string) {
-	ids, cats, missing = []string{}, []string{}, []string{}
+// runColumns are the run's scenario ids, categories, the replays' missing
+// factors, the stress factors and the shocks (scenario-major, NaN where
+// not shocked or the scenario cannot run), in the order of the snapshots'
+// stress arrays.
+func (p *stressPlan) runColumns() (ids, cats, missing, factors []string, shocks []*float64) {
+	ids, cats, missing, factors, shocks = []string{}, []string{}, []string{}, []string{}, []*float64{}
 	if p == nil {
 		return
 	}
+	factors = StressFactors
 	for s, sc := range p.scenarios {
 		ids = append(ids, sc.ID)
 		cats = append(cats, sc.Category)
 		missing = append(missing, strings.Join(p.shocks[s].missing, ","))
+		for _, v := range p.shocks[s].shock {
+			if math.IsNaN(v) || p.shocks[s].reason != "" {
+				shocks = append(shocks, nil)
+			} else {
+				shocks = append(shocks, &v)
+			}
+		}
 	}
 	return
 }

@@ -12,10 +12,11 @@ ALTER TABLE portfolio_snapshots
     DROP COLUMN diversification_score,
     DROP COLUMN correlation_effective_positions,
     DROP COLUMN correlation_holdings,
-    DROP COLUMN stress_direct_pnl,
     DROP COLUMN stress_correlated_pnl;
 
 ALTER TABLE batch_runs
     DROP COLUMN stress_scenarios,
     DROP COLUMN stress_categories,
-    DROP COLUMN stress_factors_missing;
+    DROP COLUMN stress_factors_missing,
+    DROP COLUMN stress_factors,
+    DROP COLUMN stress_shocks;

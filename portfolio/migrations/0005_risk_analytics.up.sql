@@ -1,15 +1,21 @@
 -- The remaining risk analytics of every snapshot day: the volatility
 -- forecast, trend and percentile, the correlation scores and the stress
--- tests. They travel with the day's snapshot (one row per portfolio-day);
--- the stress tests as arrays in the order of the writing run's scenario
--- list (batch_runs.stress_scenarios), read through the view
--- stress_test_results with one row per scenario.
+-- tests, with the day's snapshot (one row per portfolio-day). A stress
+-- test's direct P&L is linear in the day's stored factor exposures, so the
+-- view stress_test_results computes it from them and the run's shocks; the
+-- correlated P&L, whose factor moves depend on the day's covariance, is
+-- stored per scenario of the run (batch_runs.stress_scenarios order).
 ALTER TABLE batch_runs
     ADD COLUMN stress_scenarios        text[] NOT NULL DEFAULT '{}',
     ADD COLUMN stress_categories       text[] NOT NULL DEFAULT '{}',
     -- Per scenario: the factors a historical replay left out for want of
     -- prices over its window, comma-separated ('' when none).
-    ADD COLUMN stress_factors_missing  text[] NOT NULL DEFAULT '{}';
+    ADD COLUMN stress_factors_missing  text[] NOT NULL DEFAULT '{}',
+    -- The factors a scenario may shock (exposure names), and the shocks:
+    -- scenario-major, one per factor, NULL where not shocked (all NULL
+    -- for a scenario that cannot run, e.g. a replay without SPY prices).
+    ADD COLUMN stress_factors          text[] NOT NULL DEFAULT '{}',
+    ADD COLUMN stress_shocks           double precision[] NOT NULL DEFAULT '{}';
 
 ALTER TABLE portfolio_snapshots
     ADD COLUMN volatility_forecast_21d         double precision,
@@ -21,12 +27,10 @@ ALTER TABLE portfolio_snapshots
     ADD COLUMN correlation_effective_positions double precision,
     ADD COLUMN correlation_holdings            integer,
     -- Per scenario of the run, in its order, as the text of a
-    -- double precision[] ('{-512.25,NULL,…}'; NULL where a scenario could
-    -- not be computed, the run's warnings say why). Stored as text and
-    -- cast by the view on read: COPY parses a float8[] element by element
-    -- (≈ 4× the cost of the rest of the row for 2 × 22 values), text in
+    -- double precision[] ('{-512.25,NULL,…}'; NULL where it could not be
+    -- computed, the run's warnings say why). Stored as text and cast by
+    -- the view on read: COPY parses a float8[] element by element, text in
     -- one copy, and rows are written far more often than read.
-    ADD COLUMN stress_direct_pnl               text,
     ADD COLUMN stress_correlated_pnl           text;
 
 CREATE VIEW stress_test_results AS
@@ -34,9 +38,9 @@ SELECT s.portfolio_id,
        s.snapshot_date AS result_date,
        t.scenario,
        t.category,
-       t.direct_pnl,
+       d.direct_pnl,
        t.correlated_pnl,
-       CASE WHEN s.nav <> 0 THEN t.direct_pnl / s.nav::float8 END AS direct_return,
+       CASE WHEN s.nav <> 0 THEN d.direct_pnl / s.nav::float8 END AS direct_return,
        CASE WHEN s.nav <> 0 THEN t.correlated_pnl / s.nav::float8 END AS correlated_return,
        nullif(t.factors_missing, '') AS factors_missing,
        s.batch_run_id,
@@ -44,8 +48,18 @@ SELECT s.portfolio_id,
 FROM portfolio_snapshots s
 JOIN batch_runs r ON r.portfolio_id = s.portfolio_id AND r.id = s.batch_run_id
 CROSS JOIN LATERAL unnest(r.stress_scenarios, r.stress_categories, r.stress_factors_missing,
-                          s.stress_direct_pnl::double precision[], s.stress_correlated_pnl::double precision[])
-    AS t (scenario, category, factors_missing, direct_pnl, correlated_pnl)
+                          s.stress_correlated_pnl::double precision[])
+    WITH ORDINALITY AS t (scenario, category, factors_missing, correlated_pnl, n)
+-- Σ over the shocked factors of exposure dollars × shock; a factor no
+-- holding covers (NULL exposure) contributes 0; no shocked factor: NULL.
+CROSS JOIN LATERAL (
+    SELECT round(sum(coalesce(e.exposure_dollar, 0) * k.shock)::numeric, 4)::float8 AS direct_pnl
+    FROM unnest(r.stress_factors,
+                r.stress_shocks[(t.n - 1) * cardinality(r.stress_factors) + 1 : t.n * cardinality(r.stress_factors)])
+        AS k (factor, shock)
+    LEFT JOIN unnest(r.factors, s.factor_exposure_dollar) AS e (factor, exposure_dollar) ON e.factor = k.factor
+    WHERE k.shock IS NOT NULL
+) d
 WHERE t.scenario IS NOT NULL;
 
 -- The correlation matrix of a portfolio's holdings on a day (the latest
