@@ -222,6 +222,7 @@ func ReadPositions(r io.Reader, opts *ImportOptions) (*Import, error) {
 		return nil, err
 	}
 	if len(conv.errs) > 0 {
+		slices.SortStableFunc(conv.errs, func(a, b FieldError) int { return a.Line - b.Line })
 		return nil, &ValidationError{Code: ErrCodeCSVValidation,
 			Message: string(imp.Format) + " export: " + strconv.Itoa(len(conv.errs)) + " row(s) cannot be converted", Errors: conv.errs}
 	}
@@ -294,8 +295,8 @@ func DetectFormat(data []byte) (Format, string) {
 			return FormatIBKR, `section-prefixed rows ("` + strings.TrimSpace(rec[0]) + `,Header,…")`
 		case h.has("activity date") && h.has("trans code") && h.has("instrument"):
 			return FormatRobinhood, "Activity Date, Instrument, Trans Code columns"
-		case h.has("account number") && h.has("investment name") && h.has("shares") && h.has("share price"):
-			return FormatVanguard, "Account Number, Investment Name, Shares, Share Price columns"
+		case h.has("account number") && h.has("investment name") && h.has("share price"):
+			return FormatVanguard, "Account Number, Investment Name, Share Price columns"
 		case h.has("symbol") && h.has("current value") && h.has("last price"):
 			return FormatFidelity, "Symbol, Last Price, Current Value columns"
 		case h.has("symbol") && h.has("security type") && (h.has("qty (quantity)") || h.has("quantity")):

@@ -152,7 +152,7 @@ func readRobinhood(recs []exportRecord, c *conversion) error {
 				dir = lot.qty.Sign()
 			}
 			if lot.qty.Sign() != dir || held.Cmp(q) < 0 {
-				c.fail(r.line, "Quantity", inst, qtyText, code+" of "+qtyText+" "+inst+" but "+held.FloatString(6)+
+				c.fail(r.line, "Quantity", inst, qtyText, code+" of "+qtyText+" "+inst+" but "+trimZeros(held.FloatString(6))+
 					" held at that point of the report: it starts after the position was opened; export the full history")
 				continue
 			}
