@@ -607,23 +607,24 @@ func exportMoney(s string) (string, bool) {
 	case "", "--", "n/a", "-":
 		return "", true
 	}
-	neg := false
+	// One sign at most: parentheses, or a leading +/-, or "$-5.00".
+	neg, signed := false, false
 	if strings.HasPrefix(s, "(") && strings.HasSuffix(s, ")") {
-		neg, s = true, s[1:len(s)-1]
+		neg, signed, s = true, true, s[1:len(s)-1]
 	}
-	switch {
-	case strings.HasPrefix(s, "-"):
-		neg, s = !neg, s[1:]
-	case strings.HasPrefix(s, "+"):
-		s = s[1:]
+	if !signed && (strings.HasPrefix(s, "-") || strings.HasPrefix(s, "+")) {
+		neg, signed, s = s[0] == '-', true, s[1:]
 	}
 	s = strings.TrimPrefix(s, "$")
-	if strings.HasPrefix(s, "-") { // "$-5.00"
-		neg, s = !neg, s[1:]
+	if !signed && strings.HasPrefix(s, "-") {
+		neg, s = true, s[1:]
 	}
 	s = strings.ReplaceAll(s, ",", "")
+	if strings.HasPrefix(s, "+") || strings.HasPrefix(s, "-") {
+		return "", false
+	}
 	d, ok := parseDecimal(s)
-	if !ok || strings.HasPrefix(s, "+") || strings.HasPrefix(s, "-") {
+	if !ok {
 		return "", false
 	}
 	if neg && !d.IsZero() {

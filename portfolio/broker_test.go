@@ -297,3 +297,85 @@ func TestReadPositionsSchwabSeedTwin(t *testing.T) {
 		}
 	}
 }
+
+func TestExportMoney(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"$1,200.50", "1200.50", true}, {"1,200", "1200", true}, {"+$5", "5", true}, {"-$3.10", "-3.10", true},
+		{"($2,488.30)", "-2488.30", true}, {"$-5.00", "-5.00", true}, {"--", "", true}, {"N/A", "", true}, {"", "", true},
+		{"€5", "", false}, {"5 CAD", "", false}, {"1e3", "", false}, {"$$5", "", false}, {"(-5)", "", false}, {"+-5", "", false},
+	} {
+		got, ok := exportMoney(tt.in)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("exportMoney(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestDetectFormat(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		in   string
+		want Format
+	}{
+		{header12 + "AAPL,1,1,2024-01-02\n", FormatCanonical},
+		{"# comment\nSymbol,Quantity\n", FormatCanonical},
+		{"\"Symbol\",\"Description\",\"Qty (Quantity)\",\"Price\",\"Mkt Val (Market Value)\",\"Security Type\",\n", FormatSchwab},
+		{"Statement,Header,Field Name,Field Value\n", FormatIBKR},
+		{"Account Number,Investment Name,Symbol,Shares,Share Price,Total Value,\n", FormatVanguard},
+		{"\xEF\xBB\xBFAccount Number,Account Name,Symbol,Description,Quantity,Last Price,Current Value\r\n", FormatFidelity},
+		{"\"Activity Date\",\"Process Date\",\"Settle Date\",\"Instrument\",\"Description\",\"Trans Code\"\n", FormatRobinhood},
+		{"Ticker|Units\n", FormatAuto},
+		{"", FormatAuto},
+	} {
+		if got, _ := DetectFormat([]byte(tt.in)); got != tt.want {
+			t.Errorf("DetectFormat(%.40q) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestReadPositionsSchwabNewerNames reads the newer header names, a
+// Positions Total row and a cost basis of "--".
+func TestReadPositionsSchwabNewerNames(t *testing.T) {
+	t.Parallel()
+	in := `"Positions for account Roth IRA ...456 as of 11:52 AM ET, 2024/01/12"
+
+"Symbol","Description","Mkt Val (Market Value)","Cost Basis","","Qty (Quantity)","Price","Security Type",
+"msft","MICROSOFT CORP","$3,881.20","--","N/A","10","$388.12","Equity",
+"Cash & Cash Investments","--","$1,000.00","--","--","--","--","Cash and Money Market",
+"Positions Total","","$4,881.20","--","--","--","--","--",
+`
+	imp := mustImport(t, []byte(in), &ImportOptions{Now: brokerNow})
+	var got []string
+	for _, p := range imp.Positions {
+		got = append(got, positionSummary(p))
+	}
+	want := []string{"MSFT LONG 10 @388.12 2024-01-12 PUBLIC/", "CASH_USD LONG 1000.00 @1 2024-01-12 PUBLIC/CASH cash"}
+	if !slices.Equal(got, want) || len(imp.Warnings) != 1 || len(imp.Checks) != 1 || !imp.Checks[0].OK {
+		t.Errorf("positions %q, warnings %+v, checks %+v; want %q, one warning, one check", got, imp.Warnings, imp.Checks, want)
+	}
+}
+
+// TestReadPositionsRobinhoodWrittenOptions: STO opens a short contract, BTC
+// closes part of it, OEXP closes an expired one.
+func TestReadPositionsRobinhoodWrittenOptions(t *testing.T) {
+	t.Parallel()
+	in := `"Activity Date","Process Date","Settle Date","Instrument","Description","Trans Code","Quantity","Price","Amount"
+"1/20/2024","1/20/2024","1/22/2024","SPY","Option Expiration for SPY 1/19/2024 Put $450.00","OEXP","1","",""
+"1/10/2024","1/10/2024","1/11/2024","TSLA","TSLA 3/15/2024 Call $300.00","BTC","1","$1.00","($100.00)"
+"1/5/2024","1/5/2024","1/8/2024","SPY","SPY 1/19/2024 Put $450.00","BTO","1","$0.80","($80.00)"
+"1/4/2024","1/4/2024","1/5/2024","TSLA","TSLA 3/15/2024 Call $300.00","STO","3","$2.00","$600.00"
+`
+	imp := mustImport(t, []byte(in), &ImportOptions{Now: brokerNow})
+	var got []string
+	for _, p := range imp.Positions {
+		got = append(got, positionSummary(p))
+	}
+	want := []string{"TSLA240315C00300000 SC -2 @2.0000 2024-01-04 OPTIONS/ [TSLA CALL 300.00 2024-03-15 x100]"}
+	if !slices.Equal(got, want) {
+		t.Errorf("positions %q, want %q", got, want)
+	}
+}
