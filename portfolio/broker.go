@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -664,6 +665,33 @@ func occSymbol(root string, expiry time.Time, call bool, strike string) string {
 		cp = "C"
 	}
 	return fmt.Sprintf("%s%s%s%08d", root, expiry.Format("060102"), cp, s.Num().Int64())
+}
+
+// optionForm is one broker's way of writing an option contract.
+type optionForm struct {
+	re                            *regexp.Regexp
+	root, expiry, strike, callPut int    // submatch indexes
+	call                          string // the callPut submatch of a call
+	date                          func(string) (time.Time, bool)
+	// form is the layout in error messages: "Schwab's form UNDERLYING …".
+	form string
+}
+
+// readOption fills row's option columns from s, written in form f, or
+// records an ERR_FORMAT_002 error on field and returns false.
+func (c *conversion) readOption(row *exportRow, r *exportRecord, field, symbol, s string, f *optionForm) bool {
+	m := f.re.FindStringSubmatch(s)
+	var exp time.Time
+	ok := m != nil
+	if ok {
+		exp, ok = f.date(m[f.expiry])
+	}
+	if !ok {
+		c.fail(r.line, field, symbol, s, "Option "+quote(s)+" is not in "+f.form)
+		return false
+	}
+	row.setOption(m[f.root], exp, m[f.callPut] == f.call, strings.ReplaceAll(m[f.strike], ",", ""))
+	return true
 }
 
 // setOption fills the option columns of row.

@@ -8,7 +8,11 @@ import (
 
 // fidelityOption is a Fidelity option symbol: " -AAPL250117C250" (the
 // leading space and dash are Fidelity's).
-var fidelityOption = regexp.MustCompile(`^-([A-Za-z]{1,6})(\d{6})([CP])(\d+(?:\.\d+)?)$`)
+var fidelityOption = &optionForm{
+	re:   regexp.MustCompile(`^-([A-Za-z]{1,6})(\d{6})([CP])(\d+(?:\.\d+)?)$`),
+	root: 1, expiry: 2, callPut: 3, strike: 4, call: "C", date: parseYYMMDD,
+	form: "Fidelity's form -UNDERLYINGyymmddC|PSTRIKE (e.g. -AAPL250117C250)",
+}
 
 // fidelityDownloaded finds the date of the footer's "Date downloaded
 // Jan-15-2024 10:32 a.m ET" (or 01/15/2024).
@@ -77,18 +81,8 @@ func readFidelity(recs []exportRecord, c *conversion) error {
 			price:     c.money(r, "Last Price", sym, r.field(iPrice)),
 			costBasis: c.money(r, "Cost Basis Total", sym, r.field(iBasis)),
 		}
-		if strings.HasPrefix(sym, "-") {
-			m := fidelityOption.FindStringSubmatch(sym)
-			var exp time.Time
-			ok := m != nil
-			if ok {
-				exp, ok = parseYYMMDD(m[2])
-			}
-			if !ok {
-				c.fail(r.line, "Symbol", sym, sym, "Option symbol "+quote(sym)+" is not in Fidelity's form -UNDERLYINGyymmddC|PSTRIKE (e.g. -AAPL250117C250)")
-				continue
-			}
-			row.setOption(m[1], exp, m[3] == "C", m[4])
+		if strings.HasPrefix(sym, "-") && !c.readOption(&row, r, "Symbol", sym, sym, fidelityOption) {
+			continue
 		}
 		c.rows = append(c.rows, row)
 	}

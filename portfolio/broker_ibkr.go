@@ -8,7 +8,15 @@ import (
 )
 
 // ibkrOption is an IBKR option symbol: "SPY 17JAN25 560 P".
-var ibkrOption = regexp.MustCompile(`^([A-Za-z][A-Za-z.]{0,9}) (\d{2}[A-Za-z]{3}\d{2}) (\d+(?:\.\d+)?) ([CP])$`)
+var ibkrOption = &optionForm{
+	re:   regexp.MustCompile(`^([A-Za-z][A-Za-z.]{0,9}) (\d{2}[A-Za-z]{3}\d{2}) (\d+(?:\.\d+)?) ([CP])$`),
+	root: 1, expiry: 2, strike: 3, callPut: 4, call: "C",
+	date: func(s string) (time.Time, bool) {
+		t, err := time.Parse("02Jan06", s[:2]+strings.ToUpper(s[2:3])+strings.ToLower(s[3:5])+s[5:])
+		return t, err == nil
+	},
+	form: "IBKR's form UNDERLYING DDMMMYY STRIKE C|P (e.g. SPY 17JAN25 560 P)",
+}
 
 // readIBKR reads an Interactive Brokers activity statement: every row starts
 // with its section and its kind (Header, Data, Total, SubTotal, Notes); a
@@ -114,23 +122,13 @@ func (c *conversion) ibkrPosition(r *exportRecord, h columnSet, header *exportRe
 		costBasis:   c.money(r, "Cost Basis", sym, r.field(idx("cost basis"))),
 	}
 	if strings.Contains(strings.ToLower(r.field(idx("asset category"))), "option") || strings.Contains(sym, " ") {
-		m := ibkrOption.FindStringSubmatch(sym)
-		var exp time.Time
-		ok := m != nil
-		if ok {
-			var err error
-			exp, err = time.Parse("02Jan06", m[2][:2]+strings.ToUpper(m[2][2:3])+strings.ToLower(m[2][3:5])+m[2][5:])
-			ok = err == nil
-		}
-		if !ok {
-			c.fail(r.line, "Symbol", sym, sym, "Option symbol "+quote(sym)+" is not in IBKR's form UNDERLYING DDMMMYY STRIKE C|P (e.g. SPY 17JAN25 560 P)")
+		if !c.readOption(&row, r, "Symbol", sym, sym, ibkrOption) {
 			return nil
 		}
 		if mult != optionMultiplier {
 			c.fail(r.line, "Mult", sym, strconv.Itoa(mult), "Option with multiplier "+strconv.Itoa(mult)+": only 100 is supported")
 			return nil
 		}
-		row.setOption(m[1], exp, m[4] == "C", m[3])
 	} else if mult != 1 {
 		c.fail(r.line, "Mult", sym, strconv.Itoa(mult), "Position with multiplier "+strconv.Itoa(mult)+" (a future?): only stocks, funds and options are supported")
 		return nil

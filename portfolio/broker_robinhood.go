@@ -11,7 +11,11 @@ import (
 // robinhoodOption is the contract in a Robinhood option trade's
 // description: "AAPL 2/16/2024 Call $200.00" (after "Option Expiration for "
 // on OEXP rows).
-var robinhoodOption = regexp.MustCompile(`([A-Za-z][A-Za-z.]{0,9}) (\d{1,2}/\d{1,2}/\d{4}) (Call|Put) \$([\d,]+(?:\.\d+)?)$`)
+var robinhoodOption = &optionForm{
+	re:   regexp.MustCompile(`([A-Za-z][A-Za-z.]{0,9}) (\d{1,2}/\d{1,2}/\d{4}) (Call|Put) \$([\d,]+(?:\.\d+)?)$`),
+	root: 1, expiry: 2, callPut: 3, strike: 4, call: "Call", date: exportDate,
+	form: "Robinhood's form UNDERLYING M/D/YYYY Call|Put $STRIKE (e.g. AAPL 2/16/2024 Call $200.00)",
+}
 
 // robinhoodLot is an open position rebuilt from trades: signed quantity and
 // the cost of the shares still held (average cost).
@@ -98,17 +102,8 @@ func readRobinhood(recs []exportRecord, c *conversion) error {
 		}
 		row := exportRow{line: r.line, symbol: inst, multiplier: 1}
 		option := code != "BUY" && code != "SELL" && code != "SPL"
-		if option {
-			m := robinhoodOption.FindStringSubmatch(strings.Join(strings.Fields(desc), " "))
-			var exp time.Time
-			if m != nil {
-				exp, ok = exportDate(m[2])
-			}
-			if m == nil || !ok {
-				c.fail(r.line, "Description", inst, desc, "Option "+quote(desc)+" is not in Robinhood's form UNDERLYING M/D/YYYY Call|Put $STRIKE (e.g. AAPL 2/16/2024 Call $200.00)")
-				continue
-			}
-			row.setOption(m[1], exp, m[3] == "Call", strings.ReplaceAll(m[4], ",", ""))
+		if option && !c.readOption(&row, r, "Description", inst, strings.Join(strings.Fields(desc), " "), robinhoodOption) {
+			continue
 		}
 		key := row.symbol + "|" + row.underlying + "|" + row.strike + "|" + row.expiry + "|" + row.optType
 		lot := lots[key]

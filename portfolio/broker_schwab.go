@@ -3,7 +3,6 @@ package portfolio
 import (
 	"regexp"
 	"strings"
-	"time"
 )
 
 // schwabAsOf finds the date in "Positions for account … as of 11:52 AM ET,
@@ -11,7 +10,11 @@ import (
 var schwabAsOf = regexp.MustCompile(`as of .*?(\d{4}/\d{2}/\d{2}|\d{1,2}/\d{1,2}/\d{4})`)
 
 // schwabOption is a Schwab option symbol: "AAPL 01/17/2025 260.00 C".
-var schwabOption = regexp.MustCompile(`^([A-Za-z][A-Za-z.]{0,9}) (\d{2}/\d{2}/\d{4}) (\d+(?:\.\d+)?) ([CP])$`)
+var schwabOption = &optionForm{
+	re:   regexp.MustCompile(`^([A-Za-z][A-Za-z.]{0,9}) (\d{2}/\d{2}/\d{4}) (\d+(?:\.\d+)?) ([CP])$`),
+	root: 1, expiry: 2, strike: 3, callPut: 4, call: "C", date: exportDate,
+	form: "Schwab's form UNDERLYING MM/DD/YYYY STRIKE C|P (e.g. AAPL 01/17/2025 260.00 C)",
+}
 
 // readSchwab reads a Schwab positions export: an optional "Positions for
 // account … as of …" preamble, a header with the older (Quantity, Market
@@ -88,18 +91,9 @@ func readSchwab(recs []exportRecord, c *conversion) error {
 			price:     c.money(r, "Price", sym, r.field(col["Price"])),
 			costBasis: c.money(r, "Cost Basis", sym, r.field(col["Cost Basis"])),
 		}
-		if strings.Contains(sym, " ") || strings.EqualFold(r.field(secType), "Option") {
-			m := schwabOption.FindStringSubmatch(sym)
-			var exp time.Time
-			ok := m != nil
-			if ok {
-				exp, ok = exportDate(m[2])
-			}
-			if !ok {
-				c.fail(r.line, "Symbol", sym, sym, "Option symbol "+quote(sym)+" is not in Schwab's form UNDERLYING MM/DD/YYYY STRIKE C|P (e.g. AAPL 01/17/2025 260.00 C)")
-				continue
-			}
-			row.setOption(m[1], exp, m[4] == "C", m[3])
+		option := strings.Contains(sym, " ") || strings.EqualFold(r.field(secType), "Option")
+		if option && !c.readOption(&row, r, "Symbol", sym, sym, schwabOption) {
+			continue
 		}
 		c.rows = append(c.rows, row)
 	}
