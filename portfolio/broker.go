@@ -105,6 +105,9 @@ type Import struct {
 	// AsOf is the date the export says it was taken, if it says so.
 	AsOf *time.Time `json:"as_of,omitempty"`
 	// Positions are validated by the same rules as the 12-column format.
+	// For a broker export, Line is the export's line of the row (Robinhood:
+	// of the trade that opened the position) and Row the position's row in
+	// the converted 12-column file.
 	Positions []Position `json:"positions"`
 	// Flows are the capital flows to record with the portfolio: dated after
 	// its inception (the earliest entry date). Earlier ones are in Skipped:
@@ -453,8 +456,7 @@ func (c *conversion) finish(imp *Import, o *ImportOptions, po *ParseOptions) (*I
 		defaultDate = c.asOf.Format(time.DateOnly)
 	}
 	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	w.Write(columnNames[:]) //nolint:errcheck // a bytes.Buffer does not fail
+	writeQuotedRecord(&buf, columnNames[:])
 	var dateErrs []FieldError
 	for i := range c.rows {
 		r := &c.rows[i]
@@ -473,10 +475,9 @@ func (c *conversion) finish(imp *Import, o *ImportOptions, po *ParseOptions) (*I
 			imp.Warnings = append(imp.Warnings, ImportWarning{Line: r.line, Symbol: r.symbol,
 				Message: "no cost basis in the export: entry price is the export's price " + r.price})
 		}
-		w.Write([]string{r.symbol, r.quantity, r.entryPrice, r.date, r.class, r.subtype, //nolint:errcheck // see above
+		writeQuotedRecord(&buf, []string{r.symbol, r.quantity, r.entryPrice, r.date, r.class, r.subtype,
 			r.underlying, r.strike, r.expiry, r.optType, "", ""})
 	}
-	w.Flush()
 	if len(dateErrs) > 0 {
 		return nil, &ValidationError{Code: ErrPos012, Message: dateErrs[0].Message, Errors: dateErrs}
 	}
@@ -501,6 +502,9 @@ func (c *conversion) finish(imp *Import, o *ImportOptions, po *ParseOptions) (*I
 		}
 		return nil, err
 	}
+	if len(ps) != len(c.rows) {
+		return nil, fmt.Errorf("read %s export: %d rows converted, %d positions validated", imp.Format, len(c.rows), len(ps))
+	}
 	for i := range ps {
 		ps[i].Line = c.rows[i].line
 	}
@@ -524,6 +528,20 @@ func (c *conversion) finish(imp *Import, o *ImportOptions, po *ParseOptions) (*I
 	}
 	c.checkValues(imp)
 	return imp, nil
+}
+
+// writeQuotedRecord writes a CSV record with every field quoted, so that
+// no converted row can read as a comment ("#…") or a blank line.
+func writeQuotedRecord(buf *bytes.Buffer, fields []string) {
+	for i, f := range fields {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteByte('"')
+		buf.WriteString(strings.ReplaceAll(f, `"`, `""`))
+		buf.WriteByte('"')
+	}
+	buf.WriteByte('\n')
 }
 
 // checkValues compares each row's market value with quantity × price ×

@@ -379,3 +379,19 @@ func TestReadPositionsRobinhoodWrittenOptions(t *testing.T) {
 		t.Errorf("positions %q, want %q", got, want)
 	}
 }
+
+// TestReadPositionsConvertedRowsStayRows: a symbol that would read as a
+// comment or carries a quote is validated like any other, not dropped.
+func TestReadPositionsConvertedRowsStayRows(t *testing.T) {
+	t.Parallel()
+	in := "\"Positions for account X as of 09:35 PM ET, 01/12/2024\"\n\n" +
+		"\"Symbol\",\"Quantity\",\"Price\",\"Market Value\",\"Cost Basis\",\"Security Type\",\n" +
+		"\"#AAPL\",\"1\",\"$1.00\",\"$1.00\",\"$1.00\",\"Equity\",\n" +
+		"\"MS\"\"FT\",\"1\",\"$1.00\",\"$1.00\",\"$1.00\",\"Equity\",\n" +
+		"\"Account Total\",\"\",\"\",\"$2.00\",\"\",\"\",\n"
+	_, err := ReadPositions(strings.NewReader(in), &ImportOptions{Now: brokerNow})
+	var ve *ValidationError
+	if !errors.As(err, &ve) || len(ve.Errors) != 2 || ve.Errors[0].Code != ErrPos003 || ve.Errors[0].Line != 4 || ve.Errors[1].Line != 5 {
+		t.Fatalf("err = %v, want ERR_POS_003 on lines 4 and 5", err)
+	}
+}

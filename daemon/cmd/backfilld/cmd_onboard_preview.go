@@ -68,16 +68,61 @@ func previewOnboard(a *app, req *portfolio.OnboardRequest, name string, asJSON b
 		return err
 	}
 	if asJSON {
-		return writeJSON(a.stdout, previewJSON{DryRun: true, Import: imp})
+		return writeJSON(a.stdout, newPreviewJSON(imp))
 	}
 	printPreview(a.stdout, imp)
 	return nil
 }
 
-// previewJSON is the --dry-run --json output.
+// previewJSON is the --dry-run --json output: the import, with positions
+// and flows under the same snake_case names as the rest of the output.
 type previewJSON struct {
 	DryRun bool `json:"dry_run"`
 	*portfolio.Import
+	Positions []previewPosition `json:"positions"`
+	Flows     []previewFlow     `json:"flows"`
+}
+
+type previewPosition struct {
+	Line            int                `json:"line"`
+	Symbol          string             `json:"symbol"`
+	PositionType    string             `json:"position_type"`
+	Quantity        portfolio.Decimal  `json:"quantity"`
+	EntryPrice      portfolio.Decimal  `json:"entry_price"`
+	EntryDate       string             `json:"entry_date"`
+	InvestmentClass string             `json:"investment_class"`
+	Subtype         string             `json:"investment_subtype,omitempty"`
+	IsCash          bool               `json:"is_cash"`
+	Underlying      string             `json:"underlying_symbol,omitempty"`
+	Strike          *portfolio.Decimal `json:"strike_price,omitempty"`
+	Expiration      string             `json:"expiration_date,omitempty"`
+	OptionType      string             `json:"option_type,omitempty"`
+	Multiplier      int                `json:"multiplier"`
+}
+
+type previewFlow struct {
+	Line        int    `json:"line"`
+	Date        string `json:"flow_date"`
+	Amount      string `json:"amount"`
+	Description string `json:"description"`
+}
+
+func newPreviewJSON(imp *portfolio.Import) previewJSON {
+	out := previewJSON{DryRun: true, Import: imp, Positions: []previewPosition{}, Flows: []previewFlow{}}
+	for _, p := range imp.Positions {
+		v := previewPosition{Line: p.Line, Symbol: p.Symbol, PositionType: string(p.Type), Quantity: p.Quantity,
+			EntryPrice: p.EntryPrice, EntryDate: p.EntryDate.Format(time.DateOnly), InvestmentClass: string(p.Class),
+			Subtype: p.Subtype, IsCash: p.IsCash, Underlying: p.Underlying, Strike: p.Strike,
+			OptionType: string(p.OptionType), Multiplier: p.Multiplier}
+		if p.Expiration != nil {
+			v.Expiration = p.Expiration.Format(time.DateOnly)
+		}
+		out.Positions = append(out.Positions, v)
+	}
+	for _, f := range imp.Flows {
+		out.Flows = append(out.Flows, previewFlow{Line: f.Line, Date: f.Date.Format(time.DateOnly), Amount: f.Amount, Description: f.Description})
+	}
+	return out
 }
 
 func printPreview(w io.Writer, imp *portfolio.Import) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"testing"
 
@@ -37,12 +38,30 @@ func TestOnboardDryRunWritesNothing(t *testing.T) {
 	r = backfilld(t, env, "", "onboard", "--dry-run", "--json", brokerFixture("robinhood_activity.csv"))
 	r.want(t, exitOK)
 	var got struct {
-		DryRun bool `json:"dry_run"`
-		portfolio.Import
+		DryRun    bool             `json:"dry_run"`
+		Format    portfolio.Format `json:"format"`
+		Positions []struct {
+			Line       int         `json:"line"`
+			Symbol     string      `json:"symbol"`
+			Quantity   json.Number `json:"quantity"`
+			EntryPrice json.Number `json:"entry_price"`
+			EntryDate  string      `json:"entry_date"`
+			Expiration string      `json:"expiration_date"`
+		} `json:"positions"`
+		Flows []struct {
+			Date   string `json:"flow_date"`
+			Amount string `json:"amount"`
+		} `json:"flows"`
+		Skipped []portfolio.SkippedRow `json:"skipped"`
 	}
 	r.decode(t, &got)
-	if !got.DryRun || got.Format != portfolio.FormatRobinhood || len(got.Positions) != 3 || len(got.Flows) != 1 || len(got.Skipped) != 5 {
-		t.Errorf("dry run JSON: %+v", got)
+	if !got.DryRun || got.Format != portfolio.FormatRobinhood || len(got.Positions) != 3 || len(got.Skipped) != 5 ||
+		len(got.Flows) != 1 || got.Flows[0].Date != "2024-01-11" || got.Flows[0].Amount != "-500.00" {
+		t.Fatalf("dry run JSON: %+v", got)
+	}
+	if p := got.Positions[0]; p.Symbol != "AAPL240216C00200000" || p.Quantity != "2" || p.EntryPrice != "2.5000" ||
+		p.EntryDate != "2024-01-08" || p.Expiration != "2024-02-16" || p.Line != 9 {
+		t.Errorf("first position %+v", p)
 	}
 	// A rejected file in a dry run: the error envelope, exit status 2.
 	backfilld(t, env, "", "onboard", "--dry-run", brokerFixture("vanguard_download.csv")).
