@@ -50,7 +50,9 @@ func readFidelity(recs []exportRecord, c *conversion) error {
 		case r.blank():
 			c.skip(r, "blank row")
 			continue
-		case footer || len(r.fields) == 1:
+		case footer || len(r.fields) == 1 && strings.Contains(r.field(0), " "):
+			// The footer's lines are sentences; a single word is a row cut
+			// short, reported below.
 			footer = true
 			if m := fidelityDownloaded.FindStringSubmatch(r.field(0)); m != nil {
 				if t, ok := exportDate(m[1]); ok {

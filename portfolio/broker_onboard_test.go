@@ -98,6 +98,7 @@ var brokerBadInputs = []struct {
 	{"schwab/non-USD", "schwab_older.csv", replace(`"$223,104.00"`, `"€223.104,00"`), portfolio.ErrCodeCSVValidation, portfolio.ErrFormat002, "USD"},
 	{"schwab/unknown option", "schwab_older.csv", replace(`AAPL 01/17/2025 260.00 C`, `AAPL JAN 17 2025 260.00 CALL`), portfolio.ErrCodeCSVValidation, portfolio.ErrFormat002, "Schwab's form"},
 	{"fidelity/truncated", "fidelity_positions.csv", cutAt("FIDELITY 500"), portfolio.ErrCodeCSVValidation, portfolio.ErrFormat002, "truncated"},
+	{"fidelity/truncated to one field", "fidelity_positions.csv", func(s string) string { return s[:strings.Index(s, "Z12345678,Individual,FXAIX")+5] }, portfolio.ErrCodeCSVValidation, portfolio.ErrFormat002, "truncated"},
 	{"fidelity/no quantity", "fidelity_positions.csv", replace(",Quantity,", ",Qty Held,"), portfolio.ErrCSV004, "", "Quantity"},
 	{"fidelity/non-USD", "fidelity_positions.csv", replace("$185.92", "£185.92"), portfolio.ErrCodeCSVValidation, portfolio.ErrFormat002, "USD"},
 	{"fidelity/unknown option", "fidelity_positions.csv", replace("-AAPL250117C250", "-AAPL2501X7C250"), portfolio.ErrCodeCSVValidation, portfolio.ErrFormat002, "Fidelity's form"},

@@ -92,7 +92,7 @@ func readRobinhood(recs []exportRecord, c *conversion) error {
 			c.skip(r, "activity "+quote(code)+" is not a trade, split or ACH transfer")
 			continue
 		}
-		qtyText := c.money(r, "Quantity", inst, strings.TrimSuffix(r.field(iQty), "S"))
+		qtyText := c.money(r, "Quantity", inst, r.field(iQty))
 		price := c.money(r, "Price", inst, r.field(iPrice))
 		amount := c.money(r, "Amount", inst, r.field(iAmount))
 		q, ok := ratOf(qtyText)
