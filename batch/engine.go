@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -122,6 +123,13 @@ type Engine struct {
 	betas  *betaCache
 	series *seriesCache
 
+	// The caches' price generation, the last price change they saw and
+	// their epoch (see syncCaches).
+	syncMu    sync.Mutex
+	syncedGen int64
+	changeID  int64
+	epoch     atomic.Int64
+
 	// afterChunk, set by tests, runs after each committed chunk.
 	afterChunk func(daysWritten int)
 	// beforeAnalytics, set by tests, runs before the analytics of a
@@ -135,7 +143,7 @@ func NewEngine(pool *pgxpool.Pool, cfg *Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{pool: pool, cfg: c, prices: newPriceCache(c.Prices), betas: newBetaCache(), series: newSeriesCache()}, nil
+	return &Engine{pool: pool, cfg: c, prices: newPriceCache(c.Prices), betas: newBetaCache(), series: newSeriesCache(), syncedGen: -1}, nil
 }
 
 // Config returns the engine's configuration with defaults filled in.
@@ -227,6 +235,10 @@ type Result struct {
 	Warnings    []Warning `json:"warnings"`
 	Timings     Timings   `json:"timings"`
 	Error       string    `json:"error,omitempty"`
+
+	// rewindSeq is the portfolio's rewind counter when the backfill loaded
+	// it; -1 before.
+	rewindSeq int64
 }
 
 // Backfill computes every missing day of one portfolio up to the latest
@@ -243,7 +255,7 @@ func (e *Engine) Backfill(ctx context.Context, portfolioID uuid.UUID, opts *Back
 	}
 	o.Trigger = cmp.Or(o.Trigger, portfolio.TriggerManual)
 	started := time.Now()
-	res = &Result{PortfolioID: portfolioID, Warnings: []Warning{}}
+	res = &Result{PortfolioID: portfolioID, Warnings: []Warning{}, rewindSeq: -1}
 
 	token, owned := o.LeaseToken, o.LeaseToken == uuid.Nil
 	if owned {
@@ -293,6 +305,7 @@ func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, to
 	if err != nil {
 		return err
 	}
+	res.rewindSeq = p.rewindSeq
 	res.Timings.Load = time.Since(t0)
 	cal := e.cfg.Calendar
 
@@ -345,7 +358,16 @@ func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, to
 			}
 		}
 	}
-	closes, gen, err := e.prices.closes(ctx, p.gen, symbols, axisFrom, target)
+	if p.gen < 0 {
+		if p.gen, err = e.cfg.Prices.Generation(ctx); err != nil {
+			return fmt.Errorf("price generation: %w", err)
+		}
+	}
+	gen, err := e.syncCaches(ctx, p.gen)
+	if err != nil {
+		return err
+	}
+	closes, err := e.prices.closes(ctx, gen, symbols, axisFrom, target)
 	if err != nil {
 		return err
 	}
@@ -422,6 +444,9 @@ func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, to
 	}
 	res.Timings.Compute = time.Since(t2)
 	res.From, res.Through, res.DaysTotal = ax.days[first], ax.days[end], len(days)
+	if err := checkPlausible(id, ax, first, days, hs); err != nil {
+		return err
+	}
 
 	t3 := time.Now()
 	err = e.write(ctx, id, token, res, days)
@@ -544,13 +569,13 @@ func flagWarnings(ax *axis, hs []holding, runs []flagRun) []Warning {
 }
 
 // priceCache shares closes between the portfolios an engine processes: each
-// symbol is loaded once for the widest range asked, until the price
-// generation changes.
+// symbol is loaded once for the widest range asked, until its closes change
+// (see syncCaches).
 type priceCache struct {
-	src PriceSource
-	mu  sync.Mutex
-	gen int64
-	m   map[string]*cachedCloses
+	src   PriceSource
+	mu    sync.Mutex
+	epoch int64
+	m     map[string]*cachedCloses
 }
 
 type cachedCloses struct {
@@ -559,26 +584,15 @@ type cachedCloses struct {
 }
 
 func newPriceCache(src PriceSource) *priceCache {
-	return &priceCache{src: src, gen: -1, m: map[string]*cachedCloses{}}
+	return &priceCache{src: src, m: map[string]*cachedCloses{}}
 }
 
 // closes returns each symbol's closes in [from, to] preceded by its last
-// close before from.
-// gen is the source's current generation when the caller already read it,
-// else -1.
-func (c *priceCache) closes(ctx context.Context, gen int64, symbols []string, from, to time.Time) (map[string][]Close, int64, error) {
-	if gen < 0 {
-		var err error
-		if gen, err = c.src.Generation(ctx); err != nil {
-			return nil, 0, fmt.Errorf("price generation: %w", err)
-		}
-	}
+// close before from. Closes loaded under an older epoch than the cache's
+// are returned but not kept.
+func (c *priceCache) closes(ctx context.Context, epoch int64, symbols []string, from, to time.Time) (map[string][]Close, error) {
+	out := make(map[string][]Close, len(symbols))
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if gen != c.gen {
-		c.m = map[string]*cachedCloses{}
-		c.gen = gen
-	}
 	var missing []string
 	lo, hi := from, to
 	for _, s := range symbols {
@@ -588,24 +602,66 @@ func (c *priceCache) closes(ctx context.Context, gen int64, symbols []string, fr
 			if cc != nil {
 				lo, hi = minTime(lo, cc.from), maxTime(hi, cc.to)
 			}
+			continue
 		}
-	}
-	if len(missing) > 0 {
-		got, err := c.src.Closes(ctx, missing, lo, hi)
-		if err != nil {
-			return nil, 0, fmt.Errorf("load prices: %w", err)
-		}
-		for _, s := range missing {
-			c.m[s] = &cachedCloses{from: lo, to: hi, closes: got[s]}
-		}
-	}
-	out := make(map[string][]Close, len(symbols))
-	for _, s := range symbols {
-		if cs := c.m[s].slice(from, to); len(cs) > 0 {
+		if cs := cc.slice(from, to); len(cs) > 0 {
 			out[s] = cs
 		}
 	}
-	return out, gen, nil
+	c.mu.Unlock()
+	if len(missing) == 0 {
+		return out, nil
+	}
+	got, err := c.src.Closes(ctx, missing, lo, hi)
+	if err != nil {
+		return nil, fmt.Errorf("load prices: %w", err)
+	}
+	c.mu.Lock()
+	keep := epoch == c.epoch
+	c.mu.Unlock()
+	for _, s := range missing {
+		cc := &cachedCloses{from: lo, to: hi, closes: got[s]}
+		if cs := cc.slice(from, to); len(cs) > 0 {
+			out[s] = cs
+		}
+		if keep {
+			c.mu.Lock()
+			if epoch == c.epoch {
+				c.m[s] = cc
+			}
+			c.mu.Unlock()
+		}
+	}
+	return out, nil
+}
+
+// invalidate moves the cache to epoch, dropping each changed symbol's
+// closes from its changed day on (everything when changed is nil).
+func (c *priceCache) invalidate(epoch int64, changed map[string]time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.epoch = epoch
+	if changed == nil {
+		c.m = map[string]*cachedCloses{}
+		return
+	}
+	for sym, d := range changed {
+		cc := c.m[sym]
+		if cc == nil || cc.to.Before(d) {
+			continue
+		}
+		keep := &cachedCloses{from: cc.from, to: d.AddDate(0, 0, -1)}
+		for _, x := range cc.closes {
+			if x.Date.Before(d) {
+				keep.closes = append(keep.closes, x)
+			}
+		}
+		if keep.to.Before(keep.from) {
+			delete(c.m, sym)
+		} else {
+			c.m[sym] = keep
+		}
+	}
 }
 
 // slice returns the closes in [from, to] preceded by the last one before.

@@ -49,8 +49,11 @@ type portfolioData struct {
 	startingEquity float64
 	inception      time.Time
 	watermark      *time.Time
-	positions      []storedPosition
-	flows          []flow
+	// rewindSeq counts the portfolio's rewinds; a backfill moves the
+	// watermark only while it is unchanged.
+	rewindSeq int64
+	positions []storedPosition
+	flows     []flow
 }
 
 // loadPortfolio reads a live portfolio, its positions, flows and
@@ -63,10 +66,10 @@ func (e *Engine) loadPortfolio(ctx context.Context, q batcher, id uuid.UUID) (*p
 		b.Queue(src.generationSQL).QueryRow(func(r pgx.Row) error { return r.Scan(&p.gen) })
 	}
 	b.Queue(e.sql(`
-		SELECT p.starting_equity::float8, p.inception_date, s.snapshot_through
+		SELECT p.starting_equity::float8, p.inception_date, s.snapshot_through, s.rewind_seq
 		FROM {schema}.portfolios p JOIN {schema}.backfill_state s ON s.portfolio_id = p.id
 		WHERE p.id = $1 AND p.deleted_at IS NULL`), id).QueryRow(func(r pgx.Row) error {
-		return r.Scan(&p.startingEquity, &p.inception, &p.watermark)
+		return r.Scan(&p.startingEquity, &p.inception, &p.watermark, &p.rewindSeq)
 	})
 	b.Queue(e.sql(`
 		SELECT symbol, investment_class, is_cash, quantity::float8, entry_price::float8, entry_date,

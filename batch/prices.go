@@ -39,6 +39,8 @@ type DBPriceSource struct {
 	db            portfolio.Querier
 	closesSQL     string
 	generationSQL string
+	changesSQL    string
+	prunedSQL     string
 }
 
 var _ PriceSource = (*DBPriceSource)(nil)
@@ -68,6 +70,8 @@ CROSS JOIN LATERAL (
     LIMIT 1
 ) AS p`),
 		generationSQL: schema.SQL(`SELECT generation FROM {schema}.price_generation`),
+		changesSQL:    schema.SQL(`SELECT id, symbol, from_date FROM {schema}.price_changes WHERE id > $1 ORDER BY id`),
+		prunedSQL:     schema.SQL(`SELECT pruned_through FROM {schema}.price_generation`),
 	}
 }
 

@@ -21,11 +21,11 @@ type layer struct {
 	closes map[string][]Close
 	built  map[string]*series
 	cache  *seriesCache
-	gen    int64
+	epoch  int64
 }
 
-func newLayer(ax *axis, closes map[string][]Close, cache *seriesCache, gen int64) *layer {
-	return &layer{ax: ax, closes: closes, built: map[string]*series{}, cache: cache, gen: gen}
+func newLayer(ax *axis, closes map[string][]Close, cache *seriesCache, epoch int64) *layer {
+	return &layer{ax: ax, closes: closes, built: map[string]*series{}, cache: cache, epoch: epoch}
 }
 
 // of returns the symbol's series, nil when it has no close at all.
@@ -35,18 +35,19 @@ func (l *layer) of(sym string) *series {
 	}
 	var s *series
 	if c, ok := l.closes[sym]; ok {
-		s = l.cache.get(l.gen, sym, l.ax, func() *series { return newSeries(l.ax, c) })
+		s = l.cache.get(l.epoch, sym, l.ax, func() *series { return newSeries(l.ax, c) })
 	}
 	l.built[sym] = s
 	return s
 }
 
-// seriesCache keeps the series laid for one price generation, by symbol
-// and axis, so that portfolios backfilling the same days share them.
+// seriesCache keeps the series laid on an axis, by symbol and axis, so
+// that portfolios backfilling the same days share them, until the symbol's
+// closes change (see syncCaches).
 type seriesCache struct {
-	mu  sync.Mutex
-	gen int64
-	m   map[seriesKey]*series
+	mu    sync.Mutex
+	epoch int64
+	m     map[seriesKey]*series
 }
 
 type seriesKey struct {
@@ -57,13 +58,15 @@ type seriesKey struct {
 // maxCachedSeries bounds the cache; past it, it starts over.
 const maxCachedSeries = 200_000
 
-func newSeriesCache() *seriesCache { return &seriesCache{gen: -1, m: map[seriesKey]*series{}} }
+func newSeriesCache() *seriesCache { return &seriesCache{m: map[seriesKey]*series{}} }
 
-func (c *seriesCache) get(gen int64, sym string, ax *axis, build func() *series) *series {
+// get returns the cached series of sym on ax, or builds it; a series built
+// under an older epoch than the cache's is not kept.
+func (c *seriesCache) get(epoch int64, sym string, ax *axis, build func() *series) *series {
 	k := seriesKey{sym, ax.days[0], ax.days[len(ax.days)-1]}
 	c.mu.Lock()
-	if gen != c.gen || len(c.m) >= maxCachedSeries {
-		c.m, c.gen = map[seriesKey]*series{}, gen
+	if len(c.m) >= maxCachedSeries {
+		c.m = map[seriesKey]*series{}
 	}
 	s, ok := c.m[k]
 	c.mu.Unlock()
@@ -72,20 +75,40 @@ func (c *seriesCache) get(gen int64, sym string, ax *axis, build func() *series)
 	}
 	s = build()
 	c.mu.Lock()
-	if gen == c.gen {
+	if epoch == c.epoch {
 		c.m[k] = s
 	}
 	c.mu.Unlock()
 	return s
 }
 
+// invalidate moves the cache to epoch, dropping the series of each changed
+// symbol that reach its changed day (everything when changed is nil).
+func (c *seriesCache) invalidate(epoch int64, changed map[string]time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.epoch = epoch
+	if changed == nil {
+		c.m = map[seriesKey]*series{}
+		return
+	}
+	if len(changed) == 0 {
+		return
+	}
+	for k := range c.m {
+		if d, ok := changed[k.symbol]; ok && !k.last.Before(d) {
+			delete(c.m, k)
+		}
+	}
+}
+
 // betaCache computes each symbol's betas for a day once per engine and
 // shares them between every portfolio holding the symbol, until prices
 // change.
 type betaCache struct {
-	mu  sync.Mutex
-	gen int64
-	m   map[string]*betaEntry
+	mu    sync.Mutex
+	epoch int64
+	m     map[string]*betaEntry
 }
 
 type betaEntry struct {
@@ -114,14 +137,42 @@ type betaProblem struct {
 	reason      string
 }
 
-func newBetaCache() *betaCache { return &betaCache{gen: -1, m: map[string]*betaEntry{}} }
+func newBetaCache() *betaCache { return &betaCache{m: map[string]*betaEntry{}} }
+
+// invalidate moves the cache to epoch, dropping the betas of each changed
+// symbol that reach its changed day, and every symbol's from everyone on
+// (a factor instrument changed); everything when changed is nil. Entries
+// still being computed are dropped too: they may read the old closes.
+func (c *betaCache) invalidate(epoch int64, changed map[string]time.Time, everyone time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.epoch = epoch
+	if changed == nil {
+		c.m = map[string]*betaEntry{}
+		return
+	}
+	reaches := func(en *betaEntry, d time.Time) bool {
+		select {
+		case <-en.ready:
+			return len(en.days) > 0 && !en.days[len(en.days)-1].Before(d)
+		default:
+			return true
+		}
+	}
+	for sym, en := range c.m {
+		d, ok := changed[sym]
+		if (ok && reaches(en, d)) || (!everyone.IsZero() && reaches(en, everyone)) {
+			delete(c.m, sym)
+		}
+	}
+}
 
 // rows returns the symbol's betas on sessions [first, end] of ax, computing
 // them with compute unless an earlier computation covers those days.
 // Concurrent callers for one symbol wait for a single computation.
-func (c *betaCache) rows(gen int64, sym string, ax *axis, first, end int, compute func() *symbolBetas) (betaRows, []betaProblem) {
+func (c *betaCache) rows(epoch int64, sym string, ax *axis, first, end int, compute func() *symbolBetas) (betaRows, []betaProblem) {
 	for {
-		en, mine := c.entry(gen, sym, ax, first, end)
+		en, mine := c.entry(epoch, sym, ax, first, end)
 		if mine {
 			return en.fill(ax, first, end, compute)
 		}
@@ -135,13 +186,11 @@ func (c *betaCache) rows(gen int64, sym string, ax *axis, first, end int, comput
 }
 
 // entry returns the symbol's entry to read, or a new one the caller must
-// fill (mine).
-func (c *betaCache) entry(gen int64, sym string, ax *axis, first, end int) (en *betaEntry, mine bool) {
+// fill (mine). A caller loading under an older epoch than the cache's gets
+// an entry of its own that is not shared.
+func (c *betaCache) entry(epoch int64, sym string, ax *axis, first, end int) (en *betaEntry, mine bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if gen != c.gen {
-		c.m, c.gen = map[string]*betaEntry{}, gen
-	}
 	if en = c.m[sym]; en != nil {
 		select {
 		case <-en.ready:
@@ -153,7 +202,9 @@ func (c *betaCache) entry(gen int64, sym string, ax *axis, first, end int) (en *
 		}
 	}
 	en = &betaEntry{ready: make(chan struct{})}
-	c.m[sym] = en
+	if epoch == c.epoch {
+		c.m[sym] = en
+	}
 	return en, true
 }
 
@@ -329,7 +380,7 @@ func reasonClass(r string) string {
 
 // attachBetas gives every public holding its symbol's betas on [first,
 // end], from the engine's cache, and records why betas are missing.
-func (e *Engine) attachBetas(gen int64, lay *layer, hs []holding, first, end int, w *warnings) {
+func (e *Engine) attachBetas(epoch int64, lay *layer, hs []holding, first, end int, w *warnings) {
 	cfg := &e.cfg.Analytics
 	proxies := map[string]*series{}
 	for _, p := range cfg.Proxies() {
@@ -345,7 +396,7 @@ func (e *Engine) attachBetas(gen int64, lay *layer, hs []holding, first, end int
 		rows, ok := bySymbol[h.symbol]
 		if !ok {
 			var problems []betaProblem
-			rows, problems = e.betas.rows(gen, h.symbol, lay.ax, first, end, func() *symbolBetas {
+			rows, problems = e.betas.rows(epoch, h.symbol, lay.ax, first, end, func() *symbolBetas {
 				return computeSymbolBetasAt(cfg, h.own, proxies, first, end, syncMonthly(lay.ax))
 			})
 			bySymbol[h.symbol] = rows

@@ -255,11 +255,15 @@ func (e *Engine) write(ctx context.Context, id, token uuid.UUID, res *Result, da
 		first, last := chunk[0].date, chunk[len(chunk)-1].date
 		err := pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
 			b := &pgx.Batch{}
+			// A rewind since the backfill loaded the portfolio (a price
+			// correction, a flow) keeps the watermark where it put it:
+			// the days are written, and recomputed by the next backfill.
 			fence := b.Queue(e.sql(`
 				UPDATE {schema}.backfill_state
-				SET snapshot_through = $3, lease_expires_at = now() + make_interval(secs => $4), updated_at = now()
+				SET snapshot_through = CASE WHEN rewind_seq = $5 THEN $3 ELSE snapshot_through END,
+				    lease_expires_at = now() + make_interval(secs => $4), updated_at = now()
 				WHERE portfolio_id = $1 AND lease_token = $2 AND lease_expires_at > now()`),
-				id, token, last, e.cfg.LeaseTTL.Seconds())
+				id, token, last, e.cfg.LeaseTTL.Seconds(), res.rewindSeq)
 			var fenced bool
 			fence.Exec(func(tag pgconn.CommandTag) error {
 				fenced = tag.RowsAffected() == 0
@@ -333,16 +337,17 @@ func (e *Engine) finish(ctx context.Context, res *Result, token uuid.UUID, relea
 		res.DaysTotal, res.DaysWritten, res.Warnings, nullString(res.Error), timings)
 	b.Queue(e.sql(`
 		UPDATE {schema}.backfill_state
-		SET status = $3, target_date = $4, updated_at = now(),
-		    requested_at = CASE WHEN $3 IN ('failing', 'pending') THEN requested_at END,
+		SET status = CASE WHEN rewind_seq <> $7 AND $3 IN ('current', 'waiting_for_prices') THEN 'pending' ELSE $3 END,
+		    target_date = $4, updated_at = now(),
+		    requested_at = CASE WHEN $3 IN ('failing', 'pending') OR rewind_seq <> $7 THEN requested_at END,
 		    attempts = CASE $3 WHEN 'failing' THEN attempts + 1 WHEN 'pending' THEN attempts ELSE 0 END,
 		    last_error = $5,
-		    behind_since = CASE WHEN $3 = 'current' THEN NULL ELSE coalesce(behind_since, now()) END,
+		    behind_since = CASE WHEN $3 = 'current' AND rewind_seq = $7 THEN NULL ELSE coalesce(behind_since, now()) END,
 		    lease_owner = CASE WHEN $6 THEN NULL ELSE lease_owner END,
 		    lease_token = CASE WHEN $6 THEN NULL ELSE lease_token END,
 		    lease_expires_at = CASE WHEN $6 THEN NULL ELSE lease_expires_at END
 		WHERE portfolio_id = $1 AND lease_token = $2`),
-		res.PortfolioID, token, state, nullDate(res.Target), nullString(res.Error), release)
+		res.PortfolioID, token, state, nullDate(res.Target), nullString(res.Error), release, res.rewindSeq)
 	if err := e.pool.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("finish run %s: %w", res.RunID, err)
 	}

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/sigmasight/backfill/portfolio"
 )
 
 // listen holds a dedicated connection LISTENing on the request channel and
@@ -40,11 +42,14 @@ func (r *Reconciler) listenOnce(ctx context.Context) (connected bool, err error)
 		return false, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{r.cfg.NotifyChannel}.Sanitize()); err != nil {
-		return false, err
+	for _, ch := range []string{r.cfg.NotifyChannel, portfolio.PriceChangeChannel} {
+		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
+			return false, err
+		}
 	}
 	r.metrics.listenerConnected.Set(1)
-	r.cfg.Logger.Info("listening for backfill requests", "channel", r.cfg.NotifyChannel)
+	r.cfg.Logger.Info("listening for backfill requests and price changes", "channel", r.cfg.NotifyChannel,
+		"price_channel", portfolio.PriceChangeChannel)
 	// A catch-up sweep, like a scheduled one: it does not hold back the
 	// first notification's sweep (NotifyInterval).
 	r.trigger(false)
@@ -53,7 +58,11 @@ func (r *Reconciler) listenOnce(ctx context.Context) (connected bool, err error)
 		if err != nil {
 			return true, err
 		}
-		r.cfg.Logger.Debug("backfill requested", "portfolio_id", n.Payload)
+		if n.Channel == portfolio.PriceChangeChannel {
+			r.cfg.Logger.Debug("prices changed", "schema", n.Payload)
+		} else {
+			r.cfg.Logger.Debug("backfill requested", "portfolio_id", n.Payload)
+		}
 		r.trigger(true)
 	}
 }

@@ -210,20 +210,6 @@ func keyOf(p *Position) positionKey {
 	return key
 }
 
-// rewind moves the watermark back so that the next backfill recomputes
-// from date on, and requests that backfill (notified on commit).
-func (c *Client) rewind(ctx context.Context, tx pgx.Tx, portfolioID uuid.UUID, date time.Time) error {
-	if _, err := tx.Exec(ctx, c.cfg.Schema.SQL(`
-		UPDATE {schema}.backfill_state
-		SET snapshot_through = CASE WHEN snapshot_through >= $2 THEN $2::date - 1 ELSE snapshot_through END,
-		    updated_at = now()
-		WHERE portfolio_id = $1`), portfolioID, date); err != nil {
-		return fmt.Errorf("rewind watermark: %w", err)
-	}
-	_, err := c.RequestBackfillTx(ctx, tx, portfolioID, TriggerCalculate)
-	return err
-}
-
 func dateOnly(t time.Time) time.Time {
 	y, m, d := t.Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)

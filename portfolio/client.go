@@ -16,6 +16,11 @@ import (
 // and backfill requests wake the reconciler.
 const DefaultNotifyChannel = "backfill_requested"
 
+// PriceChangeChannel is the NOTIFY channel on which every statement that
+// changes market_prices wakes the reconcilers (payload: the schema), so
+// that they rewind the portfolios the change affects.
+const PriceChangeChannel = "backfill_price_changed"
+
 // DBTX is what the client needs of a database handle; *pgxpool.Pool,
 // *pgx.Conn and pgx.Tx all satisfy it.
 type DBTX interface {

@@ -20,11 +20,14 @@ const (
 	TriggerSchedule   Trigger = "schedule"
 	TriggerNotify     Trigger = "notify"
 	TriggerManual     Trigger = "manual"
+	// TriggerPriceCorrection: a stored close the portfolio's days depend
+	// on was inserted, changed or deleted.
+	TriggerPriceCorrection Trigger = "price_correction"
 )
 
 func (t Trigger) valid() bool {
 	switch t {
-	case TriggerOnboarding, TriggerCalculate, TriggerSchedule, TriggerNotify, TriggerManual:
+	case TriggerOnboarding, TriggerCalculate, TriggerSchedule, TriggerNotify, TriggerManual, TriggerPriceCorrection:
 		return true
 	}
 	return false

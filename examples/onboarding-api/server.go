@@ -37,6 +37,10 @@ const (
 	errContentType = "ERR_CONTENT_TYPE"
 	// errMalformedRequest: the multipart body cannot be parsed. 400.
 	errMalformedRequest = "ERR_MALFORMED_REQUEST"
+	// errTooManyParts: the multipart body has more parts or part headers
+	// than mime/multipart reads (1,000 parts, 10,000 headers by default),
+	// whatever its size. 400.
+	errTooManyParts = "ERR_TOO_MANY_PARTS"
 	// errInvalidID: a portfolio or batch run id in the path is not a UUID. 400.
 	errInvalidID = "ERR_INVALID_ID"
 	// errInvalidParameter: a query or form parameter has a bad value
@@ -184,12 +188,6 @@ type errorBody struct {
 	Details any    `json:"details,omitempty"`
 }
 
-// validationDetails is the details object of a validation error.
-type validationDetails struct {
-	Errors      []portfolio.FieldError `json:"errors"`
-	TotalErrors int                    `json:"total_errors"`
-}
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -301,8 +299,16 @@ func (s *server) createPortfolio(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := r.ParseMultipartForm(multipartMemory); err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) || errors.Is(err, multipart.ErrMessageTooLarge) {
+		switch {
+		case errors.As(err, &tooBig):
 			s.tooLarge(w, r)
+			return
+		case errors.Is(err, multipart.ErrMessageTooLarge):
+			// Within the size limit (checked above), mime/multipart
+			// reports too many parts or part headers this way.
+			s.fail(w, r, http.StatusBadRequest, errTooManyParts,
+				"Too many parts in the multipart/form-data body: at most 1000 parts and 10000 part headers; "+
+					"send the form fields and one csv_file part", nil)
 			return
 		}
 		s.fail(w, r, http.StatusBadRequest, errMalformedRequest, "Malformed multipart/form-data body: "+err.Error(), nil)
@@ -394,7 +400,7 @@ func (s *server) onboardError(w http.ResponseWriter, r *http.Request, err error)
 	case verr.Code == portfolio.ErrOwner001:
 		status = http.StatusUnauthorized
 	}
-	s.fail(w, r, status, verr.Code, verr.Message, validationDetails{Errors: verr.Errors, TotalErrors: len(verr.Errors)})
+	s.fail(w, r, status, verr.Code, verr.Message, verr.Details())
 }
 
 // csvTemplate handles GET /api/v1/onboarding/csv-template.
@@ -417,13 +423,30 @@ type calculateResponse struct {
 
 // calculate handles POST /api/v1/portfolios/{id}/calculate: it records a
 // backfill request, which the reconciler picks up, or returns the run
-// already pending or running.
+// already pending or running. With ?from=YYYY-MM-DD the days from that date
+// on are recomputed even when the portfolio is current.
 func (s *server) calculate(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.ownedPortfolio(w, r)
 	if !ok {
 		return
 	}
-	run, err := s.client.RequestBackfill(r.Context(), id, portfolio.TriggerCalculate)
+	var from time.Time
+	if raw := strings.TrimSpace(r.URL.Query().Get("from")); raw != "" {
+		d, err := portfolio.ParseDate(raw)
+		if err != nil {
+			s.fail(w, r, http.StatusBadRequest, errInvalidParameter,
+				fmt.Sprintf("from must be a date YYYY-MM-DD, not %q", raw), map[string]string{"parameter": "from"})
+			return
+		}
+		from = d
+	}
+	var run *portfolio.Run
+	var err error
+	if from.IsZero() {
+		run, err = s.client.RequestBackfill(r.Context(), id, portfolio.TriggerCalculate)
+	} else {
+		run, err = s.client.Recompute(r.Context(), id, from)
+	}
 	if errors.Is(err, portfolio.ErrNotFound) {
 		s.portfolioNotFound(w, r, id) // deleted since the owner check
 		return

@@ -577,7 +577,7 @@ func (a *app) connect(ctx context.Context) (*pgxpool.Pool, error) {
 		fmt.Fprintf(a.stderr, "backfilld: no DATABASE_URL; using embedded PostgreSQL in %s (port %d)\n", srv.DataDir(), srv.Port())
 		url = srv.ConnString("")
 	}
-	cfg, err := pgxpool.ParseConfig(url)
+	cfg, err := parseDatabaseURL(url)
 	if err != nil {
 		return nil, invalidf("invalid DATABASE_URL: %v", err)
 	}
@@ -587,7 +587,11 @@ func (a *app) connect(ctx context.Context) (*pgxpool.Pool, error) {
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("connect to PostgreSQL at %s@%s:%d/%s: %w", cfg.ConnConfig.User, cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
+		c := cfg.ConnConfig
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			err = fmt.Errorf("no answer within the connect timeout of %s (connect_timeout in the URL sets it): %w", c.ConnectTimeout, err)
+		}
+		return nil, fmt.Errorf("connect to PostgreSQL at %s@%s:%d/%s: %w", c.User, c.Host, c.Port, c.Database, err)
 	}
 	a.pool = pool
 	return pool, nil

@@ -28,12 +28,41 @@ portfolio's lease (so it never races a reconciler), computes every missing
 trading day up to the most recent closed session whose prices are in, and
 prints the status, range, days written, warnings and timings. The exit status
 is 1 when the run fails or ends partial, and when another worker holds the
-lease.`,
+lease.
+
+With --from, the days from DATE on are computed again even when the
+portfolio is current (its watermark moves back to the day before DATE).
+With --all --symbol SYMBOL --from DATE, every live portfolio that holds
+SYMBOL (directly or as an option's underlying) and has days on or after DATE
+is rewound that way, for the reconciler to recompute; it prints how many.
+A corrected close needs none of this: every change to market_prices rewinds
+the portfolios that depend on it by itself.`,
 	Flags: func(fs *flag.FlagSet) runFunc {
 		wait := fs.Bool("wait", false, "run the backfill now, in this process, and print its result")
 		through := fs.String("through", "", "with --wait, compute no day after `DATE` (YYYY-MM-DD). Default the most recent closed session with prices")
 		asJSON := fs.Bool("json", false, "print the run, or with --wait the backfill result, as JSON")
+		fromFlag := fs.String("from", "", "recompute from `DATE` (YYYY-MM-DD) on, even when the portfolio is current")
+		all := fs.Bool("all", false, "with --symbol and --from: rewind every portfolio holding the symbol")
+		symbol := fs.String("symbol", "", "with --all: the `SYMBOL` whose holders to recompute")
 		return func(ctx context.Context, a *app, args []string) error {
+			var from time.Time
+			if *fromFlag != "" {
+				var err error
+				if from, err = parseDate("from", *fromFlag); err != nil {
+					return err
+				}
+			}
+			if *all || *symbol != "" {
+				switch {
+				case !*all || *symbol == "" || from.IsZero():
+					return a.usage("--all, --symbol and --from go together: --all --symbol SYMBOL --from DATE")
+				case len(args) > 0:
+					return a.usage("--all takes no portfolio id")
+				case *wait:
+					return a.usage("--all cannot --wait: the reconciler (`backfilld run`) recomputes the portfolios")
+				}
+				return recomputeHolders(ctx, a, strings.ToUpper(strings.TrimSpace(*symbol)), from, *asJSON)
+			}
 			if err := a.checkArgs(args, 1, 1); err != nil {
 				return err
 			}
@@ -58,7 +87,12 @@ lease.`,
 			if err != nil {
 				return err
 			}
-			run, err := client.RequestBackfill(ctx, id, portfolio.TriggerCalculate)
+			var run *portfolio.Run
+			if from.IsZero() {
+				run, err = client.RequestBackfill(ctx, id, portfolio.TriggerCalculate)
+			} else {
+				run, err = client.Recompute(ctx, id, from)
+			}
 			if errors.Is(err, portfolio.ErrNotFound) {
 				return fmt.Errorf("portfolio %s not found (never onboarded, or deleted)", id)
 			}
@@ -77,7 +111,12 @@ lease.`,
 			if err != nil {
 				return err
 			}
-			res, err := engine.Backfill(ctx, id, &batch.BackfillOpts{Through: thr, RunID: run.ID, Trigger: portfolio.TriggerCalculate})
+			// Corrected closes not yet applied by a reconciler rewind their
+			// holders first, this portfolio among them.
+			if _, err := engine.ApplyPriceChanges(ctx, nil); err != nil {
+				return err
+			}
+			res, err := engine.Backfill(ctx, id, &batch.BackfillOpts{Through: thr, From: from, RunID: run.ID, Trigger: portfolio.TriggerCalculate})
 			if errors.Is(err, batch.ErrLeaseHeld) {
 				return fmt.Errorf("another worker is backfilling this portfolio; try again or drop --wait (run %s stays pending): %w", run.ID, err)
 			}
@@ -99,6 +138,28 @@ lease.`,
 			return nil
 		}
 	},
+}
+
+// recomputeHolders rewinds every portfolio holding symbol from from on.
+func recomputeHolders(ctx context.Context, a *app, symbol string, from time.Time, asJSON bool) error {
+	pool, err := a.db(ctx)
+	if err != nil {
+		return err
+	}
+	client, err := portfolio.NewClient(pool, &portfolio.Config{Schema: a.schema, Now: a.now, Logger: a.logger})
+	if err != nil {
+		return err
+	}
+	n, err := client.RewindHolders(ctx, []portfolio.SymbolRewind{{Symbol: symbol, From: from}}, portfolio.TriggerCalculate)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSON(a.stdout, map[string]any{"symbol": symbol, "from": from.Format(time.DateOnly), "portfolios_rewound": n})
+	}
+	fmt.Fprintf(a.stdout, "Rewound %d portfolio(s) holding %s to recompute from %s.\n", n, symbol, from.Format(time.DateOnly))
+	fmt.Fprintln(a.stdout, "A running reconciler (`backfilld run`) recomputes them; `backfilld run --once` does it now.")
+	return nil
 }
 
 func printRun(w io.Writer, run *portfolio.Run) {

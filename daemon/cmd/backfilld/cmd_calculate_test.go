@@ -124,3 +124,46 @@ func TestCalculateErrors(t *testing.T) {
 		backfilld(t, env, "", append([]string{"calculate"}, tt.args...)...).want(t, exitInvalid, tt.want)
 	}
 }
+
+// calculate --from recomputes a current portfolio from a date; --all
+// --symbol --from rewinds every holder; a corrected close alone is enough
+// for calculate --wait to recompute.
+func TestCalculateFrom(t *testing.T) {
+	t.Parallel()
+	env := dbEnv(t)
+	id := onboard(t, env, "Schwab IRA")
+	backfilld(t, env, "", "prices", "import", "testdata/prices/good.csv").want(t, exitOK)
+	backfilld(t, env, "", "calculate", "--wait", id.String()).want(t, exitOK, "2024-01-02 … 2024-01-05")
+
+	var res batch.Result
+	r := backfilld(t, env, "", "calculate", "--wait", "--from", "2024-01-04", "--json", id.String())
+	r.want(t, exitOK)
+	r.decode(t, &res)
+	if res.Status != portfolio.RunCompleted || res.DaysWritten != 2 || res.From.Format(time.DateOnly) != "2024-01-04" {
+		t.Errorf("calculate --from 2024-01-04 = %+v", res)
+	}
+
+	backfilld(t, env, "", "calculate", "--all", "--symbol", "aapl", "--from", "2024-01-03").want(t, exitOK, "Rewound 1 portfolio(s) holding AAPL")
+	backfilld(t, env, "", "calculate", "--wait", id.String()).want(t, exitOK, "2024-01-03 … 2024-01-05")
+	backfilld(t, env, "", "calculate", "--all", "--symbol", "AAPL").want(t, exitInvalid, "--all, --symbol and --from go together")
+	backfilld(t, env, "", "calculate", "--all", "--symbol", "AAPL", "--from", "2024-01-03", "--wait").want(t, exitInvalid, "cannot --wait")
+	backfilld(t, env, "", "calculate", "--from", "yesterday", id.String()).want(t, exitInvalid, "from")
+
+	// A corrected close: the next calculate --wait recomputes from its day.
+	backfilld(t, env, "", "prices", "import", "testdata/prices/correction.csv").want(t, exitOK, "1 portfolio(s) rewound")
+	var st struct {
+		ByState map[string]int `json:"by_state"`
+	}
+	r = backfilld(t, env, "", "status", "--json")
+	r.want(t, exitOK)
+	r.decode(t, &st)
+	if st.ByState["current"] != 0 || st.ByState["pending"] != 1 {
+		t.Errorf("status after a correction: %+v, want the holder pending, not current", st.ByState)
+	}
+	r = backfilld(t, env, "", "calculate", "--wait", "--json", id.String())
+	r.want(t, exitOK)
+	r.decode(t, &res)
+	if res.From.Format(time.DateOnly) != "2024-01-04" || res.DaysWritten != 2 {
+		t.Errorf("calculate --wait after a correction of 2024-01-04 = %+v", res)
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -34,7 +33,8 @@ line, field, code, message) and nothing is written. An owner's account names
 are unique: a second portfolio with the same one is ERR_PORT_001.
 
 With --json the result is the onboarding result, or on invalid input the
-error envelope {"error":{"code","message","details":{"errors":[…],"total_errors":N}}}.
+error envelope {"error":{"code","message","details":{"errors":[…],"total_errors":N}}},
+listing the first 100 errors.
 
 Exit status 2 for invalid input and a duplicate account.`,
 	Flags: func(fs *flag.FlagSet) runFunc {
@@ -56,7 +56,7 @@ Exit status 2 for invalid input and a duplicate account.`,
 				return err
 			}
 			if imp.dryRun {
-				return previewOnboard(a, &req, args[0], *asJSON)
+				return previewOnboard(ctx, a, &req, args[0], *asJSON)
 			}
 			var missing []string
 			for _, f := range []struct{ name, value string }{
@@ -70,7 +70,7 @@ Exit status 2 for invalid input and a duplicate account.`,
 			if len(missing) > 0 {
 				return a.usage("missing %s", strings.Join(missing, ", "))
 			}
-			csv, closeCSV, err := openInput(a, args[0])
+			csv, closeCSV, err := openInput(ctx, a, args[0])
 			if err != nil {
 				return err
 			}
@@ -102,18 +102,6 @@ Exit status 2 for invalid input and a duplicate account.`,
 	},
 }
 
-// openInput opens a file argument, "-" meaning standard input.
-func openInput(a *app, name string) (io.Reader, func(), error) {
-	if name == "-" {
-		return a.stdin, func() {}, nil
-	}
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, nil, &invalidError{err}
-	}
-	return f, func() { f.Close() }, nil
-}
-
 // errorEnvelope is the JSON body of a rejected onboarding, as the seed
 // system's API returned it.
 type errorEnvelope struct {
@@ -121,14 +109,9 @@ type errorEnvelope struct {
 }
 
 type errorBody struct {
-	Code    string       `json:"code"`
-	Message string       `json:"message"`
-	Details errorDetails `json:"details"`
-}
-
-type errorDetails struct {
-	Errors      []portfolio.FieldError `json:"errors"`
-	TotalErrors int                    `json:"total_errors"`
+	Code    string                 `json:"code"`
+	Message string                 `json:"message"`
+	Details portfolio.ErrorDetails `json:"details"`
 }
 
 // reportValidation describes a rejected onboarding, as JSON on stdout or as a
@@ -136,11 +119,7 @@ type errorDetails struct {
 func reportValidation(a *app, verr *portfolio.ValidationError, asJSON bool) error {
 	summary := fmt.Errorf("onboard: %s: %s; nothing was written", verr.Code, verr.Message)
 	if asJSON {
-		errs := verr.Errors
-		if errs == nil {
-			errs = []portfolio.FieldError{}
-		}
-		if err := writeJSON(a.stdout, errorEnvelope{errorBody{verr.Code, verr.Message, errorDetails{errs, len(errs)}}}); err != nil {
+		if err := writeJSON(a.stdout, errorEnvelope{errorBody{verr.Code, verr.Message, verr.Details()}}); err != nil {
 			return err
 		}
 		return &reportedError{code: exitInvalid, err: summary}

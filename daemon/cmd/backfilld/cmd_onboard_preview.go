@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -53,8 +54,8 @@ func formatNames() string {
 
 // previewOnboard is onboard --dry-run: the file is converted and validated
 // as Onboard would, and nothing touches the database.
-func previewOnboard(a *app, req *portfolio.OnboardRequest, name string, asJSON bool) error {
-	csv, closeCSV, err := openInput(a, name)
+func previewOnboard(ctx context.Context, a *app, req *portfolio.OnboardRequest, name string, asJSON bool) error {
+	csv, closeCSV, err := openInput(ctx, a, name)
 	if err != nil {
 		return err
 	}
