@@ -342,6 +342,18 @@ func (s *server) createPortfolio(w http.ResponseWriter, r *http.Request) {
 		StartingEquity: field("equity_balance"),
 		Description:    field("description"),
 		NoRequest:      !autoCalculate,
+		// The old client uploads the broker's raw export: "format" and
+		// "entry_date" are optional (auto detection, the export's date).
+		Format: portfolio.Format(field("format")),
+	}
+	if raw := strings.TrimSpace(field("entry_date")); raw != "" {
+		d, err := portfolio.ParseDate(raw)
+		if err != nil {
+			s.fail(w, r, http.StatusBadRequest, errInvalidParameter,
+				fmt.Sprintf("entry_date must be a date as YYYY-MM-DD, not %q", raw), map[string]string{"parameter": "entry_date"})
+			return
+		}
+		req.EntryDate = d
 	}
 	if n := len(form.File["csv_file"]) + len(form.Value["csv_file"]); n > 1 {
 		s.fail(w, r, http.StatusBadRequest, errInvalidParameter,

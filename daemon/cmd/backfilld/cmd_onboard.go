@@ -21,9 +21,12 @@ var onboardCommand = &command{
 	Args:     "FILE.csv",
 	Summary:  "create a portfolio from a positions CSV and request its backfill",
 	Database: true,
-	Help: `Validate a positions file in the seed system's 12-column format and, in one
-transaction, create the portfolio, its positions and a pending backfill run.
-FILE.csv "-" reads standard input.
+	Help: `Validate a positions file and, in one transaction, create the portfolio, its
+positions, the capital flows the file records and a pending backfill run.
+FILE.csv "-" reads standard input. The file is the seed system's 12-column
+format or a broker export (Schwab, Fidelity, Interactive Brokers, Vanguard,
+Robinhood), recognised by --format auto; --dry-run shows what would be
+created and writes nothing.
 
 Validation is all-or-nothing: every problem of every row is listed (row,
 line, field, code, message) and nothing is written. An owner's account names
@@ -44,9 +47,16 @@ Exit status 2 for invalid input and a duplicate account.`,
 		fs.StringVar(&req.Description, "description", "", "optional description `TEXT`")
 		fs.BoolVar(&req.NoRequest, "no-calculate", false, "do not request a backfill run now; the reconciler still backfills the portfolio on its next sweep")
 		asJSON := fs.Bool("json", false, "print the result, or the error envelope, as JSON")
+		imp := importFlags(fs)
 		return func(ctx context.Context, a *app, args []string) error {
 			if err := a.checkArgs(args, 1, 1); err != nil {
 				return err
+			}
+			if err := imp.apply(a, &req); err != nil {
+				return err
+			}
+			if imp.dryRun {
+				return previewOnboard(ctx, a, &req, args[0], *asJSON)
 			}
 			var missing []string
 			for _, f := range []struct{ name, value string }{
