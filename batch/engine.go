@@ -307,7 +307,7 @@ func (e *Engine) Backfill(ctx context.Context, portfolioID uuid.UUID, opts *Back
 
 func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, token uuid.UUID, res *Result) error {
 	t0 := time.Now()
-	p, err := e.loadPortfolio(ctx, e.pool, id)
+	p, err := e.loadPortfolio(ctx, e.pool, id, res.RunID)
 	if err != nil {
 		return err
 	}

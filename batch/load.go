@@ -57,13 +57,23 @@ type portfolioData struct {
 }
 
 // loadPortfolio reads a live portfolio, its positions, flows and
-// watermark in one round trip's worth of queries.
-func (e *Engine) loadPortfolio(ctx context.Context, q batcher, id uuid.UUID) (*portfolioData, error) {
+// watermark in one round trip's worth of queries. With the default price
+// source the price generation travels in the same round trip, and when
+// runID names the run loading it, the generation is recorded on the run:
+// a price change of a later generation may not have been seen by it (see
+// portfolio.SymbolRewind).
+func (e *Engine) loadPortfolio(ctx context.Context, q batcher, id, runID uuid.UUID) (*portfolioData, error) {
 	p := &portfolioData{id: id, gen: -1}
 	b := &pgx.Batch{}
-	// The default price source's generation travels in the same round trip.
 	if src, ok := e.cfg.Prices.(*DBPriceSource); ok {
-		b.Queue(src.generationSQL).QueryRow(func(r pgx.Row) error { return r.Scan(&p.gen) })
+		if runID == uuid.Nil {
+			b.Queue(src.generationSQL).QueryRow(func(r pgx.Row) error { return r.Scan(&p.gen) })
+		} else {
+			b.Queue(e.sql(`
+				UPDATE {schema}.batch_runs SET price_generation = (SELECT generation FROM {schema}.price_generation)
+				WHERE portfolio_id = $1 AND id = $2 RETURNING price_generation`), id, runID).
+				QueryRow(func(r pgx.Row) error { return r.Scan(&p.gen) })
+		}
 	}
 	b.Queue(e.sql(`
 		SELECT p.starting_equity::float8, p.inception_date, s.snapshot_through, s.rewind_seq

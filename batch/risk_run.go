@@ -139,7 +139,7 @@ func (e *Engine) Correlations(ctx context.Context, portfolioID uuid.UUID, date t
 	if !cal.IsSession(d) {
 		d = PrevSession(cal, d)
 	}
-	p, err := e.loadPortfolio(ctx, e.pool, portfolioID)
+	p, err := e.loadPortfolio(ctx, e.pool, portfolioID, uuid.Nil)
 	if err != nil {
 		return nil, err
 	}
