@@ -1,0 +1,100 @@
+-- Reference data per symbol, sector exposure, concentration, provider
+-- beta, and persisted symbol betas.
+
+-- One row per symbol (upper case), imported by `backfilld symbols import`
+-- or batch.ImportSymbols. Only symbol is required.
+CREATE TABLE symbols (
+    symbol        varchar(100) PRIMARY KEY CHECK (symbol <> '' AND symbol = upper(symbol)),
+    name          varchar(255),
+    asset_type    text CHECK (asset_type IN
+                      ('stock', 'etf', 'mutual_fund', 'option', 'cash', 'private', 'other')),
+    -- One of the 11 GICS sectors, as named here.
+    sector        text CHECK (sector IN
+                      ('Energy', 'Materials', 'Industrials', 'Consumer Discretionary', 'Consumer Staples',
+                       'Health Care', 'Financials', 'Information Technology', 'Communication Services',
+                       'Utilities', 'Real Estate')),
+    industry      varchar(255),
+    country       varchar(100),
+    currency      char(3) CHECK (currency ~ '^[A-Z]{3}$'),
+    market_cap    numeric CHECK (market_cap >= 0),
+    provider_beta double precision CHECK (provider_beta BETWEEN -100 AND 100),
+    updated_at    timestamptz NOT NULL DEFAULT now()
+);
+
+ALTER TABLE portfolio_snapshots
+    -- Concentration over non-cash holdings, lots of one symbol aggregated:
+    -- w = |MV| / Σ|MV|, hhi = 10,000 × Σ w², effective_positions = 10,000 / hhi.
+    ADD COLUMN hhi                    double precision,
+    ADD COLUMN effective_positions    double precision,
+    ADD COLUMN top1_weight            double precision,
+    ADD COLUMN top3_weight            double precision,
+    ADD COLUMN top10_weight           double precision,
+    -- Σ MV × symbols.provider_beta / NAV over holdings with a reference
+    -- beta, and the share of gross exposure they hold.
+    ADD COLUMN provider_beta          double precision,
+    ADD COLUMN provider_beta_coverage double precision,
+    -- Long and short market value per sector, in the order of
+    -- sector_exposures' sector list (NULL: no holding in the sector).
+    ADD COLUMN sector_long            double precision[],
+    ADD COLUMN sector_short           double precision[];
+
+CREATE VIEW sector_exposures AS
+SELECT s.portfolio_id,
+       s.snapshot_date AS exposure_date,
+       x.sector,
+       x.long_value,
+       x.short_value,
+       x.long_value + x.short_value AS net_value,
+       CASE WHEN g.gross > 0 THEN (x.long_value - x.short_value) / g.gross END AS gross_weight,
+       CASE WHEN s.nav > 0 THEN (x.long_value + x.short_value) / s.nav::float8 END AS net_weight
+FROM portfolio_snapshots s
+CROSS JOIN LATERAL unnest(
+    ARRAY['Energy', 'Materials', 'Industrials', 'Consumer Discretionary', 'Consumer Staples',
+          'Health Care', 'Financials', 'Information Technology', 'Communication Services',
+          'Utilities', 'Real Estate', 'ETF', 'Unclassified']::text[],
+    s.sector_long, s.sector_short) AS x (sector, long_value, short_value)
+CROSS JOIN LATERAL (
+    SELECT sum(l - sh) AS gross FROM unnest(s.sector_long, s.sector_short) AS u (l, sh)
+) g
+WHERE x.long_value IS NOT NULL;
+
+-- Persisted symbol betas: one row per symbol, day and analytics
+-- configuration, every factor in arrays (in the order of factors), read
+-- through the view symbol_factor_betas with one row per factor. A row is
+-- written only while the price generation it was computed under is current.
+DROP TABLE symbol_factor_betas;
+
+CREATE TABLE symbol_betas (
+    symbol       varchar(100) NOT NULL,
+    as_of_date   date NOT NULL,
+    -- A hash of the analytics configuration (proxies, windows, caps).
+    config       bigint NOT NULL,
+    factors      text[] NOT NULL,
+    betas        double precision[] NOT NULL,
+    observations integer[] NOT NULL,
+    -- Why a factor's beta is NULL; NULL when every beta is there.
+    reasons      text[],
+    computed_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (symbol, as_of_date, config)
+);
+
+CREATE VIEW symbol_factor_betas AS
+SELECT b.symbol, b.as_of_date, f.factor, f.beta, f.observations, f.reason, b.config, b.computed_at
+FROM symbol_betas b
+CROSS JOIN LATERAL unnest(b.factors, b.betas, b.observations, b.reasons)
+    AS f (factor, beta, observations, reason);
+
+-- DELETE FROM symbol_factor_betas WHERE … (price corrections) deletes the
+-- symbol's whole day: its betas were computed together.
+CREATE FUNCTION symbol_factor_betas_delete() RETURNS trigger
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    DELETE FROM symbol_betas
+    WHERE symbol = OLD.symbol AND as_of_date = OLD.as_of_date AND config = OLD.config;
+    RETURN OLD;
+END
+$$;
+
+CREATE TRIGGER symbol_factor_betas_delete
+    INSTEAD OF DELETE ON symbol_factor_betas
+    FOR EACH ROW EXECUTE FUNCTION symbol_factor_betas_delete();
