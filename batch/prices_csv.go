@@ -78,15 +78,21 @@ type PriceFileError struct {
 // Error returns "FILE:LINE: reason" for the first problem, followed by one
 // line for each further problem up to 20, then "… and N more".
 func (e *PriceFileError) Error() string {
-	if len(e.Problems) == 0 {
-		return e.File + ": bad price file"
+	return formatFileProblems(e.File, "bad price file", e.Problems, e.More)
+}
+
+// formatFileProblems formats a bad file's problems as "FILE:LINE: reason"
+// lines, at most 20, then "… and N more".
+func formatFileProblems(file, what string, problems []PriceProblem, more int) string {
+	if len(problems) == 0 {
+		return file + ": " + what
 	}
 	var b strings.Builder
-	for i, p := range e.Problems[:min(len(e.Problems), errorListedProblems)] {
+	for i, p := range problems[:min(len(problems), errorListedProblems)] {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
-		b.WriteString(e.File)
+		b.WriteString(file)
 		if p.Line > 0 {
 			b.WriteByte(':')
 			b.WriteString(strconv.Itoa(p.Line))
@@ -94,7 +100,7 @@ func (e *PriceFileError) Error() string {
 		b.WriteString(": ")
 		b.WriteString(p.Reason)
 	}
-	if n := len(e.Problems) - errorListedProblems + e.More; n > 0 {
+	if n := len(problems) - errorListedProblems + more; n > 0 {
 		fmt.Fprintf(&b, "\n… and %d more", n)
 	}
 	return b.String()
