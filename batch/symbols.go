@@ -86,9 +86,9 @@ var assetAliases = map[string]AssetType{
 	"etf": AssetETF, "exchange traded fund": AssetETF,
 	"mutual fund": AssetMutualFund, "mutual_fund": AssetMutualFund, "fund": AssetMutualFund,
 	"option": AssetOption, "options": AssetOption,
-	"cash": AssetCash,
+	"cash":    AssetCash,
 	"private": AssetPrivate,
-	"other": AssetOther,
+	"other":   AssetOther,
 }
 
 // normalizeName lower-cases s, reads '_' as a space and "&" as "and", and
