@@ -54,6 +54,9 @@ type portfolioData struct {
 	rewindSeq int64
 	positions []storedPosition
 	flows     []flow
+	// refs is the reference data of the positions' symbols and
+	// underlyings (analytics on), by upper-case symbol.
+	refs map[string]Symbol
 }
 
 // loadPortfolio reads a live portfolio, its positions, flows and
@@ -97,7 +100,19 @@ func (e *Engine) loadPortfolio(ctx context.Context, q batcher, id uuid.UUID) (*p
 			})
 			return err
 		})
+	// The default symbol source's rows travel in the same round trip too.
+	src, dbRefs := e.cfg.Symbols.(*DBSymbolSource)
+	if dbRefs && !e.cfg.Analytics.Disabled {
+		p.refs = map[string]Symbol{}
+		b.Queue(src.byPortfolioSQL, id).Query(func(rows pgx.Rows) error {
+			_, err := scanSymbols(rows, p.refs)
+			return err
+		})
+	}
 	err := q.SendBatch(ctx, b).Close()
+	if err == nil && !dbRefs && !e.cfg.Analytics.Disabled {
+		p.refs, err = e.cfg.Symbols.Symbols(ctx, symbolsOf(p.positions, e.cfg.Benchmark))
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("load portfolio %s: %w", id, portfolio.ErrNotFound)
 	}

@@ -283,6 +283,8 @@ type exposures struct {
 	partCount []int32   // [day*nf + factor]: the others, per factor
 	partGross []float64
 	excluded  []int32 // per day: holdings without betas by nature
+	// mix accumulates the sectors, concentration and provider beta.
+	mix *composition
 }
 
 func newExposures(days, nf int) *exposures {
@@ -293,6 +295,9 @@ func newExposures(days, nf int) *exposures {
 
 // add counts holding h's market value mv on day row.
 func (x *exposures) add(h *holding, row int, mv float64, flag priceFlag) {
+	if x.mix != nil {
+		x.mix.add(h, row, mv)
+	}
 	if h.kind != kindPublic || flag == priceUnpriced || h.betas.flat == nil {
 		x.excluded[row]++
 		return
