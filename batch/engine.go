@@ -128,6 +128,7 @@ type Engine struct {
 	prices *priceCache
 	betas  *betaCache
 	series *seriesCache
+	store  *betaStore // nil: symbol betas are not persisted
 
 	// The caches' price generation, the last price change they saw and
 	// their epoch (see syncCaches).
@@ -149,7 +150,8 @@ func NewEngine(pool *pgxpool.Pool, cfg *Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{pool: pool, cfg: c, prices: newPriceCache(c.Prices), betas: newBetaCache(), series: newSeriesCache(), syncedGen: -1}, nil
+	return &Engine{pool: pool, cfg: c, prices: newPriceCache(c.Prices), betas: newBetaCache(), series: newSeriesCache(), syncedGen: -1,
+		store: newBetaStore(pool, &c)}, nil
 }
 
 // Config returns the engine's configuration with defaults filled in.
@@ -241,6 +243,8 @@ type Result struct {
 	Warnings    []Warning `json:"warnings"`
 	Timings     Timings   `json:"timings"`
 	Error       string    `json:"error,omitempty"`
+	// Betas counts where the symbol betas came from (analytics on).
+	Betas BetaStats `json:"betas"`
 
 	// rewindSeq is the portfolio's rewind counter when the backfill loaded
 	// it; -1 before.
@@ -412,7 +416,9 @@ func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, to
 		if e.beforeAnalytics != nil {
 			e.beforeAnalytics()
 		}
-		e.attachBetas(gen, lay, hs, first, end, &w)
+		if res.Betas, err = e.attachBetas(ctx, gen, p.gen, lay, hs, first, end, &w); err != nil {
+			return err
+		}
 		x = newExposures(end-first+1, len(e.cfg.Analytics.Factors()))
 		x.mix = newComposition(hs, p.positions, p.refs, end-first+1)
 	}

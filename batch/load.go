@@ -19,6 +19,7 @@ type batcher interface {
 
 // storedPosition is a position as the engine reads it.
 type storedPosition struct {
+	id         uuid.UUID
 	symbol     string
 	class      portfolio.InvestmentClass
 	isCash     bool
@@ -77,14 +78,14 @@ func (e *Engine) loadPortfolio(ctx context.Context, q batcher, id uuid.UUID) (*p
 	b.Queue(e.sql(`
 		SELECT symbol, investment_class, is_cash, quantity::float8, entry_price::float8, entry_date,
 		       exit_date, exit_price::float8, underlying_symbol, strike_price::float8, expiration_date,
-		       option_type, multiplier
+		       option_type, multiplier, id
 		FROM {schema}.positions WHERE portfolio_id = $1 ORDER BY id`), id).Query(func(rows pgx.Rows) error {
 		var err error
 		p.positions, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (storedPosition, error) {
 			var s storedPosition
 			var class string
 			err := r.Scan(&s.symbol, &class, &s.isCash, &s.qty, &s.entryPrice, &s.entryDate, &s.exitDate,
-				&s.exitPrice, &s.underlying, &s.strike, &s.expiration, &s.optionType, &s.multiplier)
+				&s.exitPrice, &s.underlying, &s.strike, &s.expiration, &s.optionType, &s.multiplier, &s.id)
 			s.class = portfolio.InvestmentClass(class)
 			return s, err
 		})
