@@ -51,7 +51,10 @@ type betaStore struct {
 	schema  portfolio.Schema
 	config  int64
 	factors []string
-	loadSQL string
+	// dependsOn is the COPY text of the factors' instruments; a row's
+	// depends_on is its symbol and these.
+	dependsOn string
+	loadSQL   string
 }
 
 // newBetaStore returns the engine's store, or nil when betas are not
@@ -64,8 +67,13 @@ func newBetaStore(pool *pgxpool.Pool, cfg *Config) *betaStore {
 	if _, ok := cfg.Prices.(*DBPriceSource); !ok {
 		return nil
 	}
+	var deps strings.Builder
+	for _, p := range cfg.Analytics.Proxies() {
+		deps.WriteString("," + copyArrayElem(p))
+	}
 	return &betaStore{
 		pool: pool, schema: cfg.Schema, config: analyticsHash(&cfg.Analytics), factors: cfg.Analytics.Factors(),
+		dependsOn: deps.String(),
 		loadSQL: cfg.Schema.SQL(`
 			SELECT symbol, as_of_date, betas, observations, reasons FROM {schema}.symbol_betas
 			WHERE symbol = ANY($1::text[]) AND as_of_date BETWEEN $2 AND $3 AND config = $4
@@ -157,7 +165,7 @@ func (s *betaStore) save(ctx context.Context, gen int64, ax *axis, computed map[
 		}
 		hi = max(hi, b.first+len(b.vals)-1)
 		for i, row := range b.vals {
-			buf = appendBetaRow(buf, sym, ax.days[b.first+i], s.config, factors, row, at)
+			buf = appendBetaRow(buf, sym, ax.days[b.first+i], s.config, factors, s.dependsOn, row, at)
 			days++
 		}
 	}
@@ -180,7 +188,7 @@ func (s *betaStore) save(ctx context.Context, gen int64, ax *axis, computed map[
 			return err
 		}
 		if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), s.schema.SQL(
-			`COPY {schema}.symbol_betas (symbol, as_of_date, config, factors, betas, observations, reasons, computed_at) FROM STDIN`)); err != nil {
+			`COPY {schema}.symbol_betas (symbol, as_of_date, config, factors, betas, observations, reasons, depends_on, computed_at) FROM STDIN`)); err != nil {
 			return err
 		}
 		stored = days
@@ -206,7 +214,7 @@ func (s *betaStore) factorsText() string {
 }
 
 // appendBetaRow appends one symbol_betas row in COPY text format.
-func appendBetaRow(buf []byte, sym string, day time.Time, config int64, factors string, row []betaValue, at string) []byte {
+func appendBetaRow(buf []byte, sym string, day time.Time, config int64, factors, dependsOn string, row []betaValue, at string) []byte {
 	buf = append(buf, copyText(sym)...)
 	buf = append(buf, '\t')
 	buf = day.AppendFormat(buf, time.DateOnly)
@@ -251,7 +259,10 @@ func appendBetaRow(buf []byte, sym string, day time.Time, config int64, factors 
 		}
 		buf = append(buf, '}')
 	}
-	buf = append(buf, '\t')
+	buf = append(buf, "\t{"...)
+	buf = append(buf, copyArrayElem(sym)...)
+	buf = append(buf, dependsOn...)
+	buf = append(buf, "}\t"...)
 	buf = append(buf, at...)
 	return append(buf, '\n')
 }

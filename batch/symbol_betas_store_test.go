@@ -150,16 +150,29 @@ func TestStoredBetasColdRestart(t *testing.T) {
 	if n, err := again.store.save(ctx, gen, lay.ax, recomputed); err != nil || n != 0 {
 		t.Errorf("save under a stale generation = %d, %v; want nothing stored", n, err)
 	}
-	// A correction deletes rows through the view.
-	tag, err := f.db.Pool.Exec(ctx, `DELETE FROM backfill.symbol_factor_betas WHERE symbol = 'AAA' AND as_of_date >= '2024-06-03'`)
-	if err != nil {
+	// A correction of AAA's close deletes exactly AAA's rows from its day
+	// on (through the view, in the correction's transaction); one of a
+	// factor instrument every symbol's.
+	rowsFrom := func(sym, day string) (n int) {
+		t.Helper()
+		if err := f.db.Pool.QueryRow(ctx, `SELECT count(*) FROM backfill.symbol_betas
+			WHERE ($1 = '' OR symbol = $1) AND as_of_date >= $2`, sym, date(day)).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	bbbLate, total := rowsFrom("BBB", "2024-06-03"), rowsFrom("", "2000-01-01")
+	if _, err := f.db.Pool.Exec(ctx, `UPDATE backfill.market_prices SET close = close + 1 WHERE symbol = 'AAA' AND price_date = '2024-06-03'`); err != nil {
 		t.Fatal(err)
 	}
-	var left int
-	if err := f.db.Pool.QueryRow(ctx, `SELECT count(*) FROM backfill.symbol_betas WHERE symbol = 'AAA' AND as_of_date >= '2024-06-03'`).Scan(&left); err != nil {
+	aaaGone := rowsFrom("AAA", "2000-01-01")
+	if n := rowsFrom("AAA", "2024-06-03"); n != 0 || rowsFrom("BBB", "2024-06-03") != bbbLate || rowsFrom("", "2000-01-01") != total-(days-aaaGone) {
+		t.Errorf("after AAA's correction: %d AAA rows from 2024-06-03 (want 0), BBB %d (want %d), total %d", n, rowsFrom("BBB", "2024-06-03"), bbbLate, rowsFrom("", "2000-01-01"))
+	}
+	if _, err := f.db.Pool.Exec(ctx, `UPDATE backfill.market_prices SET close = close + 1 WHERE symbol = 'TLT' AND price_date = '2024-05-01'`); err != nil {
 		t.Fatal(err)
 	}
-	if tag.RowsAffected() == 0 || left != 0 {
-		t.Errorf("DELETE through the view: %d factor rows, %d days left", tag.RowsAffected(), left)
+	if n := rowsFrom("", "2024-05-01"); n != 0 || rowsFrom("", "2000-01-01") == 0 {
+		t.Errorf("after TLT's correction: %d rows from 2024-05-01, want 0 (and the earlier ones kept)", n)
 	}
 }

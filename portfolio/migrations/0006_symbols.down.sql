@@ -10,8 +10,10 @@ CREATE TABLE symbol_factor_betas (
     observations integer NOT NULL DEFAULT 0,
     reason       text,
     computed_at  timestamptz NOT NULL DEFAULT now(),
+    depends_on   text[] NOT NULL DEFAULT '{}',
     PRIMARY KEY (symbol, as_of_date, factor)
 );
+CREATE INDEX symbol_factor_betas_depends_idx ON symbol_factor_betas USING gin (depends_on);
 
 DROP VIEW sector_exposures;
 

@@ -74,18 +74,24 @@ CREATE TABLE symbol_betas (
     observations integer[] NOT NULL,
     -- Why a factor's beta is NULL; NULL when every beta is there.
     reasons      text[],
+    -- Every price series the day's betas depend on: the symbol and the
+    -- factors' instruments (see record_price_changes).
+    depends_on   text[] NOT NULL,
     computed_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (symbol, as_of_date, config)
 );
+-- A price change deletes the rows from its first changed day on.
+CREATE INDEX symbol_betas_as_of_idx ON symbol_betas (as_of_date);
 
 CREATE VIEW symbol_factor_betas AS
-SELECT b.symbol, b.as_of_date, f.factor, f.beta, f.observations, f.reason, b.config, b.computed_at
+SELECT b.symbol, b.as_of_date, f.factor, f.beta, f.observations, f.reason, b.depends_on, b.config, b.computed_at
 FROM symbol_betas b
 CROSS JOIN LATERAL unnest(b.factors, b.betas, b.observations, b.reasons)
     AS f (factor, beta, observations, reason);
 
--- DELETE FROM symbol_factor_betas WHERE … (price corrections) deletes the
--- symbol's whole day: its betas were computed together.
+-- DELETE FROM symbol_factor_betas WHERE … (a price change, see
+-- record_price_changes) deletes the symbol's whole day: its factors were
+-- computed together.
 CREATE FUNCTION symbol_factor_betas_delete() RETURNS trigger
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
