@@ -25,6 +25,9 @@ type PositionValue struct {
 	PositionID  uuid.UUID `json:"position_id"`
 	Symbol      string    `json:"symbol"`
 	Date        time.Time `json:"date"`
+	// Quantity is signed (negative: short); Multiplier 100 for options.
+	Quantity   float64 `json:"quantity"`
+	Multiplier int     `json:"multiplier"`
 	// Price is the close in force (carried forward when the day has
 	// none; the entry price when the symbol has no price at all; an
 	// option's intrinsic value when it has no price of its own).
@@ -161,9 +164,10 @@ func (e *Engine) PositionValues(ctx context.Context, portfolioID uuid.UUID, opts
 			if !ok {
 				continue
 			}
+			pos := &pr.p.positions[h.position]
 			out = append(out, PositionValue{
-				PortfolioID: portfolioID, PositionID: pr.p.positions[h.position].id, Symbol: h.symbol,
-				Date: pr.lay.ax.days[d], Price: price, MarketValue: mv, UnrealizedPnL: h.qm * (price - h.entryPrice),
+				PortfolioID: portfolioID, PositionID: pos.id, Symbol: h.symbol, Date: pr.lay.ax.days[d],
+				Quantity: pos.qty, Multiplier: pos.multiplier, Price: price, MarketValue: mv, UnrealizedPnL: h.qm * (price - h.entryPrice),
 				Stale: flag == priceStale, Unpriced: flag == priceUnpriced, Intrinsic: flag == priceIntrinsic,
 			})
 		}
