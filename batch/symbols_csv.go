@@ -346,11 +346,14 @@ func (opts *SymbolImportOpts) withDefaults() (SymbolImportOpts, error) {
 
 // SymbolImportResult describes one imported symbols file.
 type SymbolImportResult struct {
-	File string
+	File string `json:"file"`
 	// Rows is the number of symbols in the file; Inserted counts those new
 	// to the table, Updated those whose stored values changed, Unchanged
 	// the rest.
-	Rows, Inserted, Updated, Unchanged int
+	Rows      int `json:"rows"`
+	Inserted  int `json:"inserted"`
+	Updated   int `json:"updated"`
+	Unchanged int `json:"unchanged"`
 }
 
 // ImportSymbols imports a symbols file (see ParseSymbolCSV) into the
