@@ -1,14 +1,11 @@
 package batch
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -51,10 +48,10 @@ type betaStore struct {
 	schema  portfolio.Schema
 	config  int64
 	factors []string
-	// dependsOn is the COPY text of the factors' instruments; a row's
-	// depends_on is its symbol and these.
-	dependsOn string
-	loadSQL   string
+	// proxies are the factors' instruments; a row's betas depend on its
+	// symbol and these.
+	proxies []string
+	loadSQL string
 }
 
 // newBetaStore returns the engine's store, or nil when betas are not
@@ -67,13 +64,9 @@ func newBetaStore(pool *pgxpool.Pool, cfg *Config) *betaStore {
 	if _, ok := cfg.Prices.(*DBPriceSource); !ok {
 		return nil
 	}
-	var deps strings.Builder
-	for _, p := range cfg.Analytics.Proxies() {
-		deps.WriteString("," + copyArrayElem(p))
-	}
 	return &betaStore{
 		pool: pool, schema: cfg.Schema, config: analyticsHash(&cfg.Analytics), factors: cfg.Analytics.Factors(),
-		dependsOn: deps.String(),
+		proxies: cfg.Analytics.Proxies(),
 		loadSQL: cfg.Schema.SQL(`
 			SELECT symbol, as_of_date, betas, observations, reasons FROM {schema}.symbol_betas
 			WHERE symbol = ANY($1::text[]) AND as_of_date BETWEEN $2 AND $3 AND config = $4
@@ -149,12 +142,9 @@ func (s *betaStore) load(ctx context.Context, gen int64, symbols []string, ax *a
 // save stores computed betas, each on its sessions of ax, unless the price
 // generation is no longer gen. It returns the symbol-days stored.
 func (s *betaStore) save(ctx context.Context, gen int64, ax *axis, computed map[string]*symbolBetas) (int, error) {
-	var buf []byte
+	var rows [][]any
 	syms := make([]string, 0, len(computed))
 	lo, hi := -1, -1
-	at := time.Now().UTC().Format("2006-01-02 15:04:05.999999Z07:00")
-	factors := s.factorsText()
-	days := 0
 	for sym, b := range computed {
 		if len(b.vals) == 0 {
 			continue
@@ -165,17 +155,22 @@ func (s *betaStore) save(ctx context.Context, gen int64, ax *axis, computed map[
 		}
 		hi = max(hi, b.first+len(b.vals)-1)
 		for i, row := range b.vals {
-			buf = appendBetaRow(buf, sym, ax.days[b.first+i], s.config, factors, s.dependsOn, row, at)
-			days++
+			rows = append(rows, betaRow(sym, ax.days[b.first+i], s.config, row))
 		}
 	}
-	if days == 0 {
+	if len(rows) == 0 {
 		return 0, nil
 	}
 	stored := 0
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var current int64
-		if err := tx.QueryRow(ctx, s.schema.SQL(`SELECT generation FROM {schema}.price_generation FOR SHARE`)).Scan(&current); err != nil {
+		b := &pgx.Batch{}
+		b.Queue(s.schema.SQL(`SELECT generation FROM {schema}.price_generation FOR SHARE`)).QueryRow(func(r pgx.Row) error {
+			return r.Scan(&current)
+		})
+		b.Queue(s.schema.SQL(`INSERT INTO {schema}.symbol_beta_configs (config, factors, depends_on)
+			VALUES ($1, $2, $3) ON CONFLICT (config) DO NOTHING`), s.config, s.factors, s.proxies)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
 		if current != gen {
@@ -187,11 +182,11 @@ func (s *betaStore) save(ctx context.Context, gen int64, ax *axis, computed map[
 			syms, ax.days[lo], ax.days[hi], s.config); err != nil {
 			return err
 		}
-		if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), s.schema.SQL(
-			`COPY {schema}.symbol_betas (symbol, as_of_date, config, factors, betas, observations, reasons, depends_on, computed_at) FROM STDIN`)); err != nil {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{s.schema.Name(), "symbol_betas"},
+			[]string{"symbol", "as_of_date", "config", "betas", "observations", "reasons"}, pgx.CopyFromRows(rows)); err != nil {
 			return err
 		}
-		stored = days
+		stored = len(rows)
 		return nil
 	})
 	var pgErr *pgconn.PgError
@@ -204,78 +199,25 @@ func (s *betaStore) save(ctx context.Context, gen int64, ax *axis, computed map[
 	return stored, nil
 }
 
-// factorsText is the factors as an array literal in COPY text.
-func (s *betaStore) factorsText() string {
-	q := make([]string, len(s.factors))
-	for i, f := range s.factors {
-		q[i] = copyArrayElem(f)
-	}
-	return "{" + strings.Join(q, ",") + "}"
-}
-
-// appendBetaRow appends one symbol_betas row in COPY text format.
-func appendBetaRow(buf []byte, sym string, day time.Time, config int64, factors, dependsOn string, row []betaValue, at string) []byte {
-	buf = append(buf, copyText(sym)...)
-	buf = append(buf, '\t')
-	buf = day.AppendFormat(buf, time.DateOnly)
-	buf = append(buf, '\t')
-	buf = strconv.AppendInt(buf, config, 10)
-	buf = append(buf, '\t')
-	buf = append(buf, factors...)
-	buf = append(buf, "\t{"...)
-	allOK := true
-	for k, v := range row {
-		if k > 0 {
-			buf = append(buf, ',')
-		}
+// betaRow is one symbol_betas row for COPY: NULL betas where not ok, and
+// their reasons (NULL when every beta is ok).
+func betaRow(sym string, day time.Time, config int64, row []betaValue) []any {
+	betas := make([]*float64, len(row))
+	obs := make([]int32, len(row))
+	var reasons []*string
+	for k := range row {
+		v := &row[k]
+		obs[k] = int32(v.obs)
 		if v.ok && !math.IsNaN(v.value) && !math.IsInf(v.value, 0) {
-			buf = strconv.AppendFloat(buf, v.value, 'g', -1, 64)
-		} else {
-			buf = append(buf, "NULL"...)
-			allOK = false
+			betas[k] = &v.value
+			continue
 		}
-	}
-	buf = append(buf, "}\t{"...)
-	for k, v := range row {
-		if k > 0 {
-			buf = append(buf, ',')
+		if reasons == nil {
+			reasons = make([]*string, len(row))
 		}
-		buf = strconv.AppendInt(buf, int64(v.obs), 10)
+		reasons[k] = &v.reason
 	}
-	buf = append(buf, "}\t"...)
-	if allOK {
-		buf = append(buf, `\N`...)
-	} else {
-		buf = append(buf, '{')
-		for k, v := range row {
-			if k > 0 {
-				buf = append(buf, ',')
-			}
-			if v.ok {
-				buf = append(buf, "NULL"...)
-			} else {
-				buf = append(buf, copyArrayElem(v.reason)...)
-			}
-		}
-		buf = append(buf, '}')
-	}
-	buf = append(buf, "\t{"...)
-	buf = append(buf, copyArrayElem(sym)...)
-	buf = append(buf, dependsOn...)
-	buf = append(buf, "}\t"...)
-	buf = append(buf, at...)
-	return append(buf, '\n')
-}
-
-// copyArrayElem quotes s as an array element inside a COPY text field.
-func copyArrayElem(s string) string {
-	s = strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s)
-	return copyText(`"` + s + `"`)
-}
-
-// copyText escapes s for a COPY text field.
-func copyText(s string) string {
-	return strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`).Replace(s)
+	return []any{sym, day, config, betas, obs, reasons}
 }
 
 // storedBetas reads the stored betas of the public holdings' symbols on

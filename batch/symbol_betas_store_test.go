@@ -110,7 +110,7 @@ func TestStoredBetasColdRestart(t *testing.T) {
 	// Idempotent rows: storing the same betas again changes nothing.
 	digest := func() string {
 		var s string
-		if err := f.db.Pool.QueryRow(ctx, `SELECT md5(string_agg(symbol || as_of_date || config || factors::text || betas::text ||
+		if err := f.db.Pool.QueryRow(ctx, `SELECT md5(string_agg(symbol || as_of_date || config || betas::text ||
 			observations::text || coalesce(reasons::text, ''), ',' ORDER BY symbol, as_of_date)) FROM backfill.symbol_betas`).Scan(&s); err != nil {
 			t.Fatal(err)
 		}

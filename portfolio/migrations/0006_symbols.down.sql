@@ -1,6 +1,7 @@
 DROP VIEW symbol_factor_betas;
 DROP FUNCTION symbol_factor_betas_delete();
 DROP TABLE symbol_betas;
+DROP TABLE symbol_beta_configs;
 
 CREATE TABLE symbol_factor_betas (
     symbol       varchar(100) NOT NULL,

@@ -64,29 +64,38 @@ WHERE x.long_value IS NOT NULL;
 -- written only while the price generation it was computed under is current.
 DROP TABLE symbol_factor_betas;
 
+-- The factors of an analytics configuration (config: a hash of its
+-- proxies, windows and caps), in the order of symbol_betas' arrays, and
+-- the price series they depend on.
+CREATE TABLE symbol_beta_configs (
+    config     bigint PRIMARY KEY,
+    factors    text[] NOT NULL,
+    depends_on text[] NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
 CREATE TABLE symbol_betas (
     symbol       varchar(100) NOT NULL,
     as_of_date   date NOT NULL,
-    -- A hash of the analytics configuration (proxies, windows, caps).
     config       bigint NOT NULL,
-    factors      text[] NOT NULL,
     betas        double precision[] NOT NULL,
     observations integer[] NOT NULL,
     -- Why a factor's beta is NULL; NULL when every beta is there.
     reasons      text[],
-    -- Every price series the day's betas depend on: the symbol and the
-    -- factors' instruments (see record_price_changes).
-    depends_on   text[] NOT NULL,
     computed_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (symbol, as_of_date, config)
 );
 -- A price change deletes the rows from its first changed day on.
 CREATE INDEX symbol_betas_as_of_idx ON symbol_betas (as_of_date);
 
+-- depends_on: every price series the day's betas depend on, the symbol and
+-- the factors' instruments (see record_price_changes).
 CREATE VIEW symbol_factor_betas AS
-SELECT b.symbol, b.as_of_date, f.factor, f.beta, f.observations, f.reason, b.depends_on, b.config, b.computed_at
+SELECT b.symbol, b.as_of_date, f.factor, f.beta, f.observations, f.reason,
+       array_prepend(b.symbol::text, c.depends_on) AS depends_on, b.config, b.computed_at
 FROM symbol_betas b
-CROSS JOIN LATERAL unnest(b.factors, b.betas, b.observations, b.reasons)
+JOIN symbol_beta_configs c ON c.config = b.config
+CROSS JOIN LATERAL unnest(c.factors, b.betas, b.observations, b.reasons)
     AS f (factor, beta, observations, reason);
 
 -- DELETE FROM symbol_factor_betas WHERE … (a price change, see
