@@ -620,25 +620,31 @@ func ImportPriceFiles(ctx context.Context, db portfolio.Beginner, paths []string
 	if _, err := opts.withDefaults(""); err != nil {
 		return nil, fmt.Errorf("import prices: %w", err)
 	}
-	results := make([]ImportResult, 0, len(paths))
+	return importFiles(paths, "import prices", func(f *os.File, path string) (*ImportResult, error) {
+		return ImportPrices(ctx, db, f, path, opts)
+	})
+}
+
+// importFiles imports the files at paths in order with importOne, and
+// stops at the first that fails: it returns that error with the results
+// of the files before it. what names the import in errors opening a file.
+func importFiles[R any](paths []string, what string, importOne func(f *os.File, path string) (*R, error)) ([]R, error) {
+	results := make([]R, 0, len(paths))
 	for _, path := range paths {
-		res, err := importPriceFile(ctx, db, path, opts)
+		res, err := func() (*R, error) {
+			f, err := os.Open(path)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", what, err)
+			}
+			defer f.Close()
+			return importOne(f, path)
+		}()
 		if err != nil {
 			return results, err
 		}
 		results = append(results, *res)
 	}
 	return results, nil
-}
-
-// importPriceFile imports one file.
-func importPriceFile(ctx context.Context, db portfolio.Beginner, path string, opts *ImportOpts) (*ImportResult, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("import prices: %w", err)
-	}
-	defer f.Close()
-	return ImportPrices(ctx, db, f, path, opts)
 }
 
 // priceImportTable is the temporary table an import copies rows into.

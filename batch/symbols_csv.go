@@ -419,24 +419,9 @@ func ImportSymbolFiles(ctx context.Context, db portfolio.Beginner, paths []strin
 	if _, err := opts.withDefaults(); err != nil {
 		return nil, fmt.Errorf("import symbols: %w", err)
 	}
-	results := make([]SymbolImportResult, 0, len(paths))
-	for _, path := range paths {
-		res, err := importSymbolFile(ctx, db, path, opts)
-		if err != nil {
-			return results, err
-		}
-		results = append(results, *res)
-	}
-	return results, nil
-}
-
-func importSymbolFile(ctx context.Context, db portfolio.Beginner, path string, opts *SymbolImportOpts) (*SymbolImportResult, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("import symbols: %w", err)
-	}
-	defer f.Close()
-	return ImportSymbols(ctx, db, f, path, opts)
+	return importFiles(paths, "import symbols", func(f *os.File, path string) (*SymbolImportResult, error) {
+		return ImportSymbols(ctx, db, f, path, opts)
+	})
 }
 
 // upsertSymbols writes rows in one transaction: new symbols are inserted,

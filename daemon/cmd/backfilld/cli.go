@@ -645,6 +645,19 @@ func (a *app) checkArgs(args []string, min, max int) error {
 	return nil
 }
 
+// checkFiles fails with an invalid-input error unless every path is a
+// file that exists; what names the files ("price files").
+func checkFiles(paths []string, what string) error {
+	for _, p := range paths {
+		if st, err := os.Stat(p); err != nil {
+			return &invalidError{err}
+		} else if st.IsDir() {
+			return invalidf("%s is a directory: give the %s themselves", p, what)
+		}
+	}
+	return nil
+}
+
 // usage returns a usageError of the running command.
 func (a *app) usage(format string, args ...any) error {
 	return &usageError{cmd: a.cmd, err: fmt.Errorf("%s: %s", a.cmd.Name, fmt.Sprintf(format, args...))}

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -38,12 +37,8 @@ are not read.`,
 			if err := a.checkArgs(paths, 1, -1); err != nil {
 				return err
 			}
-			for _, p := range paths {
-				if st, err := os.Stat(p); err != nil {
-					return &invalidError{err}
-				} else if st.IsDir() {
-					return invalidf("%s is a directory: give the symbols files themselves", p)
-				}
+			if err := checkFiles(paths, "symbols files"); err != nil {
+				return err
 			}
 			pool, err := a.db(ctx)
 			if err != nil {
