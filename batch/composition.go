@@ -156,7 +156,7 @@ func (c *composition) concentration(row int) (hhi, effective float64, top [3]flo
 // the sector arrays.
 func appendComposition(buf []byte, d *day) []byte {
 	if d.expo == nil || d.expo.mix == nil {
-		return append(buf, "\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N"...)
+		return append(buf, "\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N"...)
 	}
 	c, row := d.expo.mix, d.row
 	hhi, eff, top, ok := c.concentration(row)
@@ -168,20 +168,26 @@ func appendComposition(buf []byte, d *day) []byte {
 	covered := c.betaGross[row] > 0
 	buf = appendOptFloat(buf, c.betaDollars[row]/d.nav, covered && d.nav > 0)
 	buf = appendOptFloat(buf, c.betaGross[row]/d.grossRaw, d.grossRaw > 0)
-	for _, side := range [2][]float64{c.long, c.short} {
-		buf = append(buf, "\t{"...)
-		for b := range numSectorBuckets {
-			if b > 0 {
-				buf = append(buf, ',')
-			}
-			k := row*numSectorBuckets + b
-			if c.held[k] == 0 {
-				buf = append(buf, "NULL"...)
-			} else {
-				buf = strconv.AppendFloat(buf, round4(side[k]), 'f', -1, 64)
-			}
+	// sector_mix: "bucket:long:short" for each bucket holding a position.
+	buf = append(buf, '\t')
+	sep := false
+	for b := range numSectorBuckets {
+		k := row*numSectorBuckets + b
+		if c.held[k] == 0 {
+			continue
 		}
-		buf = append(buf, '}')
+		if sep {
+			buf = append(buf, ';')
+		}
+		sep = true
+		buf = strconv.AppendInt(buf, int64(b), 10)
+		buf = append(buf, ':')
+		buf = strconv.AppendFloat(buf, round4(c.long[k]), 'f', -1, 64)
+		buf = append(buf, ':')
+		buf = strconv.AppendFloat(buf, round4(c.short[k]), 'f', -1, 64)
+	}
+	if !sep {
+		buf = append(buf, `\N`...)
 	}
 	return buf
 }

@@ -111,7 +111,7 @@ var snapshotColumns = []string{
 	"volatility_21d", "volatility_63d", "beta_realized_90d", "factor_exposure_dollar",
 	"holdings_covered", "gross_coverage", "factor_holdings_covered", "factor_gross_coverage", "holdings_excluded",
 	"hhi", "effective_positions", "top1_weight", "top3_weight", "top10_weight",
-	"provider_beta", "provider_beta_coverage", "sector_long", "sector_short",
+	"provider_beta", "provider_beta_coverage", "sector_mix",
 }
 
 // copySnapshotsSQL is the COPY statement for snapshotColumns.

@@ -26,7 +26,6 @@ ALTER TABLE portfolio_snapshots
     DROP COLUMN top10_weight,
     DROP COLUMN provider_beta,
     DROP COLUMN provider_beta_coverage,
-    DROP COLUMN sector_long,
-    DROP COLUMN sector_short;
+    DROP COLUMN sector_mix;
 
 DROP TABLE symbols;
