@@ -84,6 +84,22 @@ func newComposition(hs []holding, ps []storedPosition, refs map[string]Symbol, d
 	return c
 }
 
+// referencedSymbols lists the symbols whose reference data the
+// composition reads: every position's, and the options' underlyings.
+func referencedSymbols(ps []storedPosition) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range ps {
+		for _, s := range []*string{&p.symbol, p.underlying} {
+			if s != nil && !seen[*s] {
+				seen[*s] = true
+				out = append(out, *s)
+			}
+		}
+	}
+	return out
+}
+
 // add counts holding h's market value mv on day row.
 func (c *composition) add(h *holding, row int, mv float64) {
 	m := &h.mix

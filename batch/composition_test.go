@@ -179,3 +179,40 @@ func TestSectorExposureOptionsAndFunds(t *testing.T) {
 
 // exactly compares up to float rounding.
 func exactly(a, b float64) bool { return math.Abs(a-b) <= 1e-12*math.Max(1, math.Abs(b)) }
+
+// mapSymbols is a SymbolSource of a vendor, as a user would plug in.
+type mapSymbols map[string]Symbol
+
+func (m mapSymbols) Symbols(_ context.Context, symbols []string) (map[string]Symbol, error) {
+	out := map[string]Symbol{}
+	for _, s := range symbols {
+		if r, ok := m[strings.ToUpper(s)]; ok {
+			out[r.Symbol] = r
+		}
+	}
+	return out, nil
+}
+
+// A SymbolSource other than the symbols table supplies the reference data.
+func TestCompositionCustomSymbolSource(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	beta := 2.0
+	f := newFixture(t, "2024-03-02T12:00:00Z", &Config{Symbols: mapSymbols{
+		"AAPL": {Symbol: "AAPL", AssetType: AssetStock, Sector: "Information Technology", Beta: &beta},
+	}})
+	f.prices("AAPL", "2024-03-01", 200)
+	f.prices("SPY", "2024-03-01", 500)
+	id := f.onboard("100000", "AAPL,100,200,2024-03-01,PUBLIC,STOCK,,,,,,")
+	f.backfill(id, nil)
+	var sector string
+	var weight, pb float64
+	if err := f.db.Pool.QueryRow(ctx, `SELECT x.sector, x.gross_weight, s.provider_beta FROM backfill.sector_exposures x
+		JOIN backfill.portfolio_snapshots s ON s.portfolio_id = x.portfolio_id AND s.snapshot_date = x.exposure_date
+		WHERE x.portfolio_id = $1`, id).Scan(&sector, &weight, &pb); err != nil {
+		t.Fatal(err)
+	}
+	if sector != "Information Technology" || weight != 1 || pb != 0.4 {
+		t.Errorf("sector %s, weight %v, provider beta %v; want Information Technology, 1, 0.4", sector, weight, pb)
+	}
+}

@@ -112,7 +112,7 @@ func (e *Engine) loadPortfolio(ctx context.Context, q batcher, id uuid.UUID) (*p
 	}
 	err := q.SendBatch(ctx, b).Close()
 	if err == nil && !dbRefs && !e.cfg.Analytics.Disabled {
-		p.refs, err = e.cfg.Symbols.Symbols(ctx, symbolsOf(p.positions, e.cfg.Benchmark))
+		p.refs, err = e.cfg.Symbols.Symbols(ctx, referencedSymbols(p.positions))
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("load portfolio %s: %w", id, portfolio.ErrNotFound)
