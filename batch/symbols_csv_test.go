@@ -156,3 +156,43 @@ func TestParseSector(t *testing.T) {
 		t.Error("ParseSector(Crypto) succeeded")
 	}
 }
+
+// The parser never panics, and what it accepts is valid: upper-case,
+// unique symbols with known sectors and asset types.
+func FuzzParseSymbolCSV(f *testing.F) {
+	for _, name := range []string{"good.csv", "bom_crlf.csv", "unknown_sector.csv", "duplicate_symbol.csv"} {
+		data, err := os.ReadFile(filepath.Join("testdata/symbols", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte("symbol,sector\n\"a\nb\",x\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		file, err := ParseSymbolCSV(bytes.NewReader(data), "fuzz.csv", 1<<16)
+		if err != nil {
+			var ferr *SymbolFileError
+			if !errors.As(err, &ferr) || len(ferr.Problems) == 0 {
+				t.Fatalf("error %v is not a SymbolFileError with problems", err)
+			}
+			return
+		}
+		seen := map[string]bool{}
+		for _, s := range file.Rows {
+			if s.Symbol != strings.ToUpper(s.Symbol) || checkPriceSymbol(s.Symbol) != "" || seen[s.Symbol] {
+				t.Fatalf("accepted symbol %q", s.Symbol)
+			}
+			seen[s.Symbol] = true
+			if s.Sector != "" {
+				if _, err := ParseSector(s.Sector); err != nil {
+					t.Fatalf("accepted sector %q", s.Sector)
+				}
+			}
+			if s.AssetType != "" {
+				if _, err := ParseAssetType(string(s.AssetType)); err != nil {
+					t.Fatalf("accepted asset type %q", s.AssetType)
+				}
+			}
+		}
+	})
+}
