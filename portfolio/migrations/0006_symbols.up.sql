@@ -89,8 +89,10 @@ CREATE TABLE symbol_betas (
     computed_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (symbol, as_of_date, config)
 );
--- A price change deletes the rows from its first changed day on.
-CREATE INDEX symbol_betas_as_of_idx ON symbol_betas (as_of_date);
+-- A price change deletes the rows from its first changed day on. Rows
+-- arrive roughly in date order, so a BRIN index finds them at a fraction
+-- of a btree's cost per written row.
+CREATE INDEX symbol_betas_as_of_idx ON symbol_betas USING brin (as_of_date);
 
 -- depends_on: every price series the day's betas depend on, the symbol and
 -- the factors' instruments (see record_price_changes).
