@@ -1,11 +1,14 @@
 package batch
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -99,11 +102,9 @@ func (s *betaStore) load(ctx context.Context, gen int64, symbols []string, ax *a
 		return nil, fmt.Errorf("load symbol betas: %w", err)
 	}
 	var (
-		sym     string
-		day     time.Time
-		betas   []*float64
-		obs     []int32
-		reasons []*string
+		sym, betas, obs string
+		day             time.Time
+		reasons         []*string
 	)
 	n := end - first + 1
 	_, err = pgx.ForEachRow(rows, []any{&sym, &day, &betas, &obs, &reasons}, func() error {
@@ -112,18 +113,14 @@ func (s *betaStore) load(ctx context.Context, gen int64, symbols []string, ax *a
 			b = &symbolBetas{first: first, vals: make([][]betaValue, 0, n)}
 			out[sym] = b
 		}
-		if len(b.vals) >= n || !ax.days[first+len(b.vals)].Equal(day) || len(betas) != len(s.factors) || len(obs) != len(betas) {
+		if b.vals == nil || len(b.vals) >= n || !ax.days[first+len(b.vals)].Equal(day) {
 			b.vals = nil // not the sessions asked for: compute instead
 			return nil
 		}
-		row := make([]betaValue, len(betas))
-		for k := range betas {
-			row[k].obs = int(obs[k])
-			if betas[k] != nil {
-				row[k].value, row[k].ok = *betas[k], true
-			} else if k < len(reasons) && reasons[k] != nil {
-				row[k].reason = *reasons[k]
-			}
+		row, ok := parseBetaRow(betas, obs, reasons, len(s.factors))
+		if !ok {
+			b.vals = nil
+			return nil
 		}
 		b.vals = append(b.vals, row)
 		return nil
@@ -142,7 +139,8 @@ func (s *betaStore) load(ctx context.Context, gen int64, symbols []string, ax *a
 // save stores computed betas, each on its sessions of ax, unless the price
 // generation is no longer gen. It returns the symbol-days stored.
 func (s *betaStore) save(ctx context.Context, gen int64, ax *axis, computed map[string]*symbolBetas) (int, error) {
-	var rows [][]any
+	var buf []byte
+	rows := 0
 	syms := make([]string, 0, len(computed))
 	lo, hi := -1, -1
 	for sym, b := range computed {
@@ -155,10 +153,11 @@ func (s *betaStore) save(ctx context.Context, gen int64, ax *axis, computed map[
 		}
 		hi = max(hi, b.first+len(b.vals)-1)
 		for i, row := range b.vals {
-			rows = append(rows, betaRow(sym, ax.days[b.first+i], s.config, row))
+			buf = appendBetaRow(buf, sym, ax.days[b.first+i], s.config, row)
+			rows++
 		}
 	}
-	if len(rows) == 0 {
+	if rows == 0 {
 		return 0, nil
 	}
 	stored := 0
@@ -182,11 +181,11 @@ func (s *betaStore) save(ctx context.Context, gen int64, ax *axis, computed map[
 			syms, ax.days[lo], ax.days[hi], s.config); err != nil {
 			return err
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{s.schema.Name(), "symbol_betas"},
-			[]string{"symbol", "as_of_date", "config", "betas", "observations", "reasons"}, pgx.CopyFromRows(rows)); err != nil {
+		if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), s.schema.SQL(
+			`COPY {schema}.symbol_betas (symbol, as_of_date, config, betas, observations, reasons) FROM STDIN`)); err != nil {
 			return err
 		}
-		stored = len(rows)
+		stored = rows
 		return nil
 	})
 	var pgErr *pgconn.PgError
@@ -199,25 +198,85 @@ func (s *betaStore) save(ctx context.Context, gen int64, ax *axis, computed map[
 	return stored, nil
 }
 
-// betaRow is one symbol_betas row for COPY: NULL betas where not ok, and
-// their reasons (NULL when every beta is ok).
-func betaRow(sym string, day time.Time, config int64, row []betaValue) []any {
-	betas := make([]*float64, len(row))
-	obs := make([]int32, len(row))
-	var reasons []*string
+// appendBetaRow appends one symbol_betas row in COPY text format:
+// betas and observations as comma-separated text (an empty item where a
+// beta is not ok), and the reasons (NULL when every beta is ok).
+func appendBetaRow(buf []byte, sym string, day time.Time, config int64, row []betaValue) []byte {
+	buf = append(buf, copyText(sym)...)
+	buf = append(buf, '\t')
+	buf = day.AppendFormat(buf, time.DateOnly)
+	buf = append(buf, '\t')
+	buf = strconv.AppendInt(buf, config, 10)
+	buf = append(buf, '\t')
+	allOK := true
 	for k := range row {
 		v := &row[k]
-		obs[k] = int32(v.obs)
+		if k > 0 {
+			buf = append(buf, ',')
+		}
 		if v.ok && !math.IsNaN(v.value) && !math.IsInf(v.value, 0) {
-			betas[k] = &v.value
+			buf = strconv.AppendFloat(buf, v.value, 'g', -1, 64)
+		} else {
+			allOK = false
+		}
+	}
+	buf = append(buf, '\t')
+	for k := range row {
+		if k > 0 {
+			buf = append(buf, ',')
+		}
+		buf = strconv.AppendInt(buf, int64(row[k].obs), 10)
+	}
+	buf = append(buf, '\t')
+	if allOK {
+		return append(buf, "\\N\n"...)
+	}
+	buf = append(buf, '{')
+	for k := range row {
+		v := &row[k]
+		if k > 0 {
+			buf = append(buf, ',')
+		}
+		if v.ok {
+			buf = append(buf, "NULL"...)
+		} else {
+			buf = append(buf, copyText(`"`+strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v.reason)+`"`)...)
+		}
+	}
+	return append(buf, "}\n"...)
+}
+
+// copyText escapes s for a COPY text field.
+func copyText(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`).Replace(s)
+}
+
+// parseBetaRow reads a stored row's betas and observations; ok is false
+// when they do not have n items each.
+func parseBetaRow(betas, obs string, reasons []*string, n int) ([]betaValue, bool) {
+	bs, os := strings.Split(betas, ","), strings.Split(obs, ",")
+	if len(bs) != n || len(os) != n {
+		return nil, false
+	}
+	row := make([]betaValue, n)
+	for k := range row {
+		o, err := strconv.Atoi(os[k])
+		if err != nil {
+			return nil, false
+		}
+		row[k].obs = o
+		if bs[k] == "" {
+			if k < len(reasons) && reasons[k] != nil {
+				row[k].reason = *reasons[k]
+			}
 			continue
 		}
-		if reasons == nil {
-			reasons = make([]*string, len(row))
+		if row[k].value, err = strconv.ParseFloat(bs[k], 64); err != nil {
+			return nil, false
 		}
-		reasons[k] = &v.reason
+		row[k].ok = true
 	}
-	return []any{sym, day, config, betas, obs, reasons}
+	return row, true
 }
 
 // storedBetas reads the stored betas of the public holdings' symbols on

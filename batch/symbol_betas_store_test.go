@@ -2,6 +2,7 @@ package batch
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -174,5 +175,61 @@ func TestStoredBetasColdRestart(t *testing.T) {
 	}
 	if n := rowsFrom("", "2024-05-01"); n != 0 || rowsFrom("", "2000-01-01") == 0 {
 		t.Errorf("after TLT's correction: %d rows from 2024-05-01, want 0 (and the earlier ones kept)", n)
+	}
+}
+
+// Betas that cannot be computed are stored with their reasons, and a cold
+// engine reading them writes the same warnings and coverage.
+func TestStoredBetasWithReasons(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, "2024-07-01T12:00:00Z", nil)
+	betaWorld(f, "2023-06-01", 270, "AAA")
+	rng := rand.New(rand.NewPCG(1, 1))
+	young := make([]float64, 45)
+	for i := range young {
+		young[i] = 20 + rng.Float64()
+	}
+	f.prices("YNG", "2024-04-25", young...)
+	rows := []string{"AAA,100,50,2024-04-01,PUBLIC,STOCK,,,,,,", "YNG,100,20,2024-05-01,PUBLIC,STOCK,,,,,,"}
+	a := f.onboard("100000", rows...)
+	ra := f.backfill(a, nil)
+	if ra.Betas.Stored == 0 {
+		t.Fatalf("nothing stored: %+v", ra.Betas)
+	}
+	var withReasons int
+	if err := f.db.Pool.QueryRow(ctx, `SELECT count(*) FROM backfill.symbol_factor_betas WHERE symbol = 'YNG' AND beta IS NULL AND reason LIKE 'too few observations%'`).Scan(&withReasons); err != nil {
+		t.Fatal(err)
+	}
+	if withReasons == 0 {
+		t.Error("no stored reasons for the young symbol's missing betas")
+	}
+	cold, err := NewEngine(f.db.Pool, &Config{Now: f.engine.cfg.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := f.onboard("100000", rows...)
+	rb, err := cold.Backfill(ctx, b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rb.Betas.Computed != 0 || rb.Betas.Loaded != ra.Betas.Computed {
+		t.Errorf("cold engine's betas = %+v, want the %d stored symbol-days loaded", rb.Betas, ra.Betas.Computed)
+	}
+	var differ int
+	if err := f.db.Pool.QueryRow(ctx, `SELECT count(*) FROM backfill.portfolio_snapshots x
+		JOIN backfill.portfolio_snapshots y ON y.portfolio_id = $2 AND y.snapshot_date = x.snapshot_date
+		WHERE x.portfolio_id = $1 AND (x.factor_exposure_dollar IS DISTINCT FROM y.factor_exposure_dollar
+		   OR x.factor_holdings_covered IS DISTINCT FROM y.factor_holdings_covered OR x.holdings_covered IS DISTINCT FROM y.holdings_covered)`,
+		a, b).Scan(&differ); err != nil {
+		t.Fatal(err)
+	}
+	if differ != 0 {
+		t.Errorf("%d days differ between computed and stored betas", differ)
+	}
+	wa, _ := json.Marshal(ra.Warnings)
+	wb, _ := json.Marshal(rb.Warnings)
+	if string(wa) != string(wb) {
+		t.Errorf("warnings differ:\ncomputed %s\nstored   %s", wa, wb)
 	}
 }
