@@ -390,7 +390,7 @@ func (e *Engine) attachBetas(ctx context.Context, epoch, gen int64, lay *layer, 
 	cfg := &e.cfg.Analytics
 	proxies := proxiesOf(e, lay)
 	factors := cfg.Factors()
-	stored, err := e.storedBetas(ctx, epoch, gen, lay.ax, hs, first, end)
+	stored, partial, err := e.storedBetas(ctx, epoch, gen, lay.ax, hs, first, end)
 	if err != nil {
 		return BetaStats{}, err
 	}
@@ -428,7 +428,7 @@ func (e *Engine) attachBetas(ctx context.Context, epoch, gen int64, lay *layer, 
 		h.betas = rows
 	}
 	if e.store != nil && len(computed) > 0 {
-		if stats.Stored, err = e.store.save(ctx, gen, lay.ax, computed); err != nil {
+		if stats.Stored, err = e.store.save(ctx, gen, lay.ax, computed, partial); err != nil {
 			return stats, err
 		}
 	}

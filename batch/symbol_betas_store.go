@@ -71,10 +71,13 @@ func newBetaStore(pool *pgxpool.Pool, cfg *Config) *betaStore {
 		pool: pool, schema: cfg.Schema, config: analyticsHash(&cfg.Analytics), factors: cfg.Analytics.Factors(),
 		proxies: cfg.Analytics.Proxies(),
 		loadSQL: cfg.Schema.SQL(`
-			SELECT symbol, as_of_date, betas, observations, reasons FROM {schema}.symbol_betas
-			WHERE symbol = ANY($1::text[]) AND as_of_date BETWEEN $2 AND $3 AND config = $4
-			  AND (SELECT generation FROM {schema}.price_generation) = $5
-			ORDER BY symbol, as_of_date`),
+			SELECT b.symbol, b.as_of_date, b.betas, b.observations, b.reasons
+			FROM unnest($1::text[]) AS s (symbol)
+			CROSS JOIN LATERAL (
+			    SELECT * FROM {schema}.symbol_betas b
+			    WHERE b.symbol = s.symbol AND b.config = $4 AND b.as_of_date BETWEEN $2 AND $3
+			    ORDER BY b.as_of_date) b
+			WHERE (SELECT generation FROM {schema}.price_generation) = $5`),
 	}
 }
 
@@ -91,15 +94,15 @@ func analyticsHash(c *AnalyticsConfig) int64 {
 
 // load returns the stored betas of symbols on sessions [first, end] of ax,
 // for the symbols stored on every one of those days, while the price
-// generation is gen.
-func (s *betaStore) load(ctx context.Context, gen int64, symbols []string, ax *axis, first, end int) (map[string]*symbolBetas, error) {
-	out := map[string]*symbolBetas{}
+// generation is gen; partial names the symbols with rows on only some.
+func (s *betaStore) load(ctx context.Context, gen int64, symbols []string, ax *axis, first, end int) (out map[string]*symbolBetas, partial map[string]bool, err error) {
+	out, partial = map[string]*symbolBetas{}, map[string]bool{}
 	if len(symbols) == 0 {
-		return out, nil
+		return out, partial, nil
 	}
 	rows, err := s.pool.Query(ctx, s.loadSQL, symbols, ax.days[first], ax.days[end], s.config, gen)
 	if err != nil {
-		return nil, fmt.Errorf("load symbol betas: %w", err)
+		return nil, nil, fmt.Errorf("load symbol betas: %w", err)
 	}
 	var (
 		sym, betas, obs string
@@ -126,19 +129,21 @@ func (s *betaStore) load(ctx context.Context, gen int64, symbols []string, ax *a
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("load symbol betas: %w", err)
+		return nil, nil, fmt.Errorf("load symbol betas: %w", err)
 	}
 	for sym, b := range out {
 		if len(b.vals) != n {
 			delete(out, sym)
+			partial[sym] = true
 		}
 	}
-	return out, nil
+	return out, partial, nil
 }
 
 // save stores computed betas, each on its sessions of ax, unless the price
-// generation is no longer gen. It returns the symbol-days stored.
-func (s *betaStore) save(ctx context.Context, gen int64, ax *axis, computed map[string]*symbolBetas) (int, error) {
+// generation is no longer gen, replacing the rows of the partial symbols
+// (stored on some of the days). It returns the symbol-days stored.
+func (s *betaStore) save(ctx context.Context, gen int64, ax *axis, computed map[string]*symbolBetas, partial map[string]bool) (int, error) {
 	var buf []byte
 	rows := 0
 	syms := make([]string, 0, len(computed))
@@ -147,7 +152,9 @@ func (s *betaStore) save(ctx context.Context, gen int64, ax *axis, computed map[
 		if len(b.vals) == 0 {
 			continue
 		}
-		syms = append(syms, sym)
+		if partial[sym] {
+			syms = append(syms, sym)
+		}
 		if lo < 0 || b.first < lo {
 			lo = b.first
 		}
@@ -175,11 +182,15 @@ func (s *betaStore) save(ctx context.Context, gen int64, ax *axis, computed map[
 		if current != gen {
 			return nil // prices changed since: these betas may be stale
 		}
-		// The rows are the same whoever computes them: replace any stored.
-		if _, err := tx.Exec(ctx, s.schema.SQL(`DELETE FROM {schema}.symbol_betas
+		// The rows are the same whoever computes them: replace those
+		// stored on some of the days (a peer storing the same rows
+		// meanwhile makes the COPY fail, below).
+		if len(syms) > 0 {
+			if _, err := tx.Exec(ctx, s.schema.SQL(`DELETE FROM {schema}.symbol_betas
 			WHERE symbol = ANY($1::text[]) AND as_of_date BETWEEN $2 AND $3 AND config = $4`),
-			syms, ax.days[lo], ax.days[hi], s.config); err != nil {
-			return err
+				syms, ax.days[lo], ax.days[hi], s.config); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), s.schema.SQL(
 			`COPY {schema}.symbol_betas (symbol, as_of_date, config, betas, observations, reasons) FROM STDIN`)); err != nil {
@@ -281,9 +292,9 @@ func parseBetaRow(betas, obs string, reasons []*string, n int) ([]betaValue, boo
 
 // storedBetas reads the stored betas of the public holdings' symbols on
 // [first, end] that the engine's memory does not hold.
-func (e *Engine) storedBetas(ctx context.Context, epoch, gen int64, ax *axis, hs []holding, first, end int) (map[string]*symbolBetas, error) {
+func (e *Engine) storedBetas(ctx context.Context, epoch, gen int64, ax *axis, hs []holding, first, end int) (map[string]*symbolBetas, map[string]bool, error) {
 	if e.store == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	var missing []string
 	seen := map[string]bool{}

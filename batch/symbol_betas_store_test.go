@@ -136,8 +136,14 @@ func TestStoredBetasColdRestart(t *testing.T) {
 	for _, h := range hs {
 		recomputed[h.symbol] = computeSymbolBetasAt(&again.cfg.Analytics, h.own, proxiesOf(again, lay), first0, end, syncMonthly(lay.ax))
 	}
-	if n, err := again.store.save(ctx, gen, lay.ax, recomputed); err != nil || n != 3*days {
-		t.Fatalf("save again = %d, %v", n, err)
+	// Stored already: the COPY meets the rows and stores nothing.
+	if n, err := again.store.save(ctx, gen, lay.ax, recomputed, nil); err != nil || n != 0 {
+		t.Fatalf("save again = %d, %v; want nothing stored", n, err)
+	}
+	// Stored on some days (partial): the rows are replaced.
+	all := map[string]bool{"AAA": true, "BBB": true, "CCC": true}
+	if n, err := again.store.save(ctx, gen, lay.ax, recomputed, all); err != nil || n != 3*days {
+		t.Fatalf("replace = %d, %v", n, err)
 	}
 	if after := digest(); after != before {
 		t.Error("storing the same betas again changed the rows")
@@ -148,7 +154,7 @@ func TestStoredBetasColdRestart(t *testing.T) {
 
 	// Betas computed under prices that changed since are not stored.
 	f.prices("ZZZ", "2024-06-03", 10)
-	if n, err := again.store.save(ctx, gen, lay.ax, recomputed); err != nil || n != 0 {
+	if n, err := again.store.save(ctx, gen, lay.ax, recomputed, all); err != nil || n != 0 {
 		t.Errorf("save under a stale generation = %d, %v; want nothing stored", n, err)
 	}
 	// A correction of AAA's close deletes exactly AAA's rows from its day
