@@ -171,7 +171,7 @@ func (s *betaStore) save(ctx context.Context, gen int64, ax *axis, computed map[
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var current int64
 		b := &pgx.Batch{}
-		b.Queue(s.schema.SQL(`SELECT generation FROM {schema}.price_generation FOR SHARE`)).QueryRow(func(r pgx.Row) error {
+		b.Queue(s.schema.SQL(`SELECT generation FROM {schema}.price_generation FOR SHARE NOWAIT`)).QueryRow(func(r pgx.Row) error {
 			return r.Scan(&current)
 		})
 		b.Queue(s.schema.SQL(`INSERT INTO {schema}.symbol_beta_configs (config, factors, depends_on)
@@ -199,9 +199,13 @@ func (s *betaStore) save(ctx context.Context, gen int64, ax *axis, computed map[
 		stored = rows
 		return nil
 	})
+	// Storing is an optimisation: it gives way to a peer that stored the
+	// rows first (23505), and to a price change in progress, whose
+	// transaction holds the generation (55P03, NOWAIT) or the rows it
+	// deletes (40P01): these betas are about to be stale anyway.
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-		return 0, nil // a peer stored the same rows first
+	if errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "55P03" || pgErr.Code == "40P01") {
+		return 0, nil
 	}
 	if err != nil {
 		return 0, fmt.Errorf("store symbol betas: %w", err)
