@@ -140,6 +140,9 @@ type AnalyticsConfig struct {
 	// RealizedBetaMinObs is the fewest observations for the realized
 	// beta. Default 30.
 	RealizedBetaMinObs int
+	// Stress configures the stress tests: user scenarios, the rate
+	// duration, the EWMA covariance. Defaults as StressConfig documents.
+	Stress StressConfig
 }
 
 // filled returns a copy of c with the defaults filled in, unvalidated.
@@ -240,6 +243,10 @@ func (c *AnalyticsConfig) WithDefaults() (AnalyticsConfig, error) {
 		} else if s.Long == s.Short {
 			bad("spread factor %q: Long and Short are both %s", s.Name, s.Long)
 		}
+	}
+	var err error
+	if o.Stress, err = o.Stress.withDefaults(); err != nil {
+		errs = append(errs, fmt.Errorf("analytics config: %w", err))
 	}
 	seen := map[string]bool{}
 	for _, name := range o.Factors() {

@@ -129,6 +129,8 @@ type Engine struct {
 	betas  *betaCache
 	series *seriesCache
 	store  *betaStore // nil: symbol betas are not persisted
+	stress *stressCache
+	corr   *corrCache
 
 	// The caches' price generation, the last price change they saw and
 	// their epoch (see syncCaches).
@@ -150,8 +152,8 @@ func NewEngine(pool *pgxpool.Pool, cfg *Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{pool: pool, cfg: c, prices: newPriceCache(c.Prices), betas: newBetaCache(), series: newSeriesCache(), syncedGen: -1,
-		store: newBetaStore(pool, &c)}, nil
+	return &Engine{pool: pool, cfg: c, prices: newPriceCache(c.Prices), betas: newBetaCache(), series: newSeriesCache(),
+		stress: newStressCache(), corr: newCorrCache(), syncedGen: -1, store: newBetaStore(pool, &c)}, nil
 }
 
 // Config returns the engine's configuration with defaults filled in.
@@ -249,6 +251,9 @@ type Result struct {
 	// rewindSeq is the portfolio's rewind counter when the backfill loaded
 	// it; -1 before.
 	rewindSeq int64
+	// risk carries the run's stress scenarios and latest correlation
+	// matrix to the writes.
+	risk *runRisk
 }
 
 // Backfill computes every missing day of one portfolio up to the latest
@@ -348,7 +353,7 @@ func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, to
 	t1 := time.Now()
 	lookback := e.cfg.StaleAfter + 2
 	if !e.cfg.Analytics.Disabled {
-		lookback = max(lookback, e.cfg.Analytics.Lookback()+1)
+		lookback = max(lookback, e.cfg.Analytics.Lookback()+1, e.riskLookback())
 	}
 	axisFrom := start
 	for range lookback {
@@ -368,16 +373,7 @@ func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, to
 			}
 		}
 	}
-	if p.gen < 0 {
-		if p.gen, err = e.cfg.Prices.Generation(ctx); err != nil {
-			return fmt.Errorf("price generation: %w", err)
-		}
-	}
-	gen, err := e.syncCaches(ctx, p.gen)
-	if err != nil {
-		return err
-	}
-	closes, err := e.prices.closes(ctx, gen, symbols, axisFrom, target)
+	closes, gen, err := e.loadCloses(ctx, p, symbols, axisFrom, target)
 	if err != nil {
 		return err
 	}
@@ -453,6 +449,9 @@ func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, to
 			days[k].row = k
 		}
 		exposureWarnings(ax, first, x, e.cfg.Analytics.Factors(), &w)
+		if err := e.riskAnalytics(ctx, id, gen, lay, hs, first, days, x, ax.days[first].After(inception), res, &w); err != nil {
+			return err
+		}
 		res.Warnings = append(res.Warnings, w.list()...)
 	}
 	res.Timings.Compute = time.Since(t2)
@@ -472,6 +471,25 @@ func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, to
 		res.Status = portfolio.RunWaitingForPrices
 	}
 	return nil
+}
+
+// loadCloses brings the caches to the price generation read with p and
+// returns the symbols' closes in [from, to] (see priceCache.closes) with
+// the cache epoch they were loaded under.
+func (e *Engine) loadCloses(ctx context.Context, p *portfolioData, symbols []string, from, to time.Time) (map[string][]Close, int64, error) {
+	gen := p.gen
+	if gen < 0 {
+		var err error
+		if gen, err = e.cfg.Prices.Generation(ctx); err != nil {
+			return nil, 0, fmt.Errorf("price generation: %w", err)
+		}
+	}
+	epoch, err := e.syncCaches(ctx, gen)
+	if err != nil {
+		return nil, 0, err
+	}
+	closes, err := e.prices.closes(ctx, epoch, symbols, from, to)
+	return closes, epoch, err
 }
 
 // symbolsOf lists the symbols whose prices value the positions, plus the

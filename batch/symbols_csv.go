@@ -46,6 +46,7 @@ const (
 	maxSymbolNameChars    = 255
 	maxSymbolCountryChars = 100
 	maxProviderBeta       = 100
+	maxMarketCapIntDigits = 20
 )
 
 // SymbolFileError reports a bad symbols file; nothing of it is imported.
@@ -284,7 +285,7 @@ func (p *symbolParser) row(rec []string, line int) {
 			p.fail(line, "market_cap "+priceQuote(v)+" is not a decimal number like 2950000000000 (no separators or exponents)")
 		case d.Sign() < 0:
 			p.fail(line, "market_cap "+priceQuote(v)+" is negative")
-		case d.IntDigits() > maxCloseIntDigits:
+		case d.IntDigits() > maxMarketCapIntDigits:
 			p.fail(line, "market_cap "+priceQuote(v)+" has more than 20 digits before the decimal point")
 		default:
 			f := d.Float64()
@@ -419,7 +420,9 @@ func ImportSymbolFiles(ctx context.Context, db portfolio.Beginner, paths []strin
 	if _, err := opts.withDefaults(); err != nil {
 		return nil, fmt.Errorf("import symbols: %w", err)
 	}
-	return importFiles(paths, "import symbols", func(f *os.File, path string) (*SymbolImportResult, error) {
+	return importFiles(paths, "import symbols", func(path, reason string) error {
+		return &SymbolFileError{File: path, Problems: []PriceProblem{{Reason: reason + ": give the symbols file itself"}}}
+	}, func(f *os.File, path string) (*SymbolImportResult, error) {
 		return ImportSymbols(ctx, db, f, path, opts)
 	})
 }

@@ -212,6 +212,8 @@ type day struct {
 	// analytics are off).
 	expo *exposures
 	row  int
+	// The forecast, correlation and stress columns (snapshot_risk.go).
+	dayRisk
 }
 
 // chainDays turns per-session totals into snapshots: NAV(D) = NAV(D−1) +

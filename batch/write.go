@@ -103,7 +103,7 @@ func nullUUID(id uuid.UUID) *uuid.UUID {
 }
 
 // snapshotColumns are written by COPY in this order.
-var snapshotColumns = []string{
+var snapshotColumns = append([]string{
 	"portfolio_id", "snapshot_date", "nav", "cash", "long_value", "short_value", "gross_exposure",
 	"net_exposure", "daily_pnl", "daily_realized_pnl", "daily_return", "cumulative_pnl",
 	"cumulative_return", "capital_flow", "num_positions", "num_long", "num_short",
@@ -112,7 +112,7 @@ var snapshotColumns = []string{
 	"holdings_covered", "gross_coverage", "factor_holdings_covered", "factor_gross_coverage", "holdings_excluded",
 	"hhi", "effective_positions", "top1_weight", "top3_weight", "top10_weight",
 	"provider_beta", "provider_beta_coverage", "sector_mix",
-}
+}, riskSnapshotColumns...)
 
 // copySnapshotsSQL is the COPY statement for snapshotColumns.
 func (e *Engine) copySnapshotsSQL() string {
@@ -170,6 +170,7 @@ func appendSnapshotRows(buf []byte, id, runID uuid.UUID, at time.Time, days []da
 		buf = appendOptFloat(buf, d.betaReal, d.hasBetaReal)
 		buf = appendExposures(buf, d)
 		buf = appendComposition(buf, d)
+		buf = appendRiskColumns(buf, &d.dayRisk)
 		buf = append(buf, '\n')
 	}
 	return buf, nil
@@ -280,6 +281,7 @@ func (e *Engine) write(ctx context.Context, id, token uuid.UUID, res *Result, da
 				       from_date = $6, through_date = $7
 				WHERE portfolio_id = $1 AND id = $2`), id, res.RunID, len(chunk), e.factors(), len(days),
 				res.From, res.Through)
+			e.queueRiskRun(b, id, res, first, last, hi == len(days))
 			// The batch stops at the first failing statement; a fenced
 			// chunk fails in the transaction before anything is copied.
 			if err := tx.SendBatch(ctx, b).Close(); err != nil {

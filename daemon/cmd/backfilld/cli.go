@@ -579,7 +579,7 @@ func (a *app) connect(ctx context.Context) (*pgxpool.Pool, error) {
 		fmt.Fprintf(a.stderr, "backfilld: no DATABASE_URL; using embedded PostgreSQL in %s (port %d)\n", srv.DataDir(), srv.Port())
 		url = srv.ConnString("")
 	}
-	cfg, err := pgxpool.ParseConfig(url)
+	cfg, err := parseDatabaseURL(url)
 	if err != nil {
 		return nil, invalidf("invalid DATABASE_URL: %v", err)
 	}
@@ -589,7 +589,11 @@ func (a *app) connect(ctx context.Context) (*pgxpool.Pool, error) {
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("connect to PostgreSQL at %s@%s:%d/%s: %w", cfg.ConnConfig.User, cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
+		c := cfg.ConnConfig
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			err = fmt.Errorf("no answer within the connect timeout of %s (connect_timeout in the URL sets it): %w", c.ConnectTimeout, err)
+		}
+		return nil, fmt.Errorf("connect to PostgreSQL at %s@%s:%d/%s: %w", c.User, c.Host, c.Port, c.Database, err)
 	}
 	a.pool = pool
 	return pool, nil
@@ -641,19 +645,6 @@ func (a *app) checkArgs(args []string, min, max int) error {
 		return a.usage("takes no arguments, got %q", args[0])
 	case max > 0 && len(args) > max:
 		return a.usage("unexpected argument %q after %s", args[max], a.cmd.Args)
-	}
-	return nil
-}
-
-// checkFiles fails with an invalid-input error unless every path is a
-// file that exists; what names the files ("price files").
-func checkFiles(paths []string, what string) error {
-	for _, p := range paths {
-		if st, err := os.Stat(p); err != nil {
-			return &invalidError{err}
-		} else if st.IsDir() {
-			return invalidf("%s is a directory: give the %s themselves", p, what)
-		}
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,8 +32,9 @@ trading days, failed attempts, last error, next attempt, lease owner and
 expiry, whether a backfill was requested, a one-line reason, its 5 latest
 runs (trigger, status, range, days written, error), and prices: for every
 symbol its positions are valued by (options also by their underlying; cash
-and private positions need none) the latest close and whether the last
-closed session has one, plus the benchmark's.
+and private positions need none) the date and value of the latest close and
+whether the last closed session has one, the benchmark first; each symbol is
+listed once.
 
 The target day is the latest closed session on which the benchmark (SPY) has
 a close; while it lacks the last closed session, every portfolio waits.
@@ -145,6 +147,9 @@ type symbolPrice struct {
 	// LatestClose is its latest close on or before the last closed
 	// session; nil when it has none.
 	LatestClose *time.Time `json:"latest_close"`
+	// Close is the value of that close, exact (NUMERIC as text); nil when
+	// there is none.
+	Close *string `json:"close"`
 	// HasClose: it has a close on the last closed session.
 	HasClose bool `json:"has_close"`
 	// Needed: it is the benchmark, or a position valued by it is open on
@@ -193,7 +198,8 @@ func explain(ctx context.Context, pool *pgxpool.Pool, schema portfolio.Schema, e
 		return err
 	})
 	// The symbols positions are valued by (as the engine prices them),
-	// each with whether a position in it is open on the day.
+	// each with whether a position in it is open on the day, once: the
+	// benchmark is reported on its own.
 	b.Queue(schema.SQL(`
 		WITH held AS (
 			SELECT s.symbol,
@@ -202,24 +208,32 @@ func explain(ctx context.Context, pool *pgxpool.Pool, schema portfolio.Schema, e
 			FROM {schema}.positions p
 			CROSS JOIN LATERAL (VALUES (p.symbol), (CASE WHEN p.investment_class = 'OPTIONS' THEN p.underlying_symbol END)) s (symbol)
 			WHERE p.portfolio_id = $1 AND NOT p.is_cash AND p.investment_class <> 'PRIVATE' AND s.symbol IS NOT NULL
+			  AND s.symbol <> $3
 			GROUP BY s.symbol
 		)
-		SELECT h.symbol, h.open,
-		       (SELECT max(m.price_date) FROM {schema}.market_prices m WHERE m.symbol = h.symbol AND m.price_date <= $2),
-		       EXISTS (SELECT 1 FROM {schema}.market_prices m WHERE m.symbol = h.symbol AND m.price_date = $2)
-		FROM held h ORDER BY h.symbol`), id, ex.LastSession).Query(func(rows pgx.Rows) error {
+		SELECT h.symbol, h.open, l.price_date, l.close::text, coalesce(l.price_date = $2, false)
+		FROM held h
+		LEFT JOIN LATERAL (
+			SELECT m.price_date, m.close FROM {schema}.market_prices m
+			WHERE m.symbol = h.symbol AND m.price_date <= $2 ORDER BY m.price_date DESC LIMIT 1
+		) l ON true
+		ORDER BY h.symbol`), id, ex.LastSession, ec.Benchmark).Query(func(rows pgx.Rows) error {
 		var p symbolPrice
-		_, err := pgx.ForEachRow(rows, []any{&p.Symbol, &p.Needed, &p.LatestClose, &p.HasClose}, func() error {
+		_, err := pgx.ForEachRow(rows, []any{&p.Symbol, &p.Needed, &p.LatestClose, &p.Close, &p.HasClose}, func() error {
 			ex.Prices = append(ex.Prices, p)
 			return nil
 		})
 		return err
 	})
 	b.Queue(schema.SQL(`
-		SELECT max(price_date), coalesce(bool_or(price_date = $2), false)
-		FROM {schema}.market_prices WHERE symbol = $1 AND price_date <= $2`), ec.Benchmark, ex.LastSession).
+		SELECT l.price_date, l.close::text, coalesce(l.price_date = $2, false)
+		FROM (SELECT 1) AS one
+		LEFT JOIN LATERAL (
+			SELECT price_date, close FROM {schema}.market_prices
+			WHERE symbol = $1 AND price_date <= $2 ORDER BY price_date DESC LIMIT 1
+		) l ON true`), ec.Benchmark, ex.LastSession).
 		QueryRow(func(row pgx.Row) error {
-			return row.Scan(&ex.Benchmark.LatestClose, &ex.Benchmark.HasClose)
+			return row.Scan(&ex.Benchmark.LatestClose, &ex.Benchmark.Close, &ex.Benchmark.HasClose)
 		})
 	if err := pool.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fmt.Errorf("explain %s: %w", id, err)
@@ -357,11 +371,14 @@ func printExplanation(w io.Writer, ex *explanation) {
 
 	fmt.Fprintf(w, "\nPrices on the last closed session %s:\n", day(ex.LastSession))
 	tw = newTable(w)
-	fmt.Fprintln(tw, "  SYMBOL\tLATEST CLOSE\tON "+day(ex.LastSession))
+	fmt.Fprintln(tw, "  SYMBOL\tLATEST CLOSE\tVALUE\tON "+day(ex.LastSession))
 	row := func(p symbolPrice, note string) {
-		latest := "none"
+		latest, value := "none", "-"
 		if p.LatestClose != nil {
 			latest = day(*p.LatestClose)
+		}
+		if p.Close != nil {
+			value = closeText(*p.Close)
 		}
 		on := "yes"
 		switch {
@@ -370,7 +387,7 @@ func printExplanation(w io.Writer, ex *explanation) {
 		case !p.HasClose:
 			on = "missing (no open position)"
 		}
-		fmt.Fprintf(tw, "  %s%s\t%s\t%s\n", p.Symbol, note, latest, on)
+		fmt.Fprintf(tw, "  %s%s\t%s\t%s\t%s\n", p.Symbol, note, latest, value, on)
 	}
 	row(ex.Benchmark, " (benchmark)")
 	for _, p := range ex.Prices {
@@ -391,6 +408,20 @@ func printExplanation(w io.Writer, ex *explanation) {
 			"(flagged stale after a few sessions), or without any close they are left unpriced.\n",
 			strings.Join(missing, ", "))
 	}
+}
+
+// closeText shows a close: as stored, or in exponent form when it has more
+// digits than a column can show (an absurd value such as 1e300 stays
+// visible as what it is).
+func closeText(s string) string {
+	if len(s) <= 24 {
+		return s
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return s[:24] + "…"
+	}
+	return strconv.FormatFloat(f, 'g', 6, 64)
 }
 
 func orNone(s string) string {

@@ -37,8 +37,10 @@ are not read.`,
 			if err := a.checkArgs(paths, 1, -1); err != nil {
 				return err
 			}
-			if err := checkFiles(paths, "symbols files"); err != nil {
-				return err
+			for _, p := range paths {
+				if err := checkInputFile(p); err != nil {
+					return err
+				}
 			}
 			pool, err := a.db(ctx)
 			if err != nil {
