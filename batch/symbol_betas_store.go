@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -148,7 +149,15 @@ func (s *betaStore) save(ctx context.Context, gen int64, ax *axis, computed map[
 	rows := 0
 	syms := make([]string, 0, len(computed))
 	lo, hi := -1, -1
-	for sym, b := range computed {
+	// In symbol order: concurrent writers (replicas computing the same
+	// symbols) then meet in one order and never deadlock.
+	order := make([]string, 0, len(computed))
+	for sym := range computed {
+		order = append(order, sym)
+	}
+	slices.Sort(order)
+	for _, sym := range order {
+		b := computed[sym]
 		if len(b.vals) == 0 {
 			continue
 		}
@@ -171,6 +180,10 @@ func (s *betaStore) save(ctx context.Context, gen int64, ax *axis, computed map[
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var current int64
 		b := &pgx.Batch{}
+		// Storing never holds a backfill up: it waits at most briefly
+		// for a lock (a peer writing the same rows, a price change), and
+		// gives way instead (55P03, below).
+		b.Queue(`SET LOCAL lock_timeout = '50ms'`)
 		b.Queue(s.schema.SQL(`SELECT generation FROM {schema}.price_generation FOR SHARE NOWAIT`)).QueryRow(func(r pgx.Row) error {
 			return r.Scan(&current)
 		})
