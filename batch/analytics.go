@@ -87,6 +87,12 @@ func DefaultSpreadFactors() []SpreadFactor {
 type AnalyticsConfig struct {
 	// Disabled turns the analytics off.
 	Disabled bool
+	// EphemeralBetas keeps symbol betas in the engine's memory only:
+	// they are neither read from nor written to symbol_factor_betas.
+	// Default false: with prices from the database, betas are persisted
+	// and read back by any engine while the prices under them are
+	// unchanged.
+	EphemeralBetas bool
 	// Market is the market beta's benchmark symbol. Default "SPY".
 	Market string
 	// Rates is the rate beta's proxy symbol. Default "TLT".

@@ -42,6 +42,9 @@ type Config struct {
 	Calendar Calendar
 	// Prices supplies closes. Default a DBPriceSource on the engine's pool.
 	Prices PriceSource
+	// Symbols supplies reference data (sectors, provider betas) to the
+	// analytics. Default a DBSymbolSource on the engine's pool.
+	Symbols SymbolSource
 	// Benchmark is the symbol whose close makes a day ready. Default "SPY".
 	Benchmark string
 	// CloseDelay is how long after the close a session counts as closed.
@@ -84,6 +87,9 @@ func (c *Config) withDefaults(pool *pgxpool.Pool) (Config, error) {
 	if o.Prices == nil {
 		o.Prices = NewDBPriceSource(pool, o.Schema)
 	}
+	if o.Symbols == nil {
+		o.Symbols = NewDBSymbolSource(pool, o.Schema)
+	}
 	o.Benchmark = cmp.Or(o.Benchmark, DefaultBenchmark)
 	o.CloseDelay = cmp.Or(o.CloseDelay, DefaultCloseDelay)
 	o.StaleAfter = cmp.Or(o.StaleAfter, DefaultStaleAfter)
@@ -122,6 +128,7 @@ type Engine struct {
 	prices *priceCache
 	betas  *betaCache
 	series *seriesCache
+	store  *betaStore // nil: symbol betas are not persisted
 	stress *stressCache
 	corr   *corrCache
 
@@ -146,7 +153,7 @@ func NewEngine(pool *pgxpool.Pool, cfg *Config) (*Engine, error) {
 		return nil, err
 	}
 	return &Engine{pool: pool, cfg: c, prices: newPriceCache(c.Prices), betas: newBetaCache(), series: newSeriesCache(),
-		stress: newStressCache(), corr: newCorrCache(), syncedGen: -1}, nil
+		stress: newStressCache(), corr: newCorrCache(), syncedGen: -1, store: newBetaStore(pool, &c)}, nil
 }
 
 // Config returns the engine's configuration with defaults filled in.
@@ -238,6 +245,8 @@ type Result struct {
 	Warnings    []Warning `json:"warnings"`
 	Timings     Timings   `json:"timings"`
 	Error       string    `json:"error,omitempty"`
+	// Betas counts where the symbol betas came from (analytics on).
+	Betas BetaStats `json:"betas"`
 
 	// rewindSeq is the portfolio's rewind counter when the backfill loaded
 	// it; -1 before.
@@ -403,8 +412,11 @@ func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, to
 		if e.beforeAnalytics != nil {
 			e.beforeAnalytics()
 		}
-		e.attachBetas(gen, lay, hs, first, end, &w)
+		if res.Betas, err = e.attachBetas(ctx, gen, p.gen, lay, hs, first, end, &w); err != nil {
+			return err
+		}
 		x = newExposures(end-first+1, len(e.cfg.Analytics.Factors()))
+		x.mix = newComposition(hs, p.positions, p.refs, end-first+1)
 	}
 	totals := make([]dayTotals, end-first+1)
 	runs := valueHoldings(hs, first, end, e.cfg.StaleAfter, totals, x)
@@ -509,10 +521,10 @@ func (e *Engine) holdings(lay *layer, ps []storedPosition) ([]holding, []Warning
 	ax := lay.ax
 	hs := make([]holding, 0, len(ps))
 	seriesOf := lay.of
-	for _, p := range ps {
+	for i, p := range ps {
 		h := holding{
 			symbol: p.symbol, qm: p.qty * float64(p.multiplier), entryPrice: p.entryPrice,
-			entry: ax.onOrAfter(p.entryDate), exit: noExit,
+			entry: ax.onOrAfter(p.entryDate), exit: noExit, position: i,
 		}
 		switch {
 		case p.isCash:
@@ -542,7 +554,8 @@ func (e *Engine) holdings(lay *layer, ps []storedPosition) ([]holding, []Warning
 					Message: "option entered after its expiration: ignored"})
 				continue
 			}
-			if last < h.exit {
+			// An expiration past the axis is not an exit on its last day.
+			if last < h.exit && !p.expiration.After(ax.days[ax.len()-1]) {
 				h.exit, h.settle = last, true
 			}
 		}

@@ -19,6 +19,7 @@ type batcher interface {
 
 // storedPosition is a position as the engine reads it.
 type storedPosition struct {
+	id         uuid.UUID
 	symbol     string
 	class      portfolio.InvestmentClass
 	isCash     bool
@@ -54,6 +55,9 @@ type portfolioData struct {
 	rewindSeq int64
 	positions []storedPosition
 	flows     []flow
+	// refs is the reference data of the positions' symbols and
+	// underlyings (analytics on), by upper-case symbol.
+	refs map[string]Symbol
 }
 
 // loadPortfolio reads a live portfolio, its positions, flows and
@@ -84,14 +88,14 @@ func (e *Engine) loadPortfolio(ctx context.Context, q batcher, id, runID uuid.UU
 	b.Queue(e.sql(`
 		SELECT symbol, investment_class, is_cash, quantity::float8, entry_price::float8, entry_date,
 		       exit_date, exit_price::float8, underlying_symbol, strike_price::float8, expiration_date,
-		       option_type, multiplier
+		       option_type, multiplier, id
 		FROM {schema}.positions WHERE portfolio_id = $1 ORDER BY id`), id).Query(func(rows pgx.Rows) error {
 		var err error
 		p.positions, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (storedPosition, error) {
 			var s storedPosition
 			var class string
 			err := r.Scan(&s.symbol, &class, &s.isCash, &s.qty, &s.entryPrice, &s.entryDate, &s.exitDate,
-				&s.exitPrice, &s.underlying, &s.strike, &s.expiration, &s.optionType, &s.multiplier)
+				&s.exitPrice, &s.underlying, &s.strike, &s.expiration, &s.optionType, &s.multiplier, &s.id)
 			s.class = portfolio.InvestmentClass(class)
 			return s, err
 		})
@@ -107,7 +111,19 @@ func (e *Engine) loadPortfolio(ctx context.Context, q batcher, id, runID uuid.UU
 			})
 			return err
 		})
+	// The default symbol source's rows travel in the same round trip too.
+	src, dbRefs := e.cfg.Symbols.(*DBSymbolSource)
+	if dbRefs && !e.cfg.Analytics.Disabled {
+		p.refs = map[string]Symbol{}
+		b.Queue(src.byPortfolioSQL, id).Query(func(rows pgx.Rows) error {
+			_, err := scanSymbols(rows, p.refs)
+			return err
+		})
+	}
 	err := q.SendBatch(ctx, b).Close()
+	if err == nil && !dbRefs && !e.cfg.Analytics.Disabled {
+		p.refs, err = e.cfg.Symbols.Symbols(ctx, referencedSymbols(p.positions))
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("load portfolio %s: %w", id, portfolio.ErrNotFound)
 	}

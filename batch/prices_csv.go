@@ -77,15 +77,21 @@ type PriceFileError struct {
 // Error returns "FILE:LINE: reason" for the first problem, followed by one
 // line for each further problem up to 20, then "… and N more".
 func (e *PriceFileError) Error() string {
-	if len(e.Problems) == 0 {
-		return e.File + ": bad price file"
+	return formatFileProblems(e.File, "bad price file", e.Problems, e.More)
+}
+
+// formatFileProblems formats a bad file's problems as "FILE:LINE: reason"
+// lines, at most 20, then "… and N more".
+func formatFileProblems(file, what string, problems []PriceProblem, more int) string {
+	if len(problems) == 0 {
+		return file + ": " + what
 	}
 	var b strings.Builder
-	for i, p := range e.Problems[:min(len(e.Problems), errorListedProblems)] {
+	for i, p := range problems[:min(len(problems), errorListedProblems)] {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
-		b.WriteString(e.File)
+		b.WriteString(file)
 		if p.Line > 0 {
 			b.WriteByte(':')
 			b.WriteString(strconv.Itoa(p.Line))
@@ -93,7 +99,7 @@ func (e *PriceFileError) Error() string {
 		b.WriteString(": ")
 		b.WriteString(p.Reason)
 	}
-	if n := len(e.Problems) - errorListedProblems + e.More; n > 0 {
+	if n := len(problems) - errorListedProblems + more; n > 0 {
 		fmt.Fprintf(&b, "\n… and %d more", n)
 	}
 	return b.String()
@@ -664,30 +670,39 @@ func ImportPriceFiles(ctx context.Context, db portfolio.Beginner, paths []string
 	if _, err := opts.withDefaults(""); err != nil {
 		return nil, fmt.Errorf("import prices: %w", err)
 	}
-	results := make([]ImportResult, 0, len(paths))
+	return importFiles(paths, "import prices", func(path, reason string) error {
+		return &PriceFileError{File: path, Problems: []PriceProblem{{Reason: reason + ": give the price file itself"}}}
+	}, func(f *os.File, path string) (*ImportResult, error) {
+		return ImportPrices(ctx, db, f, path, opts)
+	})
+}
+
+// importFiles imports the files at paths in order with importOne, and
+// stops at the first that fails: it returns that error with the results
+// of the files before it. what names the import in errors opening a file;
+// badFile makes the error for a path that is not a regular file.
+func importFiles[R any](paths []string, what string, badFile func(path, reason string) error, importOne func(f *os.File, path string) (*R, error)) ([]R, error) {
+	results := make([]R, 0, len(paths))
 	for _, path := range paths {
-		res, err := importPriceFile(ctx, db, path, opts)
+		res, err := func() (*R, error) {
+			// Checked before opening: opening a FIFO waits for a writer,
+			// and a device such as /dev/zero never ends.
+			if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+				return nil, badFile(path, "not a regular file ("+st.Mode().Type().String()+")")
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", what, err)
+			}
+			defer f.Close()
+			return importOne(f, path)
+		}()
 		if err != nil {
 			return results, err
 		}
 		results = append(results, *res)
 	}
 	return results, nil
-}
-
-// importPriceFile imports one file.
-func importPriceFile(ctx context.Context, db portfolio.Beginner, path string, opts *ImportOpts) (*ImportResult, error) {
-	// Checked before opening: opening a FIFO waits for a writer, and a
-	// device such as /dev/zero never ends.
-	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
-		return nil, &PriceFileError{File: path, Problems: []PriceProblem{{Reason: "not a regular file (" + st.Mode().Type().String() + "): give the price file itself"}}}
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("import prices: %w", err)
-	}
-	defer f.Close()
-	return ImportPrices(ctx, db, f, path, opts)
 }
 
 // priceImportTable is the temporary table an import copies rows into.

@@ -36,6 +36,10 @@ type holding struct {
 	// betas are the symbol's factor betas on the computed days (public
 	// holdings with analytics on), indexed from the first computed day.
 	betas betaRows
+	// position indexes the portfolio's positions; mix is the holding's
+	// place in the composition (analytics on).
+	position int
+	mix      holdingMix
 }
 
 const noExit = math.MaxInt

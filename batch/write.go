@@ -110,6 +110,8 @@ var snapshotColumns = append([]string{
 	"stale_positions", "unpriced_positions", "max_drawdown", "return_index", "batch_run_id", "computed_at",
 	"volatility_21d", "volatility_63d", "beta_realized_90d", "factor_exposure_dollar",
 	"holdings_covered", "gross_coverage", "factor_holdings_covered", "factor_gross_coverage", "holdings_excluded",
+	"hhi", "effective_positions", "top1_weight", "top3_weight", "top10_weight",
+	"provider_beta", "provider_beta_coverage", "sector_mix",
 }, riskSnapshotColumns...)
 
 // copySnapshotsSQL is the COPY statement for snapshotColumns.
@@ -167,6 +169,7 @@ func appendSnapshotRows(buf []byte, id, runID uuid.UUID, at time.Time, days []da
 		buf = appendOptFloat(buf, d.vol63, d.hasVol63)
 		buf = appendOptFloat(buf, d.betaReal, d.hasBetaReal)
 		buf = appendExposures(buf, d)
+		buf = appendComposition(buf, d)
 		buf = appendRiskColumns(buf, &d.dayRisk)
 		buf = append(buf, '\n')
 	}

@@ -11,6 +11,7 @@ package main
 import (
 	"bytes"
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -61,6 +62,12 @@ CASH_USD,25000,1,{start},,,,,,,,
 XOM,200,{XOM},{start},PUBLIC,STOCK,,,,{exit},{XOMexit}
 `
 
+// sampleReference is the synthetic reference data (sectors, provider
+// betas) of the sample symbols.
+//
+//go:embed sample_symbols.csv
+var sampleReference string
+
 // sampleSymbols get generated prices: the factor ETFs and the holdings.
 var sampleSymbols = []string{"SPY", "TLT", "VTV", "VUG", "MTUM", "QUAL", "IWM", "USMV", "AAPL", "MSFT", "NVDA", "JNJ", "SHOP", "XOM"}
 
@@ -95,6 +102,12 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 	if err := loadPrices(ctx, pool, cal, first, through, say); err != nil {
 		return err
 	}
+
+	ref, err := batch.ImportSymbols(ctx, pool, strings.NewReader(sampleReference), "sample_symbols.csv", nil)
+	if err != nil {
+		return fmt.Errorf("import symbols: %w", err)
+	}
+	say("reference data for %d symbols (synthetic sample; %d new)", ref.Rows, ref.Inserted)
 
 	client, err := portfolio.NewClient(pool, nil)
 	if err != nil {
@@ -395,6 +408,9 @@ func summary(ctx context.Context, pool *pgxpool.Pool, out io.Writer, id uuid.UUI
 		return err
 	}
 	tw.Flush()
+	if err := composition(ctx, pool, out, id, last.date); err != nil {
+		return err
+	}
 	if bf != nil && bf.wrote {
 		fmt.Fprintf(out, "\nrun: %s, %d days written, %d warnings\n", bf.status, bf.daysWritten, len(bf.warnings))
 		for i, w := range bf.warnings {
@@ -427,4 +443,38 @@ func pct(x *float64) string {
 		return "—"
 	}
 	return fmt.Sprintf("%+.2f%%", *x*100)
+}
+
+// composition prints the day's sector exposure, concentration and
+// provider beta.
+func composition(ctx context.Context, pool *pgxpool.Pool, out io.Writer, id uuid.UUID, day time.Time) error {
+	rows, err := pool.Query(ctx, `SELECT sector, long_value, short_value, net_value, gross_weight, net_weight
+		FROM backfill.sector_exposures WHERE portfolio_id = $1 AND exposure_date = $2 ORDER BY gross_weight DESC, sector`, id, day)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nsector exposure on %s\n", day.Format(time.DateOnly))
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "sector\tlong\tshort\tnet\tgross weight\tnet weight\t")
+	var sector string
+	var long, short, net float64
+	var gw, nw *float64
+	_, err = pgx.ForEachRow(rows, []any{&sector, &long, &short, &net, &gw, &nw}, func() error {
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%s\t%s\t\n", sector, long, short, net, strings.TrimPrefix(pct(gw), "+"), pct(nw))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	tw.Flush()
+	var hhi, eff, top1, top3, top10, pb, pbCov *float64
+	if err := pool.QueryRow(ctx, `SELECT hhi, effective_positions, top1_weight, top3_weight, top10_weight,
+		provider_beta, provider_beta_coverage FROM backfill.portfolio_snapshots WHERE portfolio_id = $1 AND snapshot_date = $2`, id, day).
+		Scan(&hhi, &eff, &top1, &top3, &top10, &pb, &pbCov); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "concentration: HHI %s, effective positions %s, top 1 / 3 / 10 weight %s / %s / %s\n",
+		money(hhi), num(eff), strings.TrimPrefix(pct(top1), "+"), strings.TrimPrefix(pct(top3), "+"), strings.TrimPrefix(pct(top10), "+"))
+	fmt.Fprintf(out, "provider beta %s (holdings with a reference beta hold %s of gross)\n", num(pb), strings.TrimPrefix(pct(pbCov), "+"))
+	return nil
 }

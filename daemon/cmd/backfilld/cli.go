@@ -55,6 +55,8 @@ var commands = []*command{
 	onboardCommand,
 	calculateCommand,
 	pricesImportCommand,
+	symbolsImportCommand,
+	symbolsListCommand,
 	calendarCommand,
 	runCommand,
 	statusCommand,
@@ -719,7 +721,8 @@ func isInvalid(err error) bool {
 		ie   *invalidError
 		ve   *portfolio.ValidationError
 		perr *batch.PriceFileError
+		serr *batch.SymbolFileError
 	)
-	return errors.As(err, &ie) || errors.As(err, &ve) || errors.As(err, &perr) ||
+	return errors.As(err, &ie) || errors.As(err, &ve) || errors.As(err, &perr) || errors.As(err, &serr) ||
 		errors.Is(err, portfolio.ErrDuplicateAccount)
 }
