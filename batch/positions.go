@@ -91,7 +91,7 @@ func (e *Engine) prepare(ctx context.Context, id uuid.UUID, o *PositionOpts, bet
 	if through.Before(from) {
 		return nil, fmt.Errorf("positions: Through %s is before From %s", through.Format(time.DateOnly), from.Format(time.DateOnly))
 	}
-	p, err := e.loadPortfolio(ctx, e.pool, id)
+	p, err := e.loadPortfolio(ctx, e.pool, id, uuid.Nil)
 	if err != nil {
 		return nil, err
 	}

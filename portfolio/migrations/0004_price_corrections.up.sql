@@ -57,6 +57,15 @@ CREATE INDEX positions_underlying_idx ON positions (underlying_symbol) WHERE und
 ALTER TABLE symbol_factor_betas ADD COLUMN depends_on text[] NOT NULL DEFAULT '{}';
 CREATE INDEX symbol_factor_betas_depends_idx ON symbol_factor_betas USING gin (depends_on);
 
+-- invalidate_symbol_betas deletes the persisted symbol betas that depend
+-- on a changed series from its changed day on.
+CREATE FUNCTION invalidate_symbol_betas(syms text[], dates date[]) RETURNS void
+LANGUAGE sql SET search_path FROM CURRENT AS $$
+    DELETE FROM symbol_factor_betas b
+    USING unnest(syms, dates) AS c (symbol, from_date)
+    WHERE b.as_of_date >= c.from_date AND (b.symbol = c.symbol OR b.depends_on @> ARRAY[c.symbol]);
+$$;
+
 -- record_price_changes logs the changed (symbol, earliest date) pairs of a
 -- statement, deletes the persisted betas they invalidate and wakes the
 -- reconcilers.
@@ -93,9 +102,7 @@ BEGIN
     END IF;
     UPDATE price_generation SET generation = generation + 1 RETURNING generation INTO gen;
     INSERT INTO price_changes (symbol, from_date, generation) SELECT s, d, gen FROM unnest(syms, dates) AS u (s, d);
-    DELETE FROM symbol_factor_betas b
-    USING unnest(syms, dates) AS c (symbol, from_date)
-    WHERE b.as_of_date >= c.from_date AND (b.symbol = c.symbol OR b.depends_on @> ARRAY[c.symbol]);
+    PERFORM invalidate_symbol_betas(syms, dates);
     PERFORM pg_notify('backfill_price_changed', current_schema());
     RETURN NULL;
 END

@@ -15,6 +15,12 @@ CREATE TABLE symbol_factor_betas (
     PRIMARY KEY (symbol, as_of_date, factor)
 );
 CREATE INDEX symbol_factor_betas_depends_idx ON symbol_factor_betas USING gin (depends_on);
+CREATE OR REPLACE FUNCTION invalidate_symbol_betas(syms text[], dates date[]) RETURNS void
+LANGUAGE sql SET search_path FROM CURRENT AS $$
+    DELETE FROM symbol_factor_betas b
+    USING unnest(syms, dates) AS c (symbol, from_date)
+    WHERE b.as_of_date >= c.from_date AND (b.symbol = c.symbol OR b.depends_on @> ARRAY[c.symbol]);
+$$;
 
 DROP VIEW sector_exposures;
 

@@ -109,9 +109,19 @@ CROSS JOIN LATERAL unnest(c.factors, string_to_array(b.betas, ',', '')::float8[]
                           string_to_array(b.observations, ',')::integer[], b.reasons)
     AS f (factor, beta, observations, reason);
 
--- DELETE FROM symbol_factor_betas WHERE … (a price change, see
--- record_price_changes) deletes the symbol's whole day: its factors were
--- computed together.
+-- A price change deletes the rows that depend on a changed series from its
+-- changed day on, in its own transaction (see record_price_changes): a
+-- symbol's whole day, whose factors were computed together.
+CREATE OR REPLACE FUNCTION invalidate_symbol_betas(syms text[], dates date[]) RETURNS void
+LANGUAGE sql SET search_path FROM CURRENT AS $$
+    DELETE FROM symbol_betas b
+    USING unnest(syms, dates) AS c (symbol, from_date), symbol_beta_configs g
+    WHERE g.config = b.config AND b.as_of_date >= c.from_date
+      AND (b.symbol = c.symbol OR g.depends_on @> ARRAY[c.symbol]);
+$$;
+
+-- DELETE FROM symbol_factor_betas WHERE … deletes the symbol's whole day:
+-- its factors were computed together.
 CREATE FUNCTION symbol_factor_betas_delete() RETURNS trigger
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
