@@ -192,6 +192,9 @@ func TestNotificationBurstSharesSweeps(t *testing.T) {
 	eventually(t, 10*time.Second, "every portfolio current", func() bool {
 		return w.queryInt(`SELECT count(*) FROM backfill.backfill_state WHERE status = 'current' AND lease_token IS NULL`) == n
 	})
+	// A sweep is counted when it ends: after its last claim, which may
+	// come just after the last backfill settles.
+	eventually(t, 10*time.Second, "the sweep that served the burst to end", func() bool { return sweeps() > before })
 	got := sweeps() - before
 	// One sweep at once, then at most one per interval while the burst
 	// lasts, and one after it.
