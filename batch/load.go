@@ -73,8 +73,13 @@ func (e *Engine) loadPortfolio(ctx context.Context, q batcher, id, runID uuid.UU
 		if runID == uuid.Nil {
 			b.Queue(src.generationSQL).QueryRow(func(r pgx.Row) error { return r.Scan(&p.gen) })
 		} else {
+			// FOR SHARE: a price change bumps the generation with a row
+			// lock, so either it waits for this batch to commit (and its
+			// rewinds then see the generation recorded here) or this read
+			// waits for it and sees its generation.
 			b.Queue(e.sql(`
-				UPDATE {schema}.batch_runs SET price_generation = (SELECT generation FROM {schema}.price_generation)
+				UPDATE {schema}.batch_runs
+				SET price_generation = (SELECT generation FROM {schema}.price_generation FOR SHARE)
 				WHERE portfolio_id = $1 AND id = $2 RETURNING price_generation`), id, runID).
 				QueryRow(func(r pgx.Row) error { return r.Scan(&p.gen) })
 		}

@@ -169,7 +169,10 @@ func (c *Client) RewindHoldersTx(ctx context.Context, tx pgx.Tx, rewinds []Symbo
 			-- Stored days from the change on computed before it (the days
 			-- of a portfolio come from runs of non-decreasing generation,
 			-- so the first such day tells), or a running backfill that
-			-- loaded its prices before it and may reach its day.
+			-- loaded its prices before it and may reach its day. A run
+			-- records its generation under a share lock on it, which the
+			-- change's bump waits for: a run without one loads after the
+			-- change.
 			SELECT h.portfolio_id, h.from_date, h.through
 			FROM hit h
 			JOIN {schema}.portfolios p ON p.id = h.portfolio_id AND p.deleted_at IS NULL
