@@ -15,9 +15,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/robfig/cron/v3"
+	"github.com/sigmasight/backfill/portfolio"
 
 	"github.com/sigmasight/backfill/batch"
 	"github.com/sigmasight/backfill/daemon"
@@ -327,17 +327,12 @@ func sweepOnce(ctx context.Context, a *app, pool *pgxpool.Pool, r *daemon.Reconc
 	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	sum := onceSummary{SweepResult: res, Worker: c.worker, Runs: map[string]int{}}
-	rows, err := pool.Query(qctx, a.schema.SQL(`
-		SELECT status, count(*), coalesce(sum(days_written), 0) FROM {schema}.batch_runs
-		WHERE worker = $1 AND started_at >= $2 GROUP BY status`), c.worker, since)
+	runs, err := r.Client().RunSummarize(qctx, &portfolio.RunListParams{Worker: c.worker, StartedSince: since})
 	if err == nil {
-		var status string
-		var n, days int
-		_, err = pgx.ForEachRow(rows, []any{&status, &n, &days}, func() error {
-			sum.Runs[status] = n
-			sum.DaysWritten += days
-			return nil
-		})
+		for status, n := range runs.Runs {
+			sum.Runs[string(status)] = n
+		}
+		sum.DaysWritten = runs.DaysWritten
 	}
 	if err != nil {
 		return errors.Join(sweepErr, fmt.Errorf("summarise sweep: %w", err))
