@@ -37,7 +37,7 @@ func scanFlow(row pgx.Row) (*StoredFlow, error) {
 	if err != nil {
 		return nil, fmt.Errorf("flow amount %q: %w", amount, err)
 	}
-	f.Amount = d
+	f.Amount = d.canonical()
 	return &f, nil
 }
 
@@ -144,4 +144,17 @@ func minDate(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// canonical is d without trailing fraction zeros: stored NUMERIC(20,4)
+// values read back as entered ("2500.5", not "2500.5000").
+func (d Decimal) canonical() Decimal {
+	if d.scale == 0 {
+		return d
+	}
+	c, err := ParseDecimal(d.trimmed())
+	if err != nil {
+		return d
+	}
+	return c
 }

@@ -51,7 +51,7 @@ func scanPortfolio(row pgx.Row) (*Portfolio, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting equity %q: %w", equity, err)
 	}
-	p.StartingEquity = d
+	p.StartingEquity = d.canonical()
 	return &p, nil
 }
 

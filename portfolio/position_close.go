@@ -60,11 +60,13 @@ func scanStoredPosition(row pgx.Row) (*StoredPosition, error) {
 	if p.EntryPrice, err = ParseDecimal(entry); err != nil {
 		return nil, err
 	}
+	p.Quantity, p.EntryPrice = p.Quantity.canonical(), p.EntryPrice.canonical()
 	if exit != nil {
 		d, err := ParseDecimal(*exit)
 		if err != nil {
 			return nil, err
 		}
+		d = d.canonical()
 		p.ExitPrice = &d
 	}
 	return &p, nil

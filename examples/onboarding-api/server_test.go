@@ -46,6 +46,7 @@ type env struct {
 	client   *portfolio.Client
 	rec      *daemon.Reconciler
 	srv      *httptest.Server
+	api      *validator
 	now      func() time.Time
 	sessions []time.Time
 }
@@ -70,6 +71,9 @@ func newEnv(t *testing.T) *env {
 	}
 	e.srv = httptest.NewServer(newServer(e.client, serverOptions{Reconciler: e.rec, AdminToken: testAdminToken}))
 	t.Cleanup(e.srv.Close)
+	// Every response of every test is checked against openapi.json.
+	e.api = newValidator(t, e.srv.Client().Transport)
+	e.srv.Client().Transport = e.api
 	cal := batch.NewNYSECalendar()
 	e.sessions = batch.SessionsEnding(cal, last, priceSessions)
 	return e
