@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -399,51 +398,6 @@ func (s *server) listPositions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"portfolio_id": id, "positions": list, "total": len(list)})
 }
 
-// positionInput is one position of a JSON add-positions body, with the
-// CSV's columns as fields; numbers may be JSON numbers or strings.
-type positionInput struct {
-	Symbol            string          `json:"symbol"`
-	Quantity          json.RawMessage `json:"quantity"`
-	EntryPrice        json.RawMessage `json:"entry_price"`
-	EntryDate         string          `json:"entry_date"`
-	InvestmentClass   string          `json:"investment_class"`
-	InvestmentSubtype string          `json:"investment_subtype"`
-	UnderlyingSymbol  string          `json:"underlying_symbol"`
-	StrikePrice       json.RawMessage `json:"strike_price"`
-	ExpirationDate    string          `json:"expiration_date"`
-	OptionType        string          `json:"option_type"`
-	ExitDate          string          `json:"exit_date"`
-	ExitPrice         json.RawMessage `json:"exit_price"`
-}
-
-// numberText is a JSON number or string as text ("" for absent or null).
-func numberText(raw json.RawMessage) string {
-	s := strings.TrimSpace(string(raw))
-	if s == "null" {
-		return ""
-	}
-	if u, err := strconv.Unquote(s); err == nil {
-		return u
-	}
-	return s
-}
-
-// positionsCSV writes JSON positions as a positions file, so that they are
-// validated exactly like an upload (row numbers count from 2).
-func positionsCSV(ps []positionInput) []byte {
-	var b bytes.Buffer
-	cw := csv.NewWriter(&b)
-	cw.Write([]string{"Symbol", "Quantity", "Entry Price Per Share", "Entry Date", "Investment Class", //nolint:errcheck // bytes.Buffer
-		"Investment Subtype", "Underlying Symbol", "Strike Price", "Expiration Date", "Option Type", "Exit Date", "Exit Price Per Share"})
-	for _, p := range ps {
-		cw.Write([]string{p.Symbol, numberText(p.Quantity), numberText(p.EntryPrice), p.EntryDate, p.InvestmentClass, //nolint:errcheck // bytes.Buffer
-			p.InvestmentSubtype, p.UnderlyingSymbol, numberText(p.StrikePrice), p.ExpirationDate, p.OptionType,
-			p.ExitDate, numberText(p.ExitPrice)})
-	}
-	cw.Flush()
-	return b.Bytes()
-}
-
 // addPositions handles POST …/positions with a positions file (text/csv,
 // or multipart csv_file) or JSON {"positions": [...]}: all rows are
 // validated, nothing is written if any fails, and the days from the
@@ -458,7 +412,7 @@ func (s *server) addPositions(w http.ResponseWriter, r *http.Request) {
 	switch mt {
 	case "application/json":
 		var req struct {
-			Positions []positionInput `json:"positions"`
+			Positions []portfolio.PositionInput `json:"positions"`
 		}
 		if !s.decodeJSON(w, r, &req) {
 			return
@@ -468,7 +422,7 @@ func (s *server) addPositions(w http.ResponseWriter, r *http.Request) {
 				map[string]string{"parameter": "positions"})
 			return
 		}
-		body = bytes.NewReader(positionsCSV(req.Positions))
+		body = bytes.NewReader(portfolio.PositionsCSV(req.Positions))
 	case "text/csv":
 		body = r.Body
 	case "multipart/form-data":
@@ -527,8 +481,8 @@ func (s *server) closePosition(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req struct {
-		ExitDate  string          `json:"exit_date"`
-		ExitPrice json.RawMessage `json:"exit_price"`
+		ExitDate  string               `json:"exit_date"`
+		ExitPrice portfolio.NumberText `json:"exit_price"`
 	}
 	if !s.decodeJSON(w, r, &req) {
 		return
@@ -539,7 +493,7 @@ func (s *server) closePosition(w http.ResponseWriter, r *http.Request) {
 			map[string]string{"parameter": "exit_date"})
 		return
 	}
-	p, err := s.client.ClosePosition(r.Context(), id, posID, portfolio.PositionClose{ExitDate: exit, ExitPrice: numberText(req.ExitPrice)})
+	p, err := s.client.ClosePosition(r.Context(), id, posID, portfolio.PositionClose{ExitDate: exit, ExitPrice: string(req.ExitPrice)})
 	if err != nil {
 		s.changeError(w, r, id, err)
 		return
