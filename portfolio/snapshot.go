@@ -52,6 +52,15 @@ type Snapshot struct {
 	Extra map[string]json.RawMessage `json:"-"`
 }
 
+// MarshalJSON writes Date as YYYY-MM-DD.
+func (s Snapshot) MarshalJSON() ([]byte, error) {
+	type plain Snapshot
+	return json.Marshal(struct {
+		plain
+		Date string `json:"date"`
+	}{plain(s), s.Date.Format(time.DateOnly)})
+}
+
 // ExtraFloat returns the extra column name as a number; ok is false when
 // the column does not exist or is NULL.
 func (s *Snapshot) ExtraFloat(name string) (v float64, ok bool) {

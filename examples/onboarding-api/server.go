@@ -597,47 +597,6 @@ func (s *server) queryDate(w http.ResponseWriter, r *http.Request, name string) 
 	return &d, true
 }
 
-// snapshot is one day of portfolio_snapshots. Money is a JSON number,
-// exact: the engine stores each amount as its float64's shortest decimal.
-type snapshot struct {
-	Date              string     `json:"date"`
-	NAV               float64    `json:"nav"`
-	Cash              float64    `json:"cash"`
-	LongValue         float64    `json:"long_value"`
-	ShortValue        float64    `json:"short_value"`
-	GrossExposure     float64    `json:"gross_exposure"`
-	NetExposure       float64    `json:"net_exposure"`
-	DailyPnL          float64    `json:"daily_pnl"`
-	DailyRealizedPnL  float64    `json:"daily_realized_pnl"`
-	DailyReturn       *float64   `json:"daily_return"`
-	CumulativePnL     float64    `json:"cumulative_pnl"`
-	CumulativeReturn  *float64   `json:"cumulative_return"`
-	CapitalFlow       float64    `json:"capital_flow"`
-	NumPositions      int        `json:"num_positions"`
-	NumLong           int        `json:"num_long"`
-	NumShort          int        `json:"num_short"`
-	StalePositions    int        `json:"stale_positions"`
-	UnpricedPositions int        `json:"unpriced_positions"`
-	Volatility21d     *float64   `json:"volatility_21d"`
-	Volatility63d     *float64   `json:"volatility_63d"`
-	BetaRealized90d   *float64   `json:"beta_realized_90d"`
-	MaxDrawdown       *float64   `json:"max_drawdown"`
-	BatchRunID        *uuid.UUID `json:"batch_run_id"`
-	ComputedAt        time.Time  `json:"computed_at"`
-}
-
-func snapshotOf(x *portfolio.Snapshot) snapshot {
-	return snapshot{
-		Date: x.Date.Format(time.DateOnly), NAV: x.NAV, Cash: x.Cash, LongValue: x.LongValue, ShortValue: x.ShortValue,
-		GrossExposure: x.GrossExposure, NetExposure: x.NetExposure, DailyPnL: x.DailyPnL, DailyRealizedPnL: x.DailyRealizedPnL,
-		DailyReturn: x.DailyReturn, CumulativePnL: x.CumulativePnL, CumulativeReturn: x.CumulativeReturn,
-		CapitalFlow: x.CapitalFlow, NumPositions: x.NumPositions, NumLong: x.NumLong, NumShort: x.NumShort,
-		StalePositions: x.StalePositions, UnpricedPositions: x.UnpricedPositions, Volatility21d: x.Volatility21d,
-		Volatility63d: x.Volatility63d, BetaRealized90d: x.BetaRealized90d, MaxDrawdown: x.MaxDrawdown,
-		BatchRunID: x.BatchRunID, ComputedAt: x.ComputedAt,
-	}
-}
-
 // snapshots handles GET /api/v1/portfolios/{id}/snapshots?from=&to=.
 func (s *server) snapshots(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.ownedPortfolio(w, r)
@@ -668,14 +627,10 @@ func (s *server) snapshots(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, fmt.Errorf("snapshots of %s: %w", id, err))
 		return
 	}
-	list := make([]snapshot, len(stored))
-	for i, x := range stored {
-		list[i] = snapshotOf(x)
-	}
 	writeJSON(w, http.StatusOK, struct {
-		PortfolioID uuid.UUID  `json:"portfolio_id"`
-		Snapshots   []snapshot `json:"snapshots"`
-	}{id, list})
+		PortfolioID uuid.UUID             `json:"portfolio_id"`
+		Snapshots   []*portfolio.Snapshot `json:"snapshots"`
+	}{id, stored})
 }
 
 // factorExposure is one factor of one day.

@@ -29,6 +29,19 @@ func (a *app) client(ctx context.Context) (*portfolio.Client, error) {
 	return portfolio.NewClient(pool, &portfolio.Config{Schema: a.schema, Now: a.now, Logger: a.logger})
 }
 
+// portfolioArg parses the portfolio id argument and returns the client.
+func (a *app) portfolioArg(ctx context.Context, args []string, n int) (*portfolio.Client, uuid.UUID, error) {
+	if err := a.checkArgs(args, n, n); err != nil {
+		return nil, uuid.Nil, err
+	}
+	id, err := parsePortfolioID(args[0])
+	if err != nil {
+		return nil, uuid.Nil, err
+	}
+	client, err := a.client(ctx)
+	return client, id, err
+}
+
 // changeError turns the library's errors of a change into backfilld's.
 func changeError(a *app, what string, id uuid.UUID, err error, asJSON bool) error {
 	var verr *portfolio.ValidationError
@@ -68,13 +81,6 @@ unknown portfolio.`,
 		desc := fs.String("description", "", "an optional `TEXT`")
 		asJSON := fs.Bool("json", false, "print the recorded flow as JSON")
 		return func(ctx context.Context, a *app, args []string) error {
-			if err := a.checkArgs(args, 1, 1); err != nil {
-				return err
-			}
-			id, err := parsePortfolioID(args[0])
-			if err != nil {
-				return err
-			}
 			if *date == "" || *amount == "" {
 				return a.usage("--date and --amount are required")
 			}
@@ -82,7 +88,7 @@ unknown portfolio.`,
 			if err != nil {
 				return err
 			}
-			client, err := a.client(ctx)
+			client, id, err := a.portfolioArg(ctx, args, 1)
 			if err != nil {
 				return err
 			}
@@ -113,14 +119,7 @@ var flowsListCommand = &command{
 	Flags: func(fs *flag.FlagSet) runFunc {
 		asJSON := fs.Bool("json", false, "print the flows as JSON")
 		return func(ctx context.Context, a *app, args []string) error {
-			if err := a.checkArgs(args, 1, 1); err != nil {
-				return err
-			}
-			id, err := parsePortfolioID(args[0])
-			if err != nil {
-				return err
-			}
-			client, err := a.client(ctx)
+			client, id, err := a.portfolioArg(ctx, args, 1)
 			if err != nil {
 				return err
 			}
@@ -287,14 +286,7 @@ var positionsListCommand = &command{
 	Flags: func(fs *flag.FlagSet) runFunc {
 		asJSON := fs.Bool("json", false, "print the positions as JSON")
 		return func(ctx context.Context, a *app, args []string) error {
-			if err := a.checkArgs(args, 1, 1); err != nil {
-				return err
-			}
-			id, err := parsePortfolioID(args[0])
-			if err != nil {
-				return err
-			}
-			client, err := a.client(ctx)
+			client, id, err := a.portfolioArg(ctx, args, 1)
 			if err != nil {
 				return err
 			}
@@ -334,14 +326,7 @@ name becomes free for the owner, and the reconciler forgets it.
 Exit status 1 for an unknown or already deleted portfolio.`,
 	Flags: func(fs *flag.FlagSet) runFunc {
 		return func(ctx context.Context, a *app, args []string) error {
-			if err := a.checkArgs(args, 1, 1); err != nil {
-				return err
-			}
-			id, err := parsePortfolioID(args[0])
-			if err != nil {
-				return err
-			}
-			client, err := a.client(ctx)
+			client, id, err := a.portfolioArg(ctx, args, 1)
 			if err != nil {
 				return err
 			}
