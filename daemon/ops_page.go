@@ -100,6 +100,7 @@ func (r *Reconciler) OpsPage(opts *OpsPageOptions) http.Handler {
 	mux.HandleFunc("GET /{$}", p.overview)
 	mux.HandleFunc("GET /portfolios/{id}", p.portfolio)
 	mux.HandleFunc("POST /portfolios/{id}/retry", p.retry)
+	mux.HandleFunc("GET /login", p.loginForm)
 	mux.HandleFunc("POST /login", p.login)
 	mux.HandleFunc("GET /assets/style.css", func(w http.ResponseWriter, req *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=300")
@@ -126,6 +127,7 @@ type view struct {
 	Histogram, Sparkline template.HTML
 	Explanation          *Explanation
 	NAVFirst, NAVLast    string
+	Next                 string
 }
 
 type stateCount struct {
@@ -310,6 +312,26 @@ func localPath(next, base string) string {
 	return next
 }
 
+// loginForm is the sign-in page. It does not reload itself, so that it
+// never wipes a token being typed.
+func (p *opsPage) loginForm(w http.ResponseWriter, req *http.Request) {
+	if p.opts.AdminToken == "" {
+		http.NotFound(w, req)
+		return
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), 10*time.Second)
+	defer cancel()
+	st, err := p.r.Status(ctx, time.Time{}, 0)
+	if err != nil {
+		http.Error(w, "status: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	v := p.newView(req, "Sign in")
+	v.Status, v.Refresh = st, 0
+	v.Next = localPath(req.URL.Query().Get("next"), p.base(req))
+	p.render(w, "login.html", v)
+}
+
 func (p *opsPage) login(w http.ResponseWriter, req *http.Request) {
 	if p.opts.AdminToken == "" {
 		http.NotFound(w, req)
@@ -324,7 +346,7 @@ func (p *opsPage) login(w http.ResponseWriter, req *http.Request) {
 	next := localPath(req.PostFormValue("next"), base)
 	token := req.PostFormValue("token")
 	if subtle.ConstantTimeCompare([]byte(token), []byte(p.opts.AdminToken)) != 1 {
-		http.Redirect(w, req, next+"?m=bad-token", http.StatusSeeOther)
+		http.Redirect(w, req, base+"login?m=bad-token&next="+url.QueryEscape(next), http.StatusSeeOther)
 		return
 	}
 	b := make([]byte, 16)

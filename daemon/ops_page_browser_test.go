@@ -118,15 +118,31 @@ func TestOpsPageInChromium(t *testing.T) {
 		t.Fatalf("portfolio page: state %q, reason %q, %d sparklines", state, reason, spark)
 	}
 
-	// Sign in with the admin token, press retry.
-	if err := chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.CSS(`input[name="token"]`), opsAdminToken),
+	// Sign in with the admin token (the sign-in page does not reload
+	// itself), back on the portfolio's page press retry. The portfolio
+	// page reloads itself every second: a click that lands on a page
+	// being replaced is tried again (a retry is idempotent).
+	signIn, cancelSignIn := context.WithTimeout(ctx, 30*time.Second)
+	defer cancelSignIn()
+	if err := chromedp.Do(signIn,
 		chromedp.Click(chromedp.CSS("#sign-in")),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="token"]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name="token"]`), opsAdminToken),
+		chromedp.Click(chromedp.CSS("#submit-token")),
 		chromedp.WaitVisible(chromedp.CSS("#retry")),
-		chromedp.Click(chromedp.CSS("#retry")),
-		chromedp.WaitVisible(chromedp.CSS("#flash")),
 	); err != nil {
-		t.Fatalf("sign in and retry: %v", err)
+		t.Fatalf("sign in: %v", err)
+	}
+	for attempt := 1; ; attempt++ {
+		press, cancelPress := context.WithTimeout(ctx, 10*time.Second)
+		err := chromedp.Do(press, chromedp.Click(chromedp.CSS("#retry")), chromedp.WaitVisible(chromedp.CSS("#flash")))
+		cancelPress()
+		if err == nil {
+			break
+		}
+		if attempt == 3 || ctx.Err() != nil {
+			t.Fatalf("press retry: %v", err)
+		}
 	}
 
 	// The page reloads itself; the portfolio becomes current.

@@ -141,6 +141,11 @@ func TestOpsPageHTTP(t *testing.T) {
 	if code := post(c, retry, url.Values{}, ""); code != http.StatusForbidden {
 		t.Errorf("retry without a session: %d", code)
 	}
+	code, body = get(t, c, w.srv.URL+"/login?next=//evil.example/")
+	if code != http.StatusOK || !strings.Contains(body, `name="token"`) || strings.Contains(body, "http-equiv") ||
+		!strings.Contains(body, `name="next" value="/"`) {
+		t.Errorf("sign-in page: %d, a token field, no reload, a local next:\n%.2000s", code, body)
+	}
 	jar, _ := cookiejar.New(nil)
 	admin := noRedirect(&http.Client{Jar: jar})
 	if code := post(admin, "/login", url.Values{"token": {"wrong"}, "next": {"/"}}, ""); code != http.StatusSeeOther {
@@ -174,11 +179,14 @@ func TestOpsPageHTTP(t *testing.T) {
 	// Without an admin token the page is read-only: no sign-in, no route.
 	ro := newOpsWorld(t, "")
 	code, body = get(t, ro.srv.Client(), ro.srv.URL+"/portfolios/"+ro.stuck.String())
-	if code != http.StatusOK || strings.Contains(body, "Sign in") || strings.Contains(body, `id="retry"`) {
+	if code != http.StatusOK || strings.Contains(body, `id="sign-in"`) || strings.Contains(body, `id="retry"`) {
 		t.Errorf("read-only page offers sign-in or retry")
 	}
 	if code := post(ro.srv.Client(), ro.srv.URL+"/portfolios/"+ro.stuck.String()+"/retry", url.Values{}, ""); code != http.StatusNotFound {
 		t.Errorf("retry without a configured token: %d", code)
+	}
+	if code, _ := get(t, ro.srv.Client(), ro.srv.URL+"/login"); code != http.StatusNotFound {
+		t.Errorf("sign-in page without a configured token: %d", code)
 	}
 	if code := post(ro.srv.Client(), ro.srv.URL+"/login", url.Values{"token": {""}}, ""); code != http.StatusNotFound {
 		t.Errorf("login without a configured token: %d", code)

@@ -164,3 +164,71 @@ func (c *Client) ClosePosition(ctx context.Context, portfolioID, positionID uuid
 	}
 	return out, nil
 }
+
+// PositionValue is a position held on a day with its latest close on or
+// before the day.
+type PositionValue struct {
+	Position *StoredPosition `json:"position"`
+	// Close is the symbol's latest close on or before the day, and
+	// CloseDate its day; nil for cash, private holdings and symbols
+	// without any close (the snapshot values those by the engine's rules:
+	// cash at its quantity, private and unpriced at cost, options without
+	// a price at intrinsic value).
+	Close     *float64   `json:"close"`
+	CloseDate *time.Time `json:"close_date"`
+	// MarketValue is quantity × close × multiplier (signed); nil without
+	// a close.
+	MarketValue *float64 `json:"market_value"`
+}
+
+// PositionValueList returns the positions held on day (HeldOn) with their
+// prices and market values.
+func (c *Client) PositionValueList(ctx context.Context, portfolioID uuid.UUID, day time.Time) ([]PositionValue, error) {
+	day = dateOnly(day)
+	positions, err := c.PositionList(ctx, portfolioID)
+	if err != nil {
+		return nil, err
+	}
+	var held []*StoredPosition
+	var symbols []string
+	for _, p := range positions {
+		if p.HeldOn(day) {
+			held = append(held, p)
+			if !p.IsCash && p.Class != string(ClassPrivate) {
+				symbols = append(symbols, p.Symbol)
+			}
+		}
+	}
+	type close struct {
+		value float64
+		date  time.Time
+	}
+	closes := map[string]close{}
+	rows, err := c.db.Query(ctx, c.cfg.Schema.SQL(`
+		SELECT s.symbol, m.close::float8, m.price_date
+		FROM unnest($1::text[]) AS s (symbol)
+		CROSS JOIN LATERAL (
+			SELECT close, price_date FROM {schema}.market_prices
+			WHERE symbol = s.symbol AND price_date <= $2 ORDER BY price_date DESC LIMIT 1) m`), symbols, day)
+	if err != nil {
+		return nil, fmt.Errorf("position values: %w", err)
+	}
+	var sym string
+	var cl close
+	if _, err := pgx.ForEachRow(rows, []any{&sym, &cl.value, &cl.date}, func() error {
+		closes[sym] = cl
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("position values: %w", err)
+	}
+	out := make([]PositionValue, len(held))
+	for i, p := range held {
+		out[i].Position = p
+		if cl, ok := closes[p.Symbol]; ok && !p.IsCash && p.Class != string(ClassPrivate) {
+			mv := p.Quantity.Float64() * cl.value * float64(p.Multiplier)
+			v, d := cl.value, cl.date
+			out[i].Close, out[i].CloseDate, out[i].MarketValue = &v, &d, &mv
+		}
+	}
+	return out, nil
+}

@@ -148,6 +148,26 @@ func TestReadAndChangeRoutes(t *testing.T) {
 		t.Errorf("gross_percentage %v, want %v", got, want)
 	}
 
+	// The positions' values of the day, from the library.
+	values, err := e.client.PositionValueList(ctx, o.id, last.Date)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var long float64
+	for _, v := range values {
+		if v.Position.Symbol == "AAPL" && (v.Close == nil || v.CloseDate.Format(time.DateOnly) != lastDay || *v.MarketValue != 100**v.Close) {
+			t.Errorf("AAPL on %s: %+v", lastDay, v)
+		}
+		if v.MarketValue != nil && *v.MarketValue > 0 && v.Position.Class == "PUBLIC" {
+			long += *v.MarketValue
+		}
+	}
+	// NVDA exited before; the snapshot's long side adds the private fund
+	// at cost (50,000), the cash (25,000) and the options' value.
+	if len(values) != 9 || long <= 0 || long+75000 > last.LongValue+1e-6 {
+		t.Errorf("%d positions held on %s, long public value %v (snapshot long %v)", len(values), lastDay, long, last.LongValue)
+	}
+
 	// … and of an as_of day.
 	asOf := e.sessions[len(e.sessions)-20].Format(time.DateOnly)
 	e.doJSON(t, "GET", o.an+"overview?as_of="+asOf, o.owner, nil, "", http.StatusOK, &ov)
