@@ -34,7 +34,8 @@ func chromium(t *testing.T) string {
 // an operator signs in with the admin token and presses retry, and the
 // page, refreshing itself, shows the portfolio current.
 func TestOpsPageInChromium(t *testing.T) {
-	t.Parallel()
+	// Not parallel: a browser and a second reconciler would take the CPU
+	// from the timing-sensitive fault tests, which run in parallel after it.
 	started := time.Now()
 	w := newOpsWorld(t, opsAdminToken)
 
