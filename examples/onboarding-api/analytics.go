@@ -327,9 +327,10 @@ func (s *server) marketBeta(ctx context.Context, a *analyticsRequest) (any, erro
 		head
 		Data     map[string]any    `json:"data"`
 		Metadata map[string]string `json:"metadata"`
-	}{a.head(), map[string]any{"market_beta_weighted": *f.Exposure, "market_beta_r_squared": nil,
+	}{a.head(), withExtras(a, map[string]any{"market_beta_weighted": *f.Exposure, "market_beta_r_squared": nil,
 		"market_beta_observations": nil, "market_beta_direct": a.snap.BetaRealized90d,
 		"holdings_covered": f.HoldingsCovered, "gross_coverage": f.GrossCoverage},
+		map[string]string{"beta_provider_1y": "provider_beta", "provider_beta_coverage": "provider_beta_coverage"}),
 		map[string]string{"calculation_method": "equity_weighted_average", "model_type": "single_factor_ols"}}, nil
 }
 
@@ -347,6 +348,17 @@ func (s *server) betaCalculated90d(ctx context.Context, a *analyticsRequest) (an
 		"beta_calculated_90d_observations": nil},
 		map[string]any{"calculation_method": "equity_weighted_average_of_position_betas", "model_type": "single_factor_ols",
 			"window_days": batch.DefaultBetaWindow}}, nil
+}
+
+// withExtras adds to data the snapshot columns a later schema adds, by
+// response key, when the schema has them.
+func withExtras(a *analyticsRequest, data map[string]any, columns map[string]string) map[string]any {
+	for key, col := range columns {
+		if v, ok := a.snap.ExtraFloat(col); ok {
+			data[key] = v
+		}
+	}
+	return data
 }
 
 // extra reads snapshot columns a later schema adds: unavailable when the
@@ -377,15 +389,10 @@ func (s *server) volatility(_ context.Context, a *analyticsRequest) (any, error)
 	if x.Volatility21d == nil {
 		return nil, &errUnavailable{reasonInsufficientData, "No volatility for this day: fewer than 21 daily returns"}
 	}
-	data := map[string]any{"realized_volatility_21d": x.Volatility21d, "realized_volatility_63d": x.Volatility63d,
-		"expected_volatility_21d": nil, "volatility_trend": nil, "volatility_percentile": nil}
-	for key, col := range map[string]string{"expected_volatility_21d": "volatility_forecast_21d",
-		"volatility_trend_slope": "volatility_trend_slope", "volatility_trend_r2": "volatility_trend_r2",
-		"volatility_percentile": "volatility_percentile"} {
-		if v, ok := x.ExtraFloat(col); ok {
-			data[key] = v
-		}
-	}
+	data := withExtras(a, map[string]any{"realized_volatility_21d": x.Volatility21d, "realized_volatility_63d": x.Volatility63d,
+		"expected_volatility_21d": nil, "volatility_trend": nil, "volatility_percentile": nil},
+		map[string]string{"expected_volatility_21d": "volatility_forecast_21d", "volatility_trend_slope": "volatility_trend_slope",
+			"volatility_trend_r2": "volatility_trend_r2", "volatility_percentile": "volatility_percentile"})
 	if v, ok := data["volatility_trend_slope"].(float64); ok {
 		data["volatility_trend"] = map[bool]string{true: "increasing", false: "decreasing"}[v > 0]
 	}
@@ -405,9 +412,7 @@ func (s *server) concentration(_ context.Context, a *analyticsRequest) (any, err
 	data := map[string]any{"hhi": v["hhi"], "effective_num_positions": v["effective_positions"],
 		"top_3_concentration": v["top3_weight"], "top_10_concentration": v["top10_weight"],
 		"total_positions": a.snap.NumPositions, "position_weights": nil}
-	if t1, ok := a.snap.ExtraFloat("top1_weight"); ok {
-		data["top_1_concentration"] = t1
-	}
+	withExtras(a, data, map[string]string{"top_1_concentration": "top1_weight"})
 	return struct {
 		head
 		Data     map[string]any    `json:"data"`
@@ -434,7 +439,8 @@ func (s *server) diversification(_ context.Context, a *analyticsRequest) (any, e
 		SymbolsIncluded      *int           `json:"symbols_included"`
 		Metadata             map[string]any `json:"metadata"`
 	}{a.head(), v["avg_abs_correlation"], v["diversification_score"], batch.DefaultBetaWindow, symbols,
-		map[string]any{"selection_method": "full_calculation_set"}}, nil
+		withExtras(a, map[string]any{"selection_method": "full_calculation_set"},
+			map[string]string{"effective_positions": "correlation_effective_positions"})}, nil
 }
 
 // rowsFor reads one of the relations a later schema adds for the day.
@@ -473,10 +479,10 @@ func (s *server) stressTest(ctx context.Context, a *analyticsRequest) (any, erro
 		wanted = []string{}
 	}
 	return struct {
-		Available bool           `json:"available"`
-		Data      map[string]any `json:"data"`
-		Metadata  map[string]any `json:"metadata"`
-	}{true, map[string]any{"scenarios": kept, "portfolio_value": a.snap.NAV, "calculation_date": a.snap.Date.Format(time.DateOnly)},
+		head
+		Data     map[string]any `json:"data"`
+		Metadata map[string]any `json:"metadata"`
+	}{a.head(), map[string]any{"scenarios": kept, "portfolio_value": a.snap.NAV, "calculation_date": a.snap.Date.Format(time.DateOnly)},
 		map[string]any{"scenarios_requested": wanted}}, nil
 }
 

@@ -535,3 +535,74 @@ func TestAdminRoutes(t *testing.T) {
 		}
 	}
 }
+
+// TestAnalyticsFillAsDataLands: the routes whose data later schema
+// versions add answer available: false until their columns and relations
+// exist, then serve them without a code change. The test adds them the
+// way those migrations will (names from their issues).
+func TestAnalyticsFillAsDataLands(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.loadPrices()
+	e.startReconciler()
+	o := e.onboardTemplate(t, "alice", "Brokerage")
+	ctx := context.Background()
+	var un unavailable
+	e.doJSON(t, "GET", o.an+"concentration", o.owner, nil, "", http.StatusOK, &un)
+	if un.Available || un.Metadata["reason"] != reasonNotInSchema {
+		t.Fatalf("concentration before the columns exist: %+v", un)
+	}
+	for _, q := range []string{
+		`ALTER TABLE backfill.portfolio_snapshots ADD COLUMN hhi float8, ADD COLUMN effective_positions float8,
+			ADD COLUMN top1_weight float8, ADD COLUMN top3_weight float8, ADD COLUMN top10_weight float8,
+			ADD COLUMN avg_abs_correlation float8, ADD COLUMN diversification_score float8,
+			ADD COLUMN correlation_holdings integer, ADD COLUMN volatility_forecast_21d float8`,
+		`UPDATE backfill.portfolio_snapshots SET hhi = 1830.5, effective_positions = 5.46, top1_weight = 0.31,
+			top3_weight = 0.62, top10_weight = 1, avg_abs_correlation = 0.41, diversification_score = 0.59,
+			correlation_holdings = 6, volatility_forecast_21d = 0.17 WHERE snapshot_date = '` + lastDay + `'`,
+		`CREATE TABLE backfill.stress_test_results (portfolio_id uuid, as_of_date date, scenario_id text, dollar_impact float8)`,
+		`INSERT INTO backfill.stress_test_results VALUES ('` + o.id.String() + `', '` + lastDay + `', 'covid', -41000),
+			('` + o.id.String() + `', '` + lastDay + `', 'gfc', -90000), ('` + o.id.String() + `', '2025-04-29', 'covid', -1)`,
+	} {
+		if _, err := e.db.Pool.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var conc struct {
+		Available bool               `json:"available"`
+		Data      map[string]float64 `json:"data"`
+	}
+	e.doJSON(t, "GET", o.an+"concentration", o.owner, nil, "", http.StatusOK, &conc)
+	if !conc.Available || conc.Data["hhi"] != 1830.5 || conc.Data["top_3_concentration"] != 0.62 || conc.Data["top_1_concentration"] != 0.31 {
+		t.Errorf("concentration once stored: %+v", conc)
+	}
+	var div map[string]any
+	e.doJSON(t, "GET", o.an+"diversification-score", o.owner, nil, "", http.StatusOK, &div)
+	if div["available"] != true || div["portfolio_correlation"] != 0.41 || div["symbols_included"] != 6.0 {
+		t.Errorf("diversification once stored: %v", div)
+	}
+	var vol struct {
+		Data map[string]any `json:"data"`
+	}
+	e.doJSON(t, "GET", o.an+"volatility", o.owner, nil, "", http.StatusOK, &vol)
+	if vol.Data["expected_volatility_21d"] != 0.17 {
+		t.Errorf("volatility forecast once stored: %v", vol.Data)
+	}
+	// An earlier day has the columns but no values: not enough data.
+	un = unavailable{}
+	e.doJSON(t, "GET", o.an+"concentration?as_of="+e.sessions[len(e.sessions)-2].Format(time.DateOnly), o.owner, nil, "", http.StatusOK, &un)
+	if un.Available || un.Metadata["reason"] != reasonInsufficientData {
+		t.Errorf("concentration of a day without values: %+v", un)
+	}
+	var stress struct {
+		Available bool `json:"available"`
+		Data      struct {
+			Scenarios      []map[string]any `json:"scenarios"`
+			PortfolioValue float64          `json:"portfolio_value"`
+		} `json:"data"`
+	}
+	e.doJSON(t, "GET", o.an+"stress-test?scenarios=covid", o.owner, nil, "", http.StatusOK, &stress)
+	if !stress.Available || len(stress.Data.Scenarios) != 1 || stress.Data.Scenarios[0]["dollar_impact"] != -41000.0 || stress.Data.PortfolioValue == 0 {
+		t.Errorf("stress test once stored: %+v", stress)
+	}
+}
