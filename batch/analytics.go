@@ -87,6 +87,12 @@ func DefaultSpreadFactors() []SpreadFactor {
 type AnalyticsConfig struct {
 	// Disabled turns the analytics off.
 	Disabled bool
+	// EphemeralBetas keeps symbol betas in the engine's memory only:
+	// they are neither read from nor written to symbol_factor_betas.
+	// Default false: with prices from the database, betas are persisted
+	// and read back by any engine while the prices under them are
+	// unchanged.
+	EphemeralBetas bool
 	// Market is the market beta's benchmark symbol. Default "SPY".
 	Market string
 	// Rates is the rate beta's proxy symbol. Default "TLT".
@@ -134,6 +140,9 @@ type AnalyticsConfig struct {
 	// RealizedBetaMinObs is the fewest observations for the realized
 	// beta. Default 30.
 	RealizedBetaMinObs int
+	// Stress configures the stress tests: user scenarios, the rate
+	// duration, the EWMA covariance. Defaults as StressConfig documents.
+	Stress StressConfig
 }
 
 // filled returns a copy of c with the defaults filled in, unvalidated.
@@ -234,6 +243,10 @@ func (c *AnalyticsConfig) WithDefaults() (AnalyticsConfig, error) {
 		} else if s.Long == s.Short {
 			bad("spread factor %q: Long and Short are both %s", s.Name, s.Long)
 		}
+	}
+	var err error
+	if o.Stress, err = o.Stress.withDefaults(); err != nil {
+		errs = append(errs, fmt.Errorf("analytics config: %w", err))
 	}
 	seen := map[string]bool{}
 	for _, name := range o.Factors() {

@@ -172,6 +172,7 @@ func TestAnalyticsEveryDay(t *testing.T) {
 	if !covered(res.Warnings, WarnRiskUnavailable, "volatility_63d", got0(t, f, id)) {
 		t.Errorf("no warning explains the empty volatility_63d: %+v", res.Warnings)
 	}
+	checkRiskEveryDay(t, f, id, res)
 }
 
 func got0(t *testing.T, f *fixture, id any) time.Time {

@@ -84,6 +84,7 @@ func TestAnalyticsConfigDefaults(t *testing.T) {
 		SpreadWindow: 180, SpreadMinObs: 60, SpreadCap: 5,
 		VolShortWindow: 21, VolLongWindow: 63,
 		RealizedBetaWindow: 90, RealizedBetaMinObs: 30,
+		Stress: StressConfig{RateDuration: 17, EWMALambda: 0.94, EWMAWindow: 252, EWMAMinObs: 30},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)

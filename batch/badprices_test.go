@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sigmasight/backfill/portfolio/portfoliotest"
 )
@@ -52,6 +53,11 @@ var badPriceFiles = []badPriceFile{
 	{name: "date_us.csv", want: `:4: date "01/03/2024" is not in the form YYYY-MM-DD`},
 	{name: "missing_columns.csv", want: `:1: missing column symbol: the header must name the columns date, symbol and close`},
 	{name: "duplicate_row.csv", want: `:4: duplicate price for AAPL on 2024-01-02 (first on line 2)`},
+	{name: "duplicate_other_case.csv", want: `:4: duplicate price for AAPL on 2024-01-02 (first on line 2)`},
+	{name: "close_1e9.csv", want: `:4: close "1000000000" is 1e9 or more: no security trades that high; check the column and the decimal point`},
+	{name: "date_1969.csv", want: `:4: date "1969-12-31" is before 1970-01-01`},
+	{name: "date_future.csv", want: `:4: date "2099-01-02" is after the current session, ` + currentSession(NewNYSECalendar(), time.Now()).Format(time.DateOnly) +
+		`: no close exists for it yet (the clock is --now / BACKFILL_NOW, or ImportOpts.Now)`},
 	{name: "empty.csv", want: `:1: empty file: want a header naming the columns date, symbol and close, then one row per symbol and day`},
 	{name: "header_only.csv", want: `:1: no price rows after the header`},
 	{name: "latin1.csv", want: `:4: not valid UTF-8: save the file as CSV UTF-8`},
@@ -170,7 +176,7 @@ func TestBadPriceFiles(t *testing.T) {
 				maxBytes = DefaultPriceFileMaxBytes
 			}
 			in := f.open(t)
-			rows, _, err := parsePrices(ctx, in, f.name, maxBytes)
+			rows, _, err := parsePrices(ctx, in, f.name, testPriceLimits(maxBytes))
 			if rows != nil {
 				t.Errorf("parse returned %d rows with its error", len(rows))
 			}

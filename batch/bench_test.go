@@ -60,6 +60,18 @@ func newBenchWorld(b *testing.B, nSessions, nSymbols, nPortfolios, nPositions in
 		SELECT * FROM unnest($1::text[], $2::date[], $3::float8[])`, syms, dates, closes); err != nil {
 		b.Fatal(err)
 	}
+	// Reference data for every symbol but one in ten: sectors, betas.
+	refRng := rand.New(rand.NewPCG(3, 4))
+	var refs strings.Builder
+	refs.WriteString("symbol,asset_type,sector,beta\n")
+	for i, s := range symbols {
+		if i%10 != 9 {
+			fmt.Fprintf(&refs, "%s,stock,%s,%.2f\n", s, Sectors[i%len(Sectors)], 0.5+refRng.Float64())
+		}
+	}
+	if _, err := ImportSymbols(ctx, db.Pool, strings.NewReader(refs.String()), "bench-symbols.csv", nil); err != nil {
+		b.Fatal(err)
+	}
 	now := func() time.Time { return last.Add(36 * time.Hour) }
 	client, err := portfolio.NewClient(db.Pool, &portfolio.Config{Now: now})
 	if err != nil {

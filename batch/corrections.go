@@ -17,6 +17,8 @@ type PriceChange struct {
 	ID     int64
 	Symbol string
 	From   time.Time
+	// Generation is the price generation the change created (0: unknown).
+	Generation int64
 }
 
 // PriceChangeLog is implemented by a PriceSource that can tell which
@@ -45,7 +47,7 @@ func (s *DBPriceSource) PriceChanges(ctx context.Context, after int64) ([]PriceC
 	}
 	changes, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (PriceChange, error) {
 		var c PriceChange
-		return c, r.Scan(&c.ID, &c.Symbol, &c.From)
+		return c, r.Scan(&c.ID, &c.Symbol, &c.From, &c.Generation)
 	})
 	if err != nil {
 		return nil, after, false, fmt.Errorf("read price changes: %w", err)
@@ -181,13 +183,13 @@ func (e *Engine) ApplyPriceChanges(ctx context.Context, opts *ApplyOpts) (Applie
 				WHERE id = ANY(ARRAY(
 					SELECT id FROM {schema}.price_changes WHERE processed_at IS NULL
 					ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED))
-				RETURNING symbol, from_date`), o.Batch)
+				RETURNING symbol, from_date, generation`), o.Batch)
 			if err != nil {
 				return fmt.Errorf("take price changes: %w", err)
 			}
 			changes, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (PriceChange, error) {
 				var c PriceChange
-				return c, r.Scan(&c.Symbol, &c.From)
+				return c, r.Scan(&c.Symbol, &c.From, &c.Generation)
 			})
 			if err != nil {
 				return fmt.Errorf("take price changes: %w", err)
@@ -227,25 +229,28 @@ func (e *Engine) ApplyPriceChanges(ctx context.Context, opts *ApplyOpts) (Applie
 }
 
 // rewindsFor coalesces changes into one rewind per symbol, from its
-// earliest changed day back to the session before it.
+// earliest changed day back to the session before it, at the latest
+// generation among them (a backfill that saw that one saw them all).
 func (e *Engine) rewindsFor(changes []PriceChange) []portfolio.SymbolRewind {
-	first := map[string]time.Time{}
+	bySym := map[string]*portfolio.SymbolRewind{}
 	var order []string
 	for _, c := range changes {
-		d, ok := first[c.Symbol]
+		r, ok := bySym[c.Symbol]
 		if !ok {
 			order = append(order, c.Symbol)
+			r = &portfolio.SymbolRewind{Symbol: c.Symbol, From: c.From, Everyone: e.movesEveryone(c.Symbol)}
+			bySym[c.Symbol] = r
 		}
-		if !ok || c.From.Before(d) {
-			first[c.Symbol] = c.From
+		if c.From.Before(r.From) {
+			r.From = c.From
 		}
+		r.Generation = max(r.Generation, c.Generation)
 	}
 	out := make([]portfolio.SymbolRewind, 0, len(order))
 	for _, sym := range order {
-		from := first[sym]
-		out = append(out, portfolio.SymbolRewind{
-			Symbol: sym, From: from, Through: PrevSession(e.cfg.Calendar, from), Everyone: e.movesEveryone(sym),
-		})
+		r := *bySym[sym]
+		r.Through = PrevSession(e.cfg.Calendar, r.From)
+		out = append(out, r)
 	}
 	return out
 }

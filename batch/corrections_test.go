@@ -337,3 +337,38 @@ func TestImplausibleReturnRefused(t *testing.T) {
 		t.Fatalf("err %v (%+v)", err, ie)
 	}
 }
+
+// A change that a backfill has already seen — it loaded its prices after
+// the change — causes no second computation, whether the backfill is done
+// or still running.
+func TestCorrectionAlreadySeenRewindsNothing(t *testing.T) {
+	t.Parallel()
+	f, _ := analyticsFixture(t) // its closes are recorded, not yet applied
+	ctx := context.Background()
+	done := f.onboard("1000000", holderRows...)
+	f.backfill(done, nil)
+	running := f.onboard("1000000", holderRows...)
+	f.engine.cfg.ChunkDays = 100
+	var applied Applied
+	f.engine.afterChunk = func(written int) {
+		if written == 100 {
+			var err error
+			if applied, err = f.engine.ApplyPriceChanges(ctx, nil); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	f.backfill(running, nil)
+	f.engine.afterChunk = nil
+	if applied.Changes == 0 || applied.Rewound != 0 {
+		t.Errorf("applied %+v: want the fixture's changes, and no rewind of portfolios that saw them", applied)
+	}
+	for _, id := range []uuid.UUID{done, running} {
+		if st, wm := f.state(id); st != "current" || !wm.Equal(date("2024-12-31")) {
+			t.Errorf("%s: %s at %v, want current", id, st, wm)
+		}
+		if runs := f.runStatuses(id); len(runs) != 1 {
+			t.Errorf("%s: runs %v, want one", id, runs)
+		}
+	}
+}

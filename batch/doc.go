@@ -19,6 +19,17 @@
 // for D; a missing close is carried forward and flagged stale after
 // Config.StaleAfter sessions; a symbol without any price is valued at cost.
 //
+// Reference data (sector, asset type, provider beta) arrives through
+// ImportSymbols or any SymbolSource; every snapshot carries its sector
+// exposure (view sector_exposures), concentration and provider beta. Symbol
+// betas are stored in symbol_factor_betas and read back by any engine while
+// the prices under them are unchanged; PositionValues and
+// PositionFactorExposures give per-position values and exposures for any
+// day:
+//
+//	batch.ImportSymbolFiles(ctx, pool, []string{"symbols.csv"}, nil)
+//	expo, err := engine.PositionFactorExposures(ctx, portfolioID, &batch.PositionOpts{From: from, Through: through})
+//
 // Every Backfill records its batch_runs row synchronously and never leaves
 // it running, also on error, panic or cancellation.
 package batch

@@ -42,6 +42,9 @@ type Config struct {
 	Calendar Calendar
 	// Prices supplies closes. Default a DBPriceSource on the engine's pool.
 	Prices PriceSource
+	// Symbols supplies reference data (sectors, provider betas) to the
+	// analytics. Default a DBSymbolSource on the engine's pool.
+	Symbols SymbolSource
 	// Benchmark is the symbol whose close makes a day ready. Default "SPY".
 	Benchmark string
 	// CloseDelay is how long after the close a session counts as closed.
@@ -84,6 +87,9 @@ func (c *Config) withDefaults(pool *pgxpool.Pool) (Config, error) {
 	if o.Prices == nil {
 		o.Prices = NewDBPriceSource(pool, o.Schema)
 	}
+	if o.Symbols == nil {
+		o.Symbols = NewDBSymbolSource(pool, o.Schema)
+	}
 	o.Benchmark = cmp.Or(o.Benchmark, DefaultBenchmark)
 	o.CloseDelay = cmp.Or(o.CloseDelay, DefaultCloseDelay)
 	o.StaleAfter = cmp.Or(o.StaleAfter, DefaultStaleAfter)
@@ -122,6 +128,9 @@ type Engine struct {
 	prices *priceCache
 	betas  *betaCache
 	series *seriesCache
+	store  *betaStore // nil: symbol betas are not persisted
+	stress *stressCache
+	corr   *corrCache
 
 	// The caches' price generation, the last price change they saw and
 	// their epoch (see syncCaches).
@@ -143,7 +152,8 @@ func NewEngine(pool *pgxpool.Pool, cfg *Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{pool: pool, cfg: c, prices: newPriceCache(c.Prices), betas: newBetaCache(), series: newSeriesCache(), syncedGen: -1}, nil
+	return &Engine{pool: pool, cfg: c, prices: newPriceCache(c.Prices), betas: newBetaCache(), series: newSeriesCache(),
+		stress: newStressCache(), corr: newCorrCache(), syncedGen: -1, store: newBetaStore(pool, &c)}, nil
 }
 
 // Config returns the engine's configuration with defaults filled in.
@@ -235,10 +245,15 @@ type Result struct {
 	Warnings    []Warning `json:"warnings"`
 	Timings     Timings   `json:"timings"`
 	Error       string    `json:"error,omitempty"`
+	// Betas counts where the symbol betas came from (analytics on).
+	Betas BetaStats `json:"betas"`
 
 	// rewindSeq is the portfolio's rewind counter when the backfill loaded
 	// it; -1 before.
 	rewindSeq int64
+	// risk carries the run's stress scenarios and latest correlation
+	// matrix to the writes.
+	risk *runRisk
 }
 
 // Backfill computes every missing day of one portfolio up to the latest
@@ -301,7 +316,7 @@ func (e *Engine) Backfill(ctx context.Context, portfolioID uuid.UUID, opts *Back
 
 func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, token uuid.UUID, res *Result) error {
 	t0 := time.Now()
-	p, err := e.loadPortfolio(ctx, e.pool, id)
+	p, err := e.loadPortfolio(ctx, e.pool, id, res.RunID)
 	if err != nil {
 		return err
 	}
@@ -338,7 +353,7 @@ func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, to
 	t1 := time.Now()
 	lookback := e.cfg.StaleAfter + 2
 	if !e.cfg.Analytics.Disabled {
-		lookback = max(lookback, e.cfg.Analytics.Lookback()+1)
+		lookback = max(lookback, e.cfg.Analytics.Lookback()+1, e.riskLookback())
 	}
 	axisFrom := start
 	for range lookback {
@@ -358,16 +373,7 @@ func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, to
 			}
 		}
 	}
-	if p.gen < 0 {
-		if p.gen, err = e.cfg.Prices.Generation(ctx); err != nil {
-			return fmt.Errorf("price generation: %w", err)
-		}
-	}
-	gen, err := e.syncCaches(ctx, p.gen)
-	if err != nil {
-		return err
-	}
-	closes, err := e.prices.closes(ctx, gen, symbols, axisFrom, target)
+	closes, gen, err := e.loadCloses(ctx, p, symbols, axisFrom, target)
 	if err != nil {
 		return err
 	}
@@ -406,8 +412,11 @@ func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, to
 		if e.beforeAnalytics != nil {
 			e.beforeAnalytics()
 		}
-		e.attachBetas(gen, lay, hs, first, end, &w)
+		if res.Betas, err = e.attachBetas(ctx, gen, p.gen, lay, hs, first, end, &w); err != nil {
+			return err
+		}
 		x = newExposures(end-first+1, len(e.cfg.Analytics.Factors()))
+		x.mix = newComposition(hs, p.positions, p.refs, end-first+1)
 	}
 	totals := make([]dayTotals, end-first+1)
 	runs := valueHoldings(hs, first, end, e.cfg.StaleAfter, totals, x)
@@ -440,6 +449,9 @@ func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, to
 			days[k].row = k
 		}
 		exposureWarnings(ax, first, x, e.cfg.Analytics.Factors(), &w)
+		if err := e.riskAnalytics(ctx, id, gen, lay, hs, first, days, x, ax.days[first].After(inception), res, &w); err != nil {
+			return err
+		}
 		res.Warnings = append(res.Warnings, w.list()...)
 	}
 	res.Timings.Compute = time.Since(t2)
@@ -459,6 +471,25 @@ func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, to
 		res.Status = portfolio.RunWaitingForPrices
 	}
 	return nil
+}
+
+// loadCloses brings the caches to the price generation read with p and
+// returns the symbols' closes in [from, to] (see priceCache.closes) with
+// the cache epoch they were loaded under.
+func (e *Engine) loadCloses(ctx context.Context, p *portfolioData, symbols []string, from, to time.Time) (map[string][]Close, int64, error) {
+	gen := p.gen
+	if gen < 0 {
+		var err error
+		if gen, err = e.cfg.Prices.Generation(ctx); err != nil {
+			return nil, 0, fmt.Errorf("price generation: %w", err)
+		}
+	}
+	epoch, err := e.syncCaches(ctx, gen)
+	if err != nil {
+		return nil, 0, err
+	}
+	closes, err := e.prices.closes(ctx, epoch, symbols, from, to)
+	return closes, epoch, err
 }
 
 // symbolsOf lists the symbols whose prices value the positions, plus the
@@ -490,10 +521,10 @@ func (e *Engine) holdings(lay *layer, ps []storedPosition) ([]holding, []Warning
 	ax := lay.ax
 	hs := make([]holding, 0, len(ps))
 	seriesOf := lay.of
-	for _, p := range ps {
+	for i, p := range ps {
 		h := holding{
 			symbol: p.symbol, qm: p.qty * float64(p.multiplier), entryPrice: p.entryPrice,
-			entry: ax.onOrAfter(p.entryDate), exit: noExit,
+			entry: ax.onOrAfter(p.entryDate), exit: noExit, position: i,
 		}
 		switch {
 		case p.isCash:
@@ -523,7 +554,8 @@ func (e *Engine) holdings(lay *layer, ps []storedPosition) ([]holding, []Warning
 					Message: "option entered after its expiration: ignored"})
 				continue
 			}
-			if last < h.exit {
+			// An expiration past the axis is not an exit on its last day.
+			if last < h.exit && !p.expiration.After(ax.days[ax.len()-1]) {
 				h.exit, h.settle = last, true
 			}
 		}

@@ -19,6 +19,7 @@ type batcher interface {
 
 // storedPosition is a position as the engine reads it.
 type storedPosition struct {
+	id         uuid.UUID
 	symbol     string
 	class      portfolio.InvestmentClass
 	isCash     bool
@@ -54,16 +55,29 @@ type portfolioData struct {
 	rewindSeq int64
 	positions []storedPosition
 	flows     []flow
+	// refs is the reference data of the positions' symbols and
+	// underlyings (analytics on), by upper-case symbol.
+	refs map[string]Symbol
 }
 
 // loadPortfolio reads a live portfolio, its positions, flows and
-// watermark in one round trip's worth of queries.
-func (e *Engine) loadPortfolio(ctx context.Context, q batcher, id uuid.UUID) (*portfolioData, error) {
+// watermark in one round trip's worth of queries. With the default price
+// source the price generation travels in the same round trip, and when
+// runID names the run loading it, the generation is recorded on the run:
+// a price change of a later generation may not have been seen by it (see
+// portfolio.SymbolRewind).
+func (e *Engine) loadPortfolio(ctx context.Context, q batcher, id, runID uuid.UUID) (*portfolioData, error) {
 	p := &portfolioData{id: id, gen: -1}
 	b := &pgx.Batch{}
-	// The default price source's generation travels in the same round trip.
 	if src, ok := e.cfg.Prices.(*DBPriceSource); ok {
-		b.Queue(src.generationSQL).QueryRow(func(r pgx.Row) error { return r.Scan(&p.gen) })
+		if runID == uuid.Nil {
+			b.Queue(src.generationSQL).QueryRow(func(r pgx.Row) error { return r.Scan(&p.gen) })
+		} else {
+			b.Queue(e.sql(`
+				UPDATE {schema}.batch_runs SET price_generation = (SELECT generation FROM {schema}.price_generation)
+				WHERE portfolio_id = $1 AND id = $2 RETURNING price_generation`), id, runID).
+				QueryRow(func(r pgx.Row) error { return r.Scan(&p.gen) })
+		}
 	}
 	b.Queue(e.sql(`
 		SELECT p.starting_equity::float8, p.inception_date, s.snapshot_through, s.rewind_seq
@@ -74,14 +88,14 @@ func (e *Engine) loadPortfolio(ctx context.Context, q batcher, id uuid.UUID) (*p
 	b.Queue(e.sql(`
 		SELECT symbol, investment_class, is_cash, quantity::float8, entry_price::float8, entry_date,
 		       exit_date, exit_price::float8, underlying_symbol, strike_price::float8, expiration_date,
-		       option_type, multiplier
+		       option_type, multiplier, id
 		FROM {schema}.positions WHERE portfolio_id = $1 ORDER BY id`), id).Query(func(rows pgx.Rows) error {
 		var err error
 		p.positions, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (storedPosition, error) {
 			var s storedPosition
 			var class string
 			err := r.Scan(&s.symbol, &class, &s.isCash, &s.qty, &s.entryPrice, &s.entryDate, &s.exitDate,
-				&s.exitPrice, &s.underlying, &s.strike, &s.expiration, &s.optionType, &s.multiplier)
+				&s.exitPrice, &s.underlying, &s.strike, &s.expiration, &s.optionType, &s.multiplier, &s.id)
 			s.class = portfolio.InvestmentClass(class)
 			return s, err
 		})
@@ -97,7 +111,19 @@ func (e *Engine) loadPortfolio(ctx context.Context, q batcher, id uuid.UUID) (*p
 			})
 			return err
 		})
+	// The default symbol source's rows travel in the same round trip too.
+	src, dbRefs := e.cfg.Symbols.(*DBSymbolSource)
+	if dbRefs && !e.cfg.Analytics.Disabled {
+		p.refs = map[string]Symbol{}
+		b.Queue(src.byPortfolioSQL, id).Query(func(rows pgx.Rows) error {
+			_, err := scanSymbols(rows, p.refs)
+			return err
+		})
+	}
 	err := q.SendBatch(ctx, b).Close()
+	if err == nil && !dbRefs && !e.cfg.Analytics.Disabled {
+		p.refs, err = e.cfg.Symbols.Symbols(ctx, referencedSymbols(p.positions))
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("load portfolio %s: %w", id, portfolio.ErrNotFound)
 	}

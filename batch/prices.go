@@ -70,7 +70,7 @@ CROSS JOIN LATERAL (
     LIMIT 1
 ) AS p`),
 		generationSQL: schema.SQL(`SELECT generation FROM {schema}.price_generation`),
-		changesSQL:    schema.SQL(`SELECT id, symbol, from_date FROM {schema}.price_changes WHERE id > $1 ORDER BY id`),
+		changesSQL:    schema.SQL(`SELECT id, symbol, from_date, generation FROM {schema}.price_changes WHERE id > $1 ORDER BY id`),
 		prunedSQL:     schema.SQL(`SELECT pruned_through FROM {schema}.price_generation`),
 	}
 }

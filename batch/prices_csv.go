@@ -31,7 +31,6 @@ const MaxPriceProblems = 1000
 
 const (
 	maxPriceSymbolChars = 100 // market_prices.symbol is varchar(100)
-	maxCloseIntDigits   = 20
 	// maxCloseFracDigits keeps absurd precision (which NUMERIC would accept
 	// up to 16383 digits) out of the table; no market quotes 20 decimals.
 	maxCloseFracDigits = 20
@@ -43,8 +42,8 @@ const (
 
 // PriceRow is one validated row of a price file.
 type PriceRow struct {
-	// Symbol is the symbol as written (case kept), 1 to 100 characters
-	// from A-Z, a-z, 0-9, '.', '_' and '-'.
+	// Symbol is the symbol, upper-cased: 1 to 100 characters from A-Z,
+	// 0-9, '.', '_' and '-' (written in any case).
 	Symbol string
 	// Date is the price's date at 00:00 UTC.
 	Date time.Time
@@ -78,15 +77,21 @@ type PriceFileError struct {
 // Error returns "FILE:LINE: reason" for the first problem, followed by one
 // line for each further problem up to 20, then "… and N more".
 func (e *PriceFileError) Error() string {
-	if len(e.Problems) == 0 {
-		return e.File + ": bad price file"
+	return formatFileProblems(e.File, "bad price file", e.Problems, e.More)
+}
+
+// formatFileProblems formats a bad file's problems as "FILE:LINE: reason"
+// lines, at most 20, then "… and N more".
+func formatFileProblems(file, what string, problems []PriceProblem, more int) string {
+	if len(problems) == 0 {
+		return file + ": " + what
 	}
 	var b strings.Builder
-	for i, p := range e.Problems[:min(len(e.Problems), errorListedProblems)] {
+	for i, p := range problems[:min(len(problems), errorListedProblems)] {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
-		b.WriteString(e.File)
+		b.WriteString(file)
 		if p.Line > 0 {
 			b.WriteByte(':')
 			b.WriteString(strconv.Itoa(p.Line))
@@ -94,7 +99,7 @@ func (e *PriceFileError) Error() string {
 		b.WriteString(": ")
 		b.WriteString(p.Reason)
 	}
-	if n := len(e.Problems) - errorListedProblems + e.More; n > 0 {
+	if n := len(problems) - errorListedProblems + more; n > 0 {
 		fmt.Fprintf(&b, "\n… and %d more", n)
 	}
 	return b.String()
@@ -107,13 +112,16 @@ func (e *PriceFileError) Error() string {
 // there is no close column. Extra columns are ignored and blank lines
 // skipped. name is the file name used in errors.
 //
-// Each row is validated: date exactly YYYY-MM-DD and a real date; symbol
-// 1 to 100 characters from A-Z, a-z, 0-9, '.', '_' and '-'; close a plain
+// Each row is validated: date exactly YYYY-MM-DD, a real date, not before
+// 1970-01-01 and not after the current session by the system clock (see
+// ImportOpts.Now); symbol 1 to 100 characters from A-Z, a-z, 0-9, '.', '_'
+// and '-', upper-cased so that aapl and AAPL are one symbol; close a plain
 // decimal number (no exponent, NaN, Inf or separators; see
-// portfolio.ParseDecimal), greater than 0, with at most 20 digits before and
-// 20 after the decimal point. Surrounding spaces are trimmed from values. A
-// symbol may have one price per date: a second row is an error naming both
-// lines. Symbols are case-sensitive, as in market_prices.
+// portfolio.ParseDecimal), greater than 0 and less than 1e9 (MaxClose), with
+// at most 20 digits after the decimal point. Surrounding spaces are trimmed
+// from values. A symbol may have one price per date: a second row is an
+// error naming both lines. Day-over-day moves are checked only on import
+// (ImportPrices), where the stored closes are at hand.
 //
 // The file must be UTF-8 text without NUL bytes, at most
 // DefaultPriceFileMaxBytes long (the reader is never read past the limit
@@ -121,7 +129,11 @@ func (e *PriceFileError) Error() string {
 // MaxPriceProblems, is reported in a *PriceFileError (use errors.As); other
 // errors come from reading r. Rows are returned in file order.
 func ParsePriceCSV(r io.Reader, name string) ([]PriceRow, error) {
-	rows, _, err := parsePrices(context.Background(), r, name, DefaultPriceFileMaxBytes)
+	o, err := (*ImportOpts)(nil).withDefaults(name)
+	if err != nil {
+		return nil, err
+	}
+	rows, _, err := parsePrices(context.Background(), r, name, o.limits())
 	return rows, err
 }
 
@@ -178,6 +190,7 @@ func (c *priceByteCounter) Read(b []byte) (int, error) {
 type priceParser struct {
 	name     string
 	maxBytes int64
+	lastDay  time.Time // the current session: later dates are rejected
 	src      priceByteCounter
 	cr       *csv.Reader
 
@@ -191,11 +204,19 @@ type priceParser struct {
 	stats    priceStats
 }
 
-// parsePrices parses a price file of at most maxBytes bytes.
-func parsePrices(ctx context.Context, r io.Reader, name string, maxBytes int64) ([]PriceRow, priceStats, error) {
+// priceLimits are the bounds a parse checks a file against.
+type priceLimits struct {
+	maxBytes int64     // the file's size limit
+	lastDay  time.Time // the current session; later dates are rejected
+}
+
+// parsePrices parses a price file within lim.
+func parsePrices(ctx context.Context, r io.Reader, name string, lim priceLimits) ([]PriceRow, priceStats, error) {
+	maxBytes := lim.maxBytes
 	p := &priceParser{
 		name:     name,
 		maxBytes: maxBytes,
+		lastDay:  lim.lastDay,
 		seen:     make(map[priceKey]int, 1024),
 		symbols:  make(map[string]string, 64),
 	}
@@ -381,11 +402,16 @@ func (p *priceParser) parseRow(rec []string, line, closeCol int) {
 	failed := len(p.problems) + p.more
 
 	day, reason := parsePriceDate(dateText)
+	if reason == "" {
+		reason = checkPriceDay(day, dateText, p.lastDay)
+	}
 	if reason != "" {
 		p.fail(line, reason)
 	}
 	if reason := checkPriceSymbol(symbol); reason != "" {
 		p.fail(line, reason)
+	} else {
+		symbol = upperSymbol(symbol)
 	}
 	if priceRecordLen(rec) > 256 {
 		// A Decimal shares the record's memory; do not let a row pin a
@@ -493,7 +519,7 @@ func parseClose(s string) (portfolio.Decimal, string) {
 	case d.Sign() <= 0:
 		return portfolio.Decimal{}, "close " + priceQuote(s) + " is not positive"
 	case d.IntDigits() > maxCloseIntDigits:
-		return portfolio.Decimal{}, "close " + priceQuote(s) + " has more than 20 digits before the decimal point"
+		return portfolio.Decimal{}, "close " + priceQuote(s) + " is " + maxCloseText + " or more: no security trades that high; check the column and the decimal point"
 	case d.Scale() > maxCloseFracDigits:
 		return portfolio.Decimal{}, "close " + priceQuote(s) + " has more than 20 digits after the decimal point"
 	}
@@ -529,6 +555,17 @@ type ImportOpts struct {
 	// DefaultPriceFileMaxBytes (256 MiB). Parsing holds the whole file's
 	// rows in memory, a few hundred bytes per row.
 	MaxBytes int64
+	// Now is the clock: a date after the current session at Now (the
+	// calendar's latest session on or before Now's date in the market's
+	// time zone) is rejected, since no close exists for it yet. Default
+	// time.Now.
+	Now func() time.Time
+	// Calendar gives the sessions for Now. Default NewNYSECalendar().
+	Calendar Calendar
+	// AllowJumps accepts day-over-day moves beyond ×10 or ÷10, which are
+	// otherwise rejected (see ImportPrices). Set it for a file whose moves
+	// are real, such as a reverse split on unadjusted closes.
+	AllowJumps bool
 }
 
 // withDefaults returns a copy of opts with defaults filled in for the file
@@ -551,7 +588,18 @@ func (opts *ImportOpts) withDefaults(name string) (ImportOpts, error) {
 	case o.MaxBytes == 0:
 		o.MaxBytes = DefaultPriceFileMaxBytes
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Calendar == nil {
+		o.Calendar = NewNYSECalendar()
+	}
 	return o, nil
+}
+
+// limits returns the parse limits of o, with the defaults filled in.
+func (o *ImportOpts) limits() priceLimits {
+	return priceLimits{maxBytes: o.MaxBytes, lastDay: currentSession(o.Calendar, o.Now())}
 }
 
 // ImportResult describes one imported price file.
@@ -574,7 +622,10 @@ type ImportResult struct {
 
 // ImportPrices imports a long-format price file (see ParsePriceCSV) into
 // market_prices. It parses r completely first: a bad file returns a
-// *PriceFileError and writes nothing. Then, in one transaction, it copies the
+// *PriceFileError and writes nothing. Unless opts.AllowJumps, a close more
+// than MaxDailyJump (10) times, or less than a tenth of, the close before it
+// (in the file, or stored when the file has none closer) is a problem too,
+// as is a stored close right after a file's row that moves that much from it. Then, in one transaction, it copies the
 // rows into a temporary table and upserts them with a single statement:
 // new (symbol, date) rows are inserted, rows whose close changed are updated
 // (with Source and the load time), equal ones left alone.
@@ -588,7 +639,7 @@ func ImportPrices(ctx context.Context, db portfolio.Beginner, r io.Reader, name 
 	if err != nil {
 		return nil, fmt.Errorf("import prices: %w", err)
 	}
-	rows, stats, err := parsePrices(ctx, r, name, o.MaxBytes)
+	rows, stats, err := parsePrices(ctx, r, name, o.limits())
 	if err != nil {
 		return nil, err
 	}
@@ -600,6 +651,10 @@ func ImportPrices(ctx context.Context, db portfolio.Beginner, r io.Reader, name 
 		To:      stats.to,
 	}
 	if err := upsertPrices(ctx, db, rows, o, res); err != nil {
+		var perr *PriceFileError
+		if errors.As(err, &perr) {
+			return nil, perr
+		}
 		return nil, fmt.Errorf("import prices %s: %w", name, err)
 	}
 	return res, nil
@@ -607,32 +662,47 @@ func ImportPrices(ctx context.Context, db portfolio.Beginner, r io.Reader, name 
 
 // ImportPriceFiles imports the files at paths in order, each with
 // ImportPrices in its own transaction (Source defaults to each file's base
-// name). It stops at the first file that fails and returns its error with the
+// name). A path that is not a regular file (a directory, FIFO or
+// device) is a *PriceFileError, found before it is opened. It stops at the first file that fails and returns its error with the
 // results of the files before it: those stay imported, and the files after it
 // are not read.
 func ImportPriceFiles(ctx context.Context, db portfolio.Beginner, paths []string, opts *ImportOpts) ([]ImportResult, error) {
 	if _, err := opts.withDefaults(""); err != nil {
 		return nil, fmt.Errorf("import prices: %w", err)
 	}
-	results := make([]ImportResult, 0, len(paths))
+	return importFiles(paths, "import prices", func(path, reason string) error {
+		return &PriceFileError{File: path, Problems: []PriceProblem{{Reason: reason + ": give the price file itself"}}}
+	}, func(f *os.File, path string) (*ImportResult, error) {
+		return ImportPrices(ctx, db, f, path, opts)
+	})
+}
+
+// importFiles imports the files at paths in order with importOne, and
+// stops at the first that fails: it returns that error with the results
+// of the files before it. what names the import in errors opening a file;
+// badFile makes the error for a path that is not a regular file.
+func importFiles[R any](paths []string, what string, badFile func(path, reason string) error, importOne func(f *os.File, path string) (*R, error)) ([]R, error) {
+	results := make([]R, 0, len(paths))
 	for _, path := range paths {
-		res, err := importPriceFile(ctx, db, path, opts)
+		res, err := func() (*R, error) {
+			// Checked before opening: opening a FIFO waits for a writer,
+			// and a device such as /dev/zero never ends.
+			if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+				return nil, badFile(path, "not a regular file ("+st.Mode().Type().String()+")")
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", what, err)
+			}
+			defer f.Close()
+			return importOne(f, path)
+		}()
 		if err != nil {
 			return results, err
 		}
 		results = append(results, *res)
 	}
 	return results, nil
-}
-
-// importPriceFile imports one file.
-func importPriceFile(ctx context.Context, db portfolio.Beginner, path string, opts *ImportOpts) (*ImportResult, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("import prices: %w", err)
-	}
-	defer f.Close()
-	return ImportPrices(ctx, db, f, path, opts)
 }
 
 // priceImportTable is the temporary table an import copies rows into.
@@ -646,6 +716,19 @@ func upsertPrices(ctx context.Context, db portfolio.Beginner, rows []PriceRow, o
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // after Commit this is a no-op
 
+	if !o.AllowJumps {
+		stored, err := storedNeighbours(ctx, tx, o.Schema, rows)
+		if err != nil {
+			return err
+		}
+		if problems := checkJumps(rows, stored); len(problems) > 0 {
+			perr := &PriceFileError{File: res.File, Problems: problems}
+			if len(problems) > MaxPriceProblems {
+				perr.Problems, perr.More = problems[:MaxPriceProblems], len(problems)-MaxPriceProblems
+			}
+			return perr
+		}
+	}
 	// The close travels as text: exact, and much cheaper to encode than
 	// NUMERIC. ON COMMIT DROP cleans up after a failure in the caller's
 	// transaction; the DROP below lets one transaction import twice.

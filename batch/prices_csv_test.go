@@ -117,11 +117,12 @@ func TestParsePriceCSV(t *testing.T) {
 			},
 		},
 		{
-			name:  "symbol charset, case kept, leap day, limits",
-			input: "date,symbol,close\n2024-02-29,brk-b_x.1,0.0001\n2024-02-29,BRK-B_X.1,99999999999999999999.12345678901234567890\n",
+			name:  "symbol charset, upper-cased, leap day, limits",
+			input: "date,symbol,close\n2024-02-29,brk-b_x.1,0.0001\n2024-02-28,BRK-B_X.1,999999999.12345678901234567890\n1970-01-01,x,1\n",
 			want: []priceRowText{
-				{2, "brk-b_x.1", "2024-02-29", "0.0001"},
-				{3, "BRK-B_X.1", "2024-02-29", "99999999999999999999.12345678901234567890"},
+				{2, "BRK-B_X.1", "2024-02-29", "0.0001"},
+				{3, "BRK-B_X.1", "2024-02-28", "999999999.12345678901234567890"},
+				{4, "X", "1970-01-01", "1"},
 			},
 		},
 		{
@@ -190,7 +191,7 @@ func TestParsePriceCSVErrors(t *testing.T) {
 		{"short row", header + "2024-01-02,AAPL\n",
 			`p.csv:2: close is empty`},
 		{"too many integer digits", header + "2024-01-02,AAPL,123456789012345678901\n",
-			`p.csv:2: close "123456789012345678901" has more than 20 digits before the decimal point`},
+			`p.csv:2: close "123456789012345678901" is 1e9 or more: no security trades that high; check the column and the decimal point`},
 		{"too many fraction digits", header + "2024-01-02,AAPL,1.123456789012345678901\n",
 			`p.csv:2: close "1.123456789012345678901" has more than 20 digits after the decimal point`},
 		{"month 13", header + "2024-13-01,AAPL,1\n",
@@ -329,7 +330,7 @@ func TestParsePricesSizeLimit(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, _, err := parsePrices(context.Background(), tt.input, "p.csv", tt.max)
+			_, _, err := parsePrices(context.Background(), tt.input, "p.csv", testPriceLimits(tt.max))
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Fatalf("parsePrices: %v", err)
@@ -415,7 +416,13 @@ func FuzzParsePriceCSV(f *testing.F) {
 			if checkPriceSymbol(r.Symbol) != "" {
 				t.Fatalf("line %d: invalid symbol %q", r.Line, r.Symbol)
 			}
-			if r.Close.Sign() <= 0 || r.Close.IntDigits() > 20 {
+			if r.Symbol != strings.ToUpper(r.Symbol) {
+				t.Fatalf("line %d: symbol %q not upper-cased", r.Line, r.Symbol)
+			}
+			if r.Date.Before(minPriceDay) || r.Date.After(time.Now()) {
+				t.Fatalf("line %d: date %s outside 1970 … today", r.Line, r.Date)
+			}
+			if r.Close.Sign() <= 0 || r.Close.IntDigits() > maxCloseIntDigits {
 				t.Fatalf("line %d: invalid close %s", r.Line, r.Close)
 			}
 			if _, reason := parseClose(r.Close.String()); reason != "" {

@@ -283,6 +283,8 @@ type exposures struct {
 	partCount []int32   // [day*nf + factor]: the others, per factor
 	partGross []float64
 	excluded  []int32 // per day: holdings without betas by nature
+	// mix accumulates the sectors, concentration and provider beta.
+	mix *composition
 }
 
 func newExposures(days, nf int) *exposures {
@@ -293,6 +295,9 @@ func newExposures(days, nf int) *exposures {
 
 // add counts holding h's market value mv on day row.
 func (x *exposures) add(h *holding, row int, mv float64, flag priceFlag) {
+	if x.mix != nil {
+		x.mix.add(h, row, mv)
+	}
 	if h.kind != kindPublic || flag == priceUnpriced || h.betas.flat == nil {
 		x.excluded[row]++
 		return
@@ -379,14 +384,18 @@ func reasonClass(r string) string {
 }
 
 // attachBetas gives every public holding its symbol's betas on [first,
-// end], from the engine's cache, and records why betas are missing.
-func (e *Engine) attachBetas(epoch int64, lay *layer, hs []holding, first, end int, w *warnings) {
+// end], from the engine's cache, else from the store, else computed (and
+// stored), and records why betas are missing.
+func (e *Engine) attachBetas(ctx context.Context, epoch, gen int64, lay *layer, hs []holding, first, end int, w *warnings) (BetaStats, error) {
 	cfg := &e.cfg.Analytics
-	proxies := map[string]*series{}
-	for _, p := range cfg.Proxies() {
-		proxies[p] = lay.of(p)
-	}
+	proxies := proxiesOf(e, lay)
 	factors := cfg.Factors()
+	stored, partial, err := e.storedBetas(ctx, epoch, gen, lay.ax, hs, first, end)
+	if err != nil {
+		return BetaStats{}, err
+	}
+	var stats BetaStats
+	computed := map[string]*symbolBetas{}
 	bySymbol := map[string]betaRows{}
 	for i := range hs {
 		h := &hs[i]
@@ -396,9 +405,21 @@ func (e *Engine) attachBetas(epoch int64, lay *layer, hs []holding, first, end i
 		rows, ok := bySymbol[h.symbol]
 		if !ok {
 			var problems []betaProblem
+			shared := true
 			rows, problems = e.betas.rows(epoch, h.symbol, lay.ax, first, end, func() *symbolBetas {
-				return computeSymbolBetasAt(cfg, h.own, proxies, first, end, syncMonthly(lay.ax))
+				shared = false
+				if b := stored[h.symbol]; b != nil {
+					stats.Loaded += len(b.vals)
+					return b
+				}
+				b := computeSymbolBetasAt(cfg, h.own, proxies, first, end, syncMonthly(lay.ax))
+				stats.Computed += len(b.vals)
+				computed[h.symbol] = b
+				return b
 			})
+			if shared {
+				stats.Shared += end - first + 1
+			}
 			bySymbol[h.symbol] = rows
 			for _, p := range problems {
 				w.add(WarnBetaUnavailable, "", factors[p.factor]+" unavailable for some holdings: "+p.reason, lay.ax.days[first+p.day])
@@ -406,6 +427,12 @@ func (e *Engine) attachBetas(epoch int64, lay *layer, hs []holding, first, end i
 		}
 		h.betas = rows
 	}
+	if e.store != nil && len(computed) > 0 {
+		if stats.Stored, err = e.store.save(ctx, gen, lay.ax, computed, partial); err != nil {
+			return stats, err
+		}
+	}
+	return stats, nil
 }
 
 // riskColumns fills the days' volatility and realized beta from the

@@ -36,6 +36,10 @@ type holding struct {
 	// betas are the symbol's factor betas on the computed days (public
 	// holdings with analytics on), indexed from the first computed day.
 	betas betaRows
+	// position indexes the portfolio's positions; mix is the holding's
+	// place in the composition (analytics on).
+	position int
+	mix      holdingMix
 }
 
 const noExit = math.MaxInt
@@ -208,6 +212,8 @@ type day struct {
 	// analytics are off).
 	expo *exposures
 	row  int
+	// The forecast, correlation and stress columns (snapshot_risk.go).
+	dayRisk
 }
 
 // chainDays turns per-session totals into snapshots: NAV(D) = NAV(D−1) +

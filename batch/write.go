@@ -103,14 +103,16 @@ func nullUUID(id uuid.UUID) *uuid.UUID {
 }
 
 // snapshotColumns are written by COPY in this order.
-var snapshotColumns = []string{
+var snapshotColumns = append([]string{
 	"portfolio_id", "snapshot_date", "nav", "cash", "long_value", "short_value", "gross_exposure",
 	"net_exposure", "daily_pnl", "daily_realized_pnl", "daily_return", "cumulative_pnl",
 	"cumulative_return", "capital_flow", "num_positions", "num_long", "num_short",
 	"stale_positions", "unpriced_positions", "max_drawdown", "return_index", "batch_run_id", "computed_at",
 	"volatility_21d", "volatility_63d", "beta_realized_90d", "factor_exposure_dollar",
 	"holdings_covered", "gross_coverage", "factor_holdings_covered", "factor_gross_coverage", "holdings_excluded",
-}
+	"hhi", "effective_positions", "top1_weight", "top3_weight", "top10_weight",
+	"provider_beta", "provider_beta_coverage", "sector_mix",
+}, riskSnapshotColumns...)
 
 // copySnapshotsSQL is the COPY statement for snapshotColumns.
 func (e *Engine) copySnapshotsSQL() string {
@@ -167,6 +169,8 @@ func appendSnapshotRows(buf []byte, id, runID uuid.UUID, at time.Time, days []da
 		buf = appendOptFloat(buf, d.vol63, d.hasVol63)
 		buf = appendOptFloat(buf, d.betaReal, d.hasBetaReal)
 		buf = appendExposures(buf, d)
+		buf = appendComposition(buf, d)
+		buf = appendRiskColumns(buf, &d.dayRisk)
 		buf = append(buf, '\n')
 	}
 	return buf, nil
@@ -277,6 +281,7 @@ func (e *Engine) write(ctx context.Context, id, token uuid.UUID, res *Result, da
 				       from_date = $6, through_date = $7
 				WHERE portfolio_id = $1 AND id = $2`), id, res.RunID, len(chunk), e.factors(), len(days),
 				res.From, res.Through)
+			e.queueRiskRun(b, id, res, first, last, hi == len(days))
 			// The batch stops at the first failing statement; a fenced
 			// chunk fails in the transaction before anything is copied.
 			if err := tx.SendBatch(ctx, b).Close(); err != nil {

@@ -45,6 +45,9 @@ func TestCorrectionBySQLUnderRunningReconciler(t *testing.T) {
 		return w.queryInt(`SELECT count(*) FROM backfill.batch_runs WHERE portfolio_id = $1 AND trigger = 'price_correction' AND status = 'completed'`, holder) == 1 &&
 			w.current(holder)
 	})
+	if got := testutil.ToFloat64(r.metrics.priceRewinds); got != 1 {
+		t.Errorf("price_rewinds_total = %v, want 1 (the holder)", got)
+	}
 	twin := w.onboard("twin", w.symbols[0], w.symbols[1])
 	eventually(t, 20*time.Second, "the twin current", func() bool { return w.current(twin) })
 	rows := snapshotRows(t, w.db.Pool, w.sessions[79], holder, twin, other)

@@ -524,7 +524,7 @@ func TestMetricsNamesAndHelp(t *testing.T) {
 		"backfill_sweeps_total", "backfill_sweep_duration_seconds", "backfill_last_successful_sweep_timestamp_seconds",
 		"backfill_backfills_total", "backfill_backfill_duration_seconds", "backfill_days_written_total",
 		"backfill_backfills_in_flight", "backfill_longest_running_backfill_seconds", "backfill_lease_reclaims_total",
-		"backfill_portfolios", "backfill_portfolios_behind", "backfill_max_lag_trading_days",
+		"backfill_price_changes_applied_total", "backfill_price_rewinds_total", "backfill_portfolios", "backfill_portfolios_behind", "backfill_max_lag_trading_days",
 		"backfill_oldest_missing_snapshot_timestamp_seconds", "backfill_target_trading_day_timestamp_seconds",
 		"backfill_listener_connected", "backfill_build_info",
 	}

@@ -67,6 +67,9 @@ type SymbolPrice struct {
 	// LatestClose is its latest close on or before the last closed
 	// session; nil when it has none.
 	LatestClose *time.Time `json:"latest_close"`
+	// Close is the value of that close, exact (NUMERIC as text); nil when
+	// there is none.
+	Close *string `json:"close"`
 	// HasClose: it has a close on the last closed session.
 	HasClose bool `json:"has_close"`
 	// Needed: it is the benchmark, or a position valued by it is open on
@@ -106,7 +109,8 @@ func (r *Reconciler) Explain(ctx context.Context, id uuid.UUID) (*Explanation, e
 		return rows.Err()
 	})
 	// The symbols positions are valued by (as the engine prices them),
-	// each with whether a position in it is open on the day.
+	// each with whether a position in it is open on the day, once: the
+	// benchmark is reported on its own.
 	b.Queue(schema.SQL(`
 		WITH held AS (
 			SELECT s.symbol,
@@ -115,24 +119,32 @@ func (r *Reconciler) Explain(ctx context.Context, id uuid.UUID) (*Explanation, e
 			FROM {schema}.positions p
 			CROSS JOIN LATERAL (VALUES (p.symbol), (CASE WHEN p.investment_class = 'OPTIONS' THEN p.underlying_symbol END)) s (symbol)
 			WHERE p.portfolio_id = $1 AND NOT p.is_cash AND p.investment_class <> 'PRIVATE' AND s.symbol IS NOT NULL
+			  AND s.symbol <> $3
 			GROUP BY s.symbol
 		)
-		SELECT h.symbol, h.open,
-		       (SELECT max(m.price_date) FROM {schema}.market_prices m WHERE m.symbol = h.symbol AND m.price_date <= $2),
-		       EXISTS (SELECT 1 FROM {schema}.market_prices m WHERE m.symbol = h.symbol AND m.price_date = $2)
-		FROM held h ORDER BY h.symbol`), id, ex.LastSession).Query(func(rows pgx.Rows) error {
+		SELECT h.symbol, h.open, l.price_date, l.close::text, coalesce(l.price_date = $2, false)
+		FROM held h
+		LEFT JOIN LATERAL (
+			SELECT m.price_date, m.close FROM {schema}.market_prices m
+			WHERE m.symbol = h.symbol AND m.price_date <= $2 ORDER BY m.price_date DESC LIMIT 1
+		) l ON true
+		ORDER BY h.symbol`), id, ex.LastSession, ec.Benchmark).Query(func(rows pgx.Rows) error {
 		var p SymbolPrice
-		_, err := pgx.ForEachRow(rows, []any{&p.Symbol, &p.Needed, &p.LatestClose, &p.HasClose}, func() error {
+		_, err := pgx.ForEachRow(rows, []any{&p.Symbol, &p.Needed, &p.LatestClose, &p.Close, &p.HasClose}, func() error {
 			ex.Prices = append(ex.Prices, p)
 			return nil
 		})
 		return err
 	})
 	b.Queue(schema.SQL(`
-		SELECT max(price_date), coalesce(bool_or(price_date = $2), false)
-		FROM {schema}.market_prices WHERE symbol = $1 AND price_date <= $2`), ec.Benchmark, ex.LastSession).
+		SELECT l.price_date, l.close::text, coalesce(l.price_date = $2, false)
+		FROM (SELECT 1) AS one
+		LEFT JOIN LATERAL (
+			SELECT price_date, close FROM {schema}.market_prices
+			WHERE symbol = $1 AND price_date <= $2 ORDER BY price_date DESC LIMIT 1
+		) l ON true`), ec.Benchmark, ex.LastSession).
 		QueryRow(func(row pgx.Row) error {
-			return row.Scan(&ex.Benchmark.LatestClose, &ex.Benchmark.HasClose)
+			return row.Scan(&ex.Benchmark.LatestClose, &ex.Benchmark.Close, &ex.Benchmark.HasClose)
 		})
 	if err := r.pool.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fmt.Errorf("explain %s: %w", id, err)

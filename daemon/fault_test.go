@@ -404,22 +404,29 @@ func TestFaultPanickingStep(t *testing.T) {
 // while small statements — a small portfolio's whole backfill — still pass;
 // a pool without the timeout then finishes.
 //
-// A snapshot row is one portfolio-day, whatever the number of positions,
-// so what makes the COPY slow is days: writing 8,000 sessions (back to
-// 1993) in one chunk takes ≈ 75 ms here, a 100-day portfolio's whole write
-// ≈ 2 ms and every other statement less, so the timeout is 25 ms. Prices are read
-// through a pool without the timeout (as from a replica): loading 8,000
-// days of prices is itself a big statement, and the fault under test is the
+// What makes the big portfolio's COPY slow is a row trigger on its last
+// day that sleeps 1 s, far beyond the 250 ms timeout, while every statement
+// of the small portfolio's backfill takes a few milliseconds: the outcome
+// does not depend on how loaded the machine is. Prices are read through a
+// pool without the timeout (as from a replica): the fault under test is the
 // write.
 func TestFaultStatementTimeout(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	const days, timeout = 8000, "25ms"
+	const days, timeout = 300, "250ms"
 	w := newWorld(t, days, 1)
 	cal := batch.NewNYSECalendar()
 	last := w.sessions[len(w.sessions)-1]
 	big := w.onboard("big", w.symbols[0])
 	small := onboardAt(t, w.client, "small", w.sessions[len(w.sessions)-100], w.symbols[0])
+	if _, err := w.db.Pool.Exec(ctx, fmt.Sprintf(`
+		CREATE FUNCTION backfill.slow_write() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN PERFORM pg_sleep(1); RETURN NEW; END $$;
+		CREATE TRIGGER slow_big BEFORE INSERT ON backfill.portfolio_snapshots FOR EACH ROW
+		WHEN (NEW.portfolio_id = '%s' AND NEW.snapshot_date = '%s') EXECUTE FUNCTION backfill.slow_write()`,
+		big, day(last))); err != nil {
+		t.Fatal(err)
+	}
 
 	cfg, err := pgxpool.ParseConfig(w.db.ConnString)
 	if err != nil {
@@ -481,6 +488,9 @@ func TestFaultStatementTimeout(t *testing.T) {
 	// No half-written chunk: the rows are exactly the watermark's.
 	checkInvariants(t, w.db.Pool, cal, last, strict)
 
+	if _, err := w.db.Pool.Exec(ctx, `DROP TRIGGER slow_big ON backfill.portfolio_snapshots`); err != nil {
+		t.Fatal(err)
+	}
 	normal := w.reconciler(&Config{Worker: "normal"})
 	eventually(t, 20*time.Second, "a pool without the timeout completes the big portfolio", func() bool {
 		if _, err := normal.SweepNow(ctx); err != nil {
@@ -700,7 +710,10 @@ func TestFaultPriceImportDuringBackfills(t *testing.T) {
 	}
 	var sym, cl string
 	if _, err := pgx.ForEachRow(closes, []any{&sym, &cl}, func() error {
-		fmt.Fprintf(&csv, "%s,%s,%s\n", day(jan2), sym, cl+"1") // one more digit: a new close near the last
+		if !strings.Contains(cl, ".") {
+			cl += "."
+		}
+		fmt.Fprintf(&csv, "%s,%s,%s\n", day(jan2), sym, cl+"1") // one more decimal: a new close near the last
 		return nil
 	}); err != nil {
 		t.Fatal(err)

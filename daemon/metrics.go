@@ -27,6 +27,8 @@ type metrics struct {
 	inFlight          prometheus.Gauge
 	longestRunning    prometheus.GaugeFunc
 	leaseReclaims     prometheus.Counter
+	priceChanges      prometheus.Counter
+	priceRewinds      prometheus.Counter
 	portfolios        *prometheus.GaugeVec
 	behind            *prometheus.GaugeVec
 	maxLag            prometheus.Gauge
@@ -78,6 +80,14 @@ func newMetrics(reg prometheus.Registerer, version string, longest func() float6
 			Name: "backfill_lease_reclaims_total",
 			Help: "Expired leases of other workers taken over.",
 		}),
+		priceChanges: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "backfill_price_changes_applied_total",
+			Help: "Recorded changes of stored closes (symbol and earliest day) this replica turned into rewinds.",
+		}),
+		priceRewinds: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "backfill_price_rewinds_total",
+			Help: "Portfolios rewound by this replica to recompute days whose closes changed.",
+		}),
 		portfolios: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "backfill_portfolios",
 			Help: "Live portfolios by reconciler state, as of the last sweep.",
@@ -108,7 +118,7 @@ func newMetrics(reg prometheus.Registerer, version string, longest func() float6
 		}, []string{"version", "goversion"}),
 	}
 	for _, c := range []prometheus.Collector{m.sweeps, m.sweepDuration, m.lastSweep, m.backfills, m.backfillDuration,
-		m.daysWritten, m.inFlight, m.longestRunning, m.leaseReclaims, m.portfolios, m.behind, m.maxLag,
+		m.daysWritten, m.inFlight, m.longestRunning, m.leaseReclaims, m.priceChanges, m.priceRewinds, m.portfolios, m.behind, m.maxLag,
 		m.oldestMissing, m.targetDay, m.listenerConnected, m.buildInfo} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

@@ -272,9 +272,13 @@ func (r *Reconciler) sweep(ctx, runCtx context.Context, trigger portfolio.Trigge
 		r.mu.Unlock()
 	}()
 	// Price corrections first: the rewinds they cause are claimed by this
-	// very sweep.
-	if _, err := r.engine.ApplyPriceChanges(ctx, &batch.ApplyOpts{NotifyChannel: r.cfg.NotifyChannel}); err != nil {
-		return res, err
+	// very sweep. A failure leaves the changes recorded for the next sweep
+	// and does not hold back the portfolios that are due.
+	applied, err := r.engine.ApplyPriceChanges(ctx, &batch.ApplyOpts{NotifyChannel: r.cfg.NotifyChannel})
+	r.metrics.priceChanges.Add(float64(applied.Changes))
+	r.metrics.priceRewinds.Add(float64(applied.Rewound))
+	if err != nil && ctx.Err() == nil {
+		r.cfg.Logger.Error("apply price changes (retried next sweep)", "error", err)
 	}
 	res.Target, err = r.target(ctx)
 	if err != nil {

@@ -26,7 +26,11 @@ func (r *Reconciler) refreshGauges(ctx context.Context, target time.Time) error 
 		r.metrics.behind.WithLabelValues(l).Set(float64(st.Behind[l]))
 	}
 	r.metrics.maxLag.Set(float64(st.MaxLagTradingDays))
-	r.metrics.oldestMissing.Set(unixDay(st.OldestMissing))
+	var oldest time.Time
+	if st.OldestMissing != nil {
+		oldest = *st.OldestMissing
+	}
+	r.metrics.oldestMissing.Set(unixDay(oldest))
 	r.metrics.targetDay.Set(unixDay(target))
 	return nil
 }
@@ -44,7 +48,9 @@ type Status struct {
 	ByState           map[string]int `json:"by_state"`
 	Behind            map[string]int `json:"behind"`
 	MaxLagTradingDays int            `json:"max_lag_trading_days"`
-	OldestMissing     time.Time      `json:"oldest_missing"`
+	// OldestMissing is the earliest session some portfolio lacks a
+	// snapshot for; nil (JSON null) when nothing is missing.
+	OldestMissing *time.Time `json:"oldest_missing"`
 	// Attention lists the most-behind or failing portfolios with why.
 	Attention []PortfolioStatus `json:"attention"`
 	LastSweep *SweepResult      `json:"last_sweep,omitempty"`
@@ -78,6 +84,7 @@ func (r *Reconciler) Status(ctx context.Context, target time.Time, limit int) (*
 		}
 	}
 	st := &Status{Target: target, ByState: map[string]int{}, Behind: map[string]int{}}
+	var oldest time.Time // zero until a missing day is found
 	for _, s := range portfolioStates {
 		st.ByState[s] = 0
 	}
@@ -111,8 +118,8 @@ func (r *Reconciler) Status(ctx context.Context, target time.Time, limit int) (*
 				st.Behind["gt_5d"] += n
 			}
 			st.MaxLagTradingDays = max(st.MaxLagTradingDays, lag)
-			if missing := batch.NextSession(r.cal, d); st.OldestMissing.IsZero() || missing.Before(st.OldestMissing) {
-				st.OldestMissing = missing
+			if missing := batch.NextSession(r.cal, d); oldest.IsZero() || missing.Before(oldest) {
+				oldest = missing
 			}
 			return nil
 		})
@@ -128,8 +135,8 @@ func (r *Reconciler) Status(ctx context.Context, target time.Time, limit int) (*
 		}
 		st.Behind["never"] = n
 		if first != nil && !target.IsZero() {
-			if missing := batch.SessionOnOrAfter(r.cal, *first); !missing.After(target) && (st.OldestMissing.IsZero() || missing.Before(st.OldestMissing)) {
-				st.OldestMissing = missing
+			if missing := batch.SessionOnOrAfter(r.cal, *first); !missing.After(target) && (oldest.IsZero() || missing.Before(oldest)) {
+				oldest = missing
 			}
 		}
 		return nil
@@ -170,6 +177,9 @@ func (r *Reconciler) Status(ctx context.Context, target time.Time, limit int) (*
 	}
 	if err := r.pool.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
+	}
+	if !oldest.IsZero() {
+		st.OldestMissing = &oldest
 	}
 	r.mu.Lock()
 	if !r.lastSweep.Started.IsZero() {

@@ -31,7 +31,6 @@ const (
 	RelationCorrelationMatrices = "correlation_matrices"
 	RelationCorrelationClusters = "correlation_clusters"
 	RelationSectorExposures     = "sector_exposures"
-	RelationPositionExposures   = "position_factor_exposures"
 )
 
 // AnalyticsRows returns the rows of relation (one of the Relation*
@@ -43,8 +42,7 @@ const (
 // exist in the migrations.
 func (c *Client) AnalyticsRows(ctx context.Context, relation string, portfolioID uuid.UUID, day time.Time) ([]Row, error) {
 	switch relation {
-	case RelationStressTests, RelationCorrelationMatrices, RelationCorrelationClusters,
-		RelationSectorExposures, RelationPositionExposures:
+	case RelationStressTests, RelationCorrelationMatrices, RelationCorrelationClusters, RelationSectorExposures:
 	default:
 		return nil, fmt.Errorf("analytics rows: unknown relation %q", relation)
 	}

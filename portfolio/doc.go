@@ -23,6 +23,11 @@
 //		…
 //	}
 //
+// The file may also be a broker's export (Schwab, Fidelity, Interactive
+// Brokers, Vanguard, Robinhood): OnboardRequest.Format (default FormatAuto)
+// recognises it and ReadPositions converts it to the same positions, plus
+// its capital flows; Client.Preview shows the result without writing.
+//
 // Invalid input returns a *ValidationError carrying the seed system's codes
 // (ERR_CSV_*, ERR_POS_*, ERR_PORT_*) and writes nothing. All tables live in
 // one schema (default "backfill"), created by the embedded migrations that

@@ -71,6 +71,9 @@ func loadMigrations(fsys fs.FS) ([]Migration, error) {
 			return nil, err
 		}
 		m := byVersion[v]
+		if m != nil && m.Name != name {
+			return nil, fmt.Errorf("migration %s: version %d is taken by %04d_%s", base, v, v, m.Name)
+		}
 		if m == nil {
 			m = &Migration{Version: v, Name: name}
 			byVersion[v] = m
@@ -88,12 +91,10 @@ func loadMigrations(fsys fs.FS) ([]Migration, error) {
 		}
 		ms = append(ms, *m)
 	}
+	// Versions increase but may leave gaps: numbers are handed out to
+	// changes developed side by side, and a schema records the highest one
+	// applied.
 	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
-	for i, m := range ms {
-		if m.Version != i+1 {
-			return nil, fmt.Errorf("migration %d: versions must be consecutive from 1", m.Version)
-		}
-	}
 	return ms, nil
 }
 
@@ -108,7 +109,12 @@ type MigrateOpts struct {
 }
 
 // LatestVersion is the version of the newest embedded migration.
-func LatestVersion() int { return len(loadedMigrations) }
+func LatestVersion() int {
+	if len(loadedMigrations) == 0 {
+		return 0
+	}
+	return loadedMigrations[len(loadedMigrations)-1].Version
+}
 
 // Beginner starts transactions; *pgxpool.Pool and *pgx.Conn satisfy it.
 type Beginner interface {
@@ -131,7 +137,10 @@ func Migrate(ctx context.Context, db Beginner, opts *MigrateOpts) error {
 		if current > LatestVersion() {
 			return fmt.Errorf("migrate: schema %s is at version %d, newer than this build's %d; upgrade the binary", o.Schema.Name(), current, LatestVersion())
 		}
-		for _, m := range loadedMigrations[current:o.Target] {
+		for _, m := range loadedMigrations {
+			if m.Version <= current || m.Version > o.Target {
+				continue
+			}
 			if _, err := tx.Exec(ctx, m.Up); err != nil {
 				return fmt.Errorf("migrate: apply %04d_%s: %w", m.Version, m.Name, err)
 			}
@@ -155,8 +164,11 @@ func MigrateDown(ctx context.Context, db Beginner, opts *MigrateOpts) error {
 		if current > LatestVersion() {
 			return fmt.Errorf("migrate down: schema %s is at version %d, newer than this build's %d", o.Schema.Name(), current, LatestVersion())
 		}
-		for v := current; v > o.Target; v-- {
-			m := loadedMigrations[v-1]
+		for i := len(loadedMigrations) - 1; i >= 0; i-- {
+			m := loadedMigrations[i]
+			if m.Version > current || m.Version <= o.Target {
+				continue
+			}
 			if _, err := tx.Exec(ctx, m.Down); err != nil {
 				return fmt.Errorf("migrate down: revert %04d_%s: %w", m.Version, m.Name, err)
 			}

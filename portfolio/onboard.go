@@ -57,8 +57,14 @@ type OnboardRequest struct {
 	StartingEquity string
 	// Description is optional, at most 2000 characters.
 	Description string
-	// CSV is the positions file in the seed format (see ParsePositions).
+	// CSV is the positions file: the seed's 12-column format (see
+	// ParsePositions) or a broker export (see ReadPositions).
 	CSV io.Reader
+	// Format is the file's layout; "" or FormatAuto detects it.
+	Format Format
+	// EntryDate is the entry date of positions whose export states no trade
+	// date; zero means the export's "as of" date (see ImportOptions).
+	EntryDate time.Time
 	// NoRequest skips recording an explicit backfill request (the old
 	// API's auto_calculate=false). The reconciler still brings the new
 	// portfolio up to date on its next sweep, since it has no snapshots.
@@ -87,6 +93,10 @@ type OnboardResult struct {
 	PositionsImported int       `json:"positions_imported"`
 	PositionsFailed   int       `json:"positions_failed"`
 	TotalPositions    int       `json:"total_positions"`
+	// Format is the layout the file was read as; FlowsImported the capital
+	// flows recorded from it.
+	Format        Format `json:"format"`
+	FlowsImported int    `json:"flows_imported"`
 	// RunID is the pending backfill run; uuid.Nil with NoRequest.
 	RunID uuid.UUID `json:"batch_run_id"`
 	// Existing is true when a deterministic-id onboarding found the same
@@ -118,11 +128,14 @@ func (c *Client) onboard(ctx context.Context, db Beginner, req *OnboardRequest) 
 	if err != nil {
 		return nil, err
 	}
-	positions, err := ParsePositions(req.CSV, &ParseOptions{Now: c.cfg.Now, MaxRows: c.cfg.MaxRows, MaxBytes: c.cfg.MaxBytes})
+	imp, err := c.readImport(req)
 	if err != nil {
 		return nil, err
 	}
+	positions := imp.Positions
 	res := &OnboardResult{
+		Format:            imp.Format,
+		FlowsImported:     len(imp.Flows),
 		PortfolioName:     in.PortfolioName,
 		AccountName:       in.AccountName,
 		AccountType:       in.AccountType,
@@ -145,7 +158,10 @@ func (c *Client) onboard(ctx context.Context, db Beginner, req *OnboardRequest) 
 				return err
 			}
 		}
-		return c.writePortfolio(ctx, tx, in, res, positions, ids, !req.NoRequest)
+		if err := c.writePortfolio(ctx, tx, in, res, positions, ids, !req.NoRequest); err != nil {
+			return err
+		}
+		return c.writeImportedFlows(ctx, tx, res.PortfolioID, imp.Flows)
 	})
 	if err != nil {
 		if isUniqueViolation(err, "portfolios_owner_account_live_idx") {

@@ -74,7 +74,8 @@ type Position struct {
 	Type PositionType
 	// IsCash is true for cash holdings: CASH_* symbols and subtype CASH.
 	IsCash bool
-	// Underlying is the option's underlying symbol; "" for non-options.
+	// Underlying is the option's underlying symbol, upper-cased; "" for
+	// non-options.
 	Underlying string
 	// Strike is the option's strike price; nil for non-options.
 	Strike *Decimal

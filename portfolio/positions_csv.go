@@ -253,7 +253,8 @@ var (
 // A row may have several errors, but never two for the same cause. The rules:
 //   - Symbol: required (ERR_POS_001) except for options given by their
 //     contract fields; at most 100 characters (002); only letters, digits,
-//     '.', '_' and '-' (003).
+//     '.', '_' and '-' (003). Symbols and underlyings are upper-cased
+//     (ASCII), so that aapl and AAPL are one symbol.
 //   - Quantity: required (004); strict decimal syntax as in ParseDecimal, and
 //     at most 18 integer digits (005); non-zero (006); at most 6 decimal
 //     places (007). Negative means short.
@@ -975,10 +976,12 @@ func (p *positionsParser) validateRow() {
 		return
 	}
 
+	// Symbols are upper-cased, so that aapl and AAPL are one symbol, as in
+	// market_prices.
 	pos := Position{
 		Row:        p.row,
 		Line:       p.line,
-		Symbol:     posSymbol,
+		Symbol:     upperASCII(posSymbol),
 		Quantity:   qty,
 		EntryPrice: price,
 		EntryDate:  entry,
@@ -991,7 +994,7 @@ func (p *positionsParser) validateRow() {
 	switch {
 	case isOption:
 		pos.Multiplier = optionMultiplier
-		pos.Underlying = underlying
+		pos.Underlying = upperASCII(underlying)
 		k := strike
 		pos.Strike = &k
 		e := expiry

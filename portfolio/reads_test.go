@@ -240,7 +240,15 @@ func TestAnalyticsRowsUnavailable(t *testing.T) {
 	c := newClient(t, db)
 	ctx := context.Background()
 	a := onboarded(t, c, "A")
-	_, err := c.AnalyticsRows(ctx, portfolio.RelationStressTests, a.PortfolioID, day("2024-03-01"))
+	rows, err := c.AnalyticsRows(ctx, portfolio.RelationStressTests, a.PortfolioID, day("2024-03-01"))
+	if err != nil || len(rows) != 0 {
+		t.Errorf("stress tests of a day not computed: %v, %v", rows, err)
+	}
+	// A schema without the relation (an older one) reads as unavailable.
+	if _, err := db.Pool.Exec(ctx, `DROP VIEW backfill.stress_test_results`); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.AnalyticsRows(ctx, portfolio.RelationStressTests, a.PortfolioID, day("2024-03-01"))
 	var ua *portfolio.UnavailableError
 	if !errors.As(err, &ua) || ua.Reason == "" {
 		t.Errorf("missing relation: %v", err)

@@ -91,16 +91,24 @@ type SymbolRewind struct {
 	// the factor instruments move every portfolio's analytics), not only
 	// its holders.
 	Everyone bool
+	// Generation is the price generation the change created (see
+	// batch_runs.price_generation): a portfolio whose stored days from From
+	// on, and whose running backfill, were computed from prices of this
+	// generation or later has seen the change and is not rewound. Zero
+	// rewinds regardless.
+	Generation int64
 }
 
 // RewindHolders rewinds, in one transaction, every live portfolio that
 // depends on a rewind's symbol on or after its From: holders of the symbol
 // (as the position's or an option's underlying symbol) not exited before
 // From, or every portfolio for an Everyone rewind. A portfolio is rewound
-// when it has a stored day on or after From, or when it is leased and its
-// running backfill may write a day on or after From (its range is not
-// known yet, or reaches From): a close that arrives for a day after
-// everything a running backfill computes does not disturb it. Rewinds of one portfolio coalesce, the earliest date
+// when it has stored days on or after From computed from prices older than
+// the rewind's Generation, or when its running backfill loaded older
+// prices and may write a day on or after From (its range is not known yet,
+// or reaches From): a backfill that already saw the change, or a close
+// that arrives for a day after everything a running backfill computes, does
+// not cause a second computation. Rewinds of one portfolio coalesce, the earliest date
 // winning. Each rewound portfolio gets a pending run with trigger (unless
 // one is pending or running) and the reconcilers are notified. It returns
 // the number of portfolios rewound.
@@ -126,7 +134,9 @@ func (c *Client) RewindHoldersTx(ctx context.Context, tx pgx.Tx, rewinds []Symbo
 	from := make([]time.Time, len(rewinds))
 	through := make([]time.Time, len(rewinds))
 	everyone := make([]bool, len(rewinds))
+	gens := make([]int64, len(rewinds))
 	for i, r := range rewinds {
+		gens[i] = r.Generation
 		if r.Symbol == "" || r.From.IsZero() {
 			return 0, fmt.Errorf("rewind holders: rewind %d needs a symbol and a date", i)
 		}
@@ -139,30 +149,44 @@ func (c *Client) RewindHoldersTx(ctx context.Context, tx pgx.Tx, rewinds []Symbo
 	var n int
 	err := tx.QueryRow(ctx, c.cfg.Schema.SQL(`
 		WITH c AS (
-			SELECT * FROM unnest($1::text[], $2::date[], $3::date[], $4::bool[]) AS c (symbol, from_date, through, everyone)
+			SELECT * FROM unnest($1::text[], $2::date[], $3::date[], $4::bool[], $6::int8[])
+			    AS c (symbol, from_date, through, everyone, generation)
 		), hit AS (
-			SELECT p.portfolio_id, c.from_date, c.through
+			SELECT p.portfolio_id, c.from_date, c.through, c.generation
 			FROM c JOIN {schema}.positions p ON p.symbol = c.symbol
 			WHERE NOT c.everyone AND (p.exit_date IS NULL OR p.exit_date >= c.from_date)
 			  AND (p.expiration_date IS NULL OR p.expiration_date >= c.from_date)
 			UNION ALL
-			SELECT p.portfolio_id, c.from_date, c.through
+			SELECT p.portfolio_id, c.from_date, c.through, c.generation
 			FROM c JOIN {schema}.positions p ON p.underlying_symbol = c.symbol
 			WHERE NOT c.everyone AND (p.exit_date IS NULL OR p.exit_date >= c.from_date)
 			  AND (p.expiration_date IS NULL OR p.expiration_date >= c.from_date)
 			UNION ALL
-			SELECT s.portfolio_id, c.from_date, c.through
+			SELECT s.portfolio_id, c.from_date, c.through, c.generation
 			FROM c CROSS JOIN {schema}.backfill_state s
 			WHERE c.everyone
-		), t AS (
-			SELECT h.portfolio_id, min(h.from_date) AS from_date, min(h.through) AS through
+		), need AS (
+			-- Stored days from the change on computed before it (the days
+			-- of a portfolio come from runs of non-decreasing generation,
+			-- so the first such day tells), or a running backfill that
+			-- loaded its prices before it and may reach its day.
+			SELECT h.portfolio_id, h.from_date, h.through
 			FROM hit h
 			JOIN {schema}.portfolios p ON p.id = h.portfolio_id AND p.deleted_at IS NULL
 			JOIN {schema}.backfill_state s ON s.portfolio_id = h.portfolio_id
-			GROUP BY h.portfolio_id
-			HAVING bool_or(s.snapshot_through >= h.from_date OR (s.lease_token IS NOT NULL AND coalesce(
-				(SELECT r.through_date FROM {schema}.batch_runs r WHERE r.portfolio_id = s.portfolio_id AND r.status = 'running'),
-				'infinity') >= h.from_date))
+			LEFT JOIN {schema}.batch_runs r ON r.portfolio_id = s.portfolio_id AND r.status = 'running'
+			WHERE CASE WHEN s.snapshot_through >= h.from_date THEN h.generation = 0 OR coalesce((
+			          SELECT br.price_generation
+			          FROM {schema}.portfolio_snapshots ps
+			          JOIN {schema}.batch_runs br ON br.portfolio_id = ps.portfolio_id AND br.id = ps.batch_run_id
+			          WHERE ps.portfolio_id = h.portfolio_id AND ps.snapshot_date >= h.from_date
+			          ORDER BY ps.snapshot_date LIMIT 1), 0) < h.generation
+			      ELSE false END
+			   OR (s.lease_token IS NOT NULL AND coalesce(r.through_date, 'infinity') >= h.from_date
+			       AND (h.generation = 0 OR r.price_generation < h.generation))
+		), t AS (
+			SELECT portfolio_id, min(from_date) AS from_date, min(through) AS through
+			FROM need GROUP BY portfolio_id
 		), rewound AS (`+rewindStateSQL+`
 			RETURNING s.portfolio_id
 		), runs AS (
@@ -170,7 +194,7 @@ func (c *Client) RewindHoldersTx(ctx context.Context, tx pgx.Tx, rewinds []Symbo
 			SELECT portfolio_id, gen_random_uuid(), $5, 'pending' FROM rewound
 			ON CONFLICT (portfolio_id) WHERE status IN ('pending', 'running') DO NOTHING
 		)
-		SELECT count(*) FROM rewound`), syms, from, through, everyone, string(trigger)).Scan(&n)
+		SELECT count(*) FROM rewound`), syms, from, through, everyone, string(trigger), gens).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("rewind holders: %w", err)
 	}

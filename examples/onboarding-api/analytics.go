@@ -448,7 +448,37 @@ func (s *server) rowsFor(ctx context.Context, a *analyticsRequest, relation stri
 	return s.client.AnalyticsRows(ctx, relation, a.id, a.snap.Date)
 }
 
-// stressTest: StressTestResponse; ?scenarios=a,b keeps those scenario ids.
+// stressItem is a scenario as the old StressScenarioItem: the correlated
+// impact (stress_test_results.correlated_pnl) and the direct one.
+type stressItem struct {
+	ID         string      `json:"id"`
+	Name       string      `json:"name"`
+	Category   *string     `json:"category"`
+	ImpactType string      `json:"impact_type"`
+	Impact     stressValue `json:"impact"`
+	Direct     *float64    `json:"direct_impact"`
+}
+
+type stressValue struct {
+	DollarImpact      float64 `json:"dollar_impact"`
+	PercentageImpact  float64 `json:"percentage_impact"`
+	NewPortfolioValue float64 `json:"new_portfolio_value"`
+}
+
+// rowString and rowFloat read a column of a stored row.
+func rowString(r portfolio.Row, col string) *string {
+	var v *string
+	json.Unmarshal(r[col], &v) //nolint:errcheck // absent or null: nil
+	return v
+}
+
+func rowFloat(r portfolio.Row, col string) *float64 {
+	var v *float64
+	json.Unmarshal(r[col], &v) //nolint:errcheck // absent or null: nil
+	return v
+}
+
+// stressTest: StressTestResponse; ?scenarios=a,b keeps those scenarios.
 func (s *server) stressTest(ctx context.Context, a *analyticsRequest) (any, error) {
 	rows, err := s.rowsFor(ctx, a, portfolio.RelationStressTests)
 	if err != nil {
@@ -460,20 +490,19 @@ func (s *server) stressTest(ctx context.Context, a *analyticsRequest) (any, erro
 			wanted = append(wanted, sc)
 		}
 	}
-	kept := []portfolio.Row{}
+	items := []stressItem{}
 	for _, row := range rows {
-		var id string
-		for _, k := range []string{"scenario_id", "scenario", "id"} {
-			if json.Unmarshal(row[k], &id) == nil && id != "" {
-				break
-			}
+		id := rowString(row, "scenario")
+		pnl := rowFloat(row, "correlated_pnl")
+		if id == nil || pnl == nil || (len(wanted) > 0 && !slices.Contains(wanted, *id)) {
+			continue
 		}
-		if len(wanted) == 0 || slices.Contains(wanted, id) {
-			kept = append(kept, row)
-		}
+		items = append(items, stressItem{ID: *id, Name: *id, Category: rowString(row, "category"), ImpactType: "correlated",
+			Impact: stressValue{DollarImpact: *pnl, PercentageImpact: pct(*pnl, a.snap.NAV), NewPortfolioValue: a.snap.NAV + *pnl},
+			Direct: rowFloat(row, "direct_pnl")})
 	}
-	if len(kept) == 0 {
-		return nil, &errUnavailable{reasonInsufficientData, "No stress test results for this day"}
+	if len(items) == 0 {
+		return nil, &errUnavailable{reasonInsufficientData, "No stress test results for this day (or none of the scenarios asked)"}
 	}
 	if wanted == nil {
 		wanted = []string{}
@@ -482,25 +511,41 @@ func (s *server) stressTest(ctx context.Context, a *analyticsRequest) (any, erro
 		head
 		Data     map[string]any `json:"data"`
 		Metadata map[string]any `json:"metadata"`
-	}{a.head(), map[string]any{"scenarios": kept, "portfolio_value": a.snap.NAV, "calculation_date": a.snap.Date.Format(time.DateOnly)},
+	}{a.head(), map[string]any{"scenarios": items, "portfolio_value": a.snap.NAV, "calculation_date": a.snap.Date.Format(time.DateOnly)},
 		map[string]any{"scenarios_requested": wanted}}, nil
 }
 
-// correlationMatrix: CorrelationMatrixResponse with the day's clusters.
+// correlationMatrix: CorrelationMatrixResponse, the matrix as
+// {symbol: {symbol: correlation}} (null where a pair has too few common
+// returns), with the day's clusters.
 func (s *server) correlationMatrix(ctx context.Context, a *analyticsRequest) (any, error) {
-	matrix, err := s.rowsFor(ctx, a, portfolio.RelationCorrelationMatrices)
+	rows, err := s.rowsFor(ctx, a, portfolio.RelationCorrelationMatrices)
 	if err != nil {
 		return nil, err
 	}
-	clusters, err := s.rowsFor(ctx, a, portfolio.RelationCorrelationClusters)
-	var ua *portfolio.UnavailableError
-	if errors.As(err, &ua) {
-		clusters = []portfolio.Row{}
-	} else if err != nil {
+	if len(rows) == 0 {
+		return nil, &errUnavailable{reasonInsufficientData, "No correlation matrix for this day"}
+	}
+	matrix := map[string]map[string]*float64{}
+	for _, r := range rows {
+		sa, sb := rowString(r, "symbol_a"), rowString(r, "symbol_b")
+		if sa == nil || sb == nil {
+			continue
+		}
+		if matrix[*sa] == nil {
+			matrix[*sa] = map[string]*float64{}
+		}
+		matrix[*sa][*sb] = rowFloat(r, "correlation")
+	}
+	clusterRows, err := s.rowsFor(ctx, a, portfolio.RelationCorrelationClusters)
+	if err != nil {
 		return nil, err
 	}
-	if len(matrix) == 0 {
-		return nil, &errUnavailable{reasonInsufficientData, "No correlation matrix for this day"}
+	clusters := map[string]float64{}
+	for _, r := range clusterRows {
+		if sym, c := rowString(r, "symbol"), rowFloat(r, "cluster"); sym != nil && c != nil {
+			clusters[*sym] = *c
+		}
 	}
 	avg, _ := a.snap.ExtraFloat("avg_abs_correlation")
 	return struct {
@@ -509,7 +554,8 @@ func (s *server) correlationMatrix(ctx context.Context, a *analyticsRequest) (an
 	}{a.head(), map[string]any{"matrix": matrix, "average_correlation": avg, "clusters": clusters}}, nil
 }
 
-// sectorExposure: SectorExposureResponse from the sector view.
+// sectorExposure: SectorExposureResponse from the sector view: weights
+// of gross exposure by sector, with long, short and net values.
 func (s *server) sectorExposure(ctx context.Context, a *analyticsRequest) (any, error) {
 	rows, err := s.rowsFor(ctx, a, portfolio.RelationSectorExposures)
 	if err != nil {
@@ -518,30 +564,84 @@ func (s *server) sectorExposure(ctx context.Context, a *analyticsRequest) (any, 
 	if len(rows) == 0 {
 		return nil, &errUnavailable{reasonInsufficientData, "No sector exposure for this day"}
 	}
+	weights, net, values := map[string]float64{}, map[string]float64{}, map[string]any{}
+	unclassified := 0.0
+	for _, r := range rows {
+		sector := rowString(r, "sector")
+		if sector == nil {
+			continue
+		}
+		if w := rowFloat(r, "gross_weight"); w != nil {
+			weights[*sector] = *w
+		}
+		if w := rowFloat(r, "net_weight"); w != nil {
+			net[*sector] = *w
+		}
+		values[*sector] = map[string]*float64{"long_value": rowFloat(r, "long_value"), "short_value": rowFloat(r, "short_value"),
+			"net_value": rowFloat(r, "net_value")}
+		if *sector == "Unclassified" {
+			if v := rowFloat(r, "net_value"); v != nil {
+				unclassified = *v
+			}
+		}
+	}
 	return struct {
 		head
 		Data     map[string]any    `json:"data"`
 		Metadata map[string]string `json:"metadata"`
-	}{a.head(), map[string]any{"sectors": rows, "total_portfolio_value": a.snap.NAV}, map[string]string{"benchmark": "SP500"}}, nil
+	}{a.head(), map[string]any{"portfolio_weights": weights, "net_weights": net, "sector_values": values,
+		"total_portfolio_value": a.snap.NAV, "unclassified_value": unclassified},
+		map[string]string{"weights": "share of gross exposure"}}, nil
 }
 
-// positionFactors: PositionFactorExposuresResponse, paged by ?limit=&offset=.
+// positionItem is a position's factor betas, as the old
+// PositionFactorItem.
+type positionItem struct {
+	PositionID uuid.UUID          `json:"position_id"`
+	Symbol     string             `json:"symbol"`
+	Exposures  map[string]float64 `json:"exposures"`
+	// ExposureDollars is market value × beta, per factor.
+	ExposureDollars map[string]float64 `json:"exposure_dollars"`
+}
+
+// positionFactors: PositionFactorExposuresResponse, paged by
+// ?limit=&offset=; computed by the engine from the stored prices and
+// betas, exactly as the day's portfolio exposures were.
 func (s *server) positionFactors(ctx context.Context, a *analyticsRequest) (any, error) {
-	rows, err := s.rowsFor(ctx, a, portfolio.RelationPositionExposures)
+	list, err := s.rec.Engine().PositionFactorExposures(ctx, a.id, &batch.PositionOpts{From: a.snap.Date, Through: a.snap.Date})
+	if errors.Is(err, batch.ErrAnalyticsDisabled) {
+		return nil, &errUnavailable{reasonNotInSchema, "Position factor exposures need the engine's analytics"}
+	}
 	if err != nil {
 		return nil, err
+	}
+	var items []positionItem
+	index := map[uuid.UUID]int{}
+	for _, x := range list {
+		i, ok := index[x.PositionID]
+		if !ok {
+			i = len(items)
+			index[x.PositionID] = i
+			items = append(items, positionItem{PositionID: x.PositionID, Symbol: x.Symbol,
+				Exposures: map[string]float64{}, ExposureDollars: map[string]float64{}})
+		}
+		items[i].Exposures[x.Factor] = x.Beta
+		items[i].ExposureDollars[x.Factor] = x.ExposureDollar
+	}
+	if len(items) == 0 {
+		return nil, &errUnavailable{reasonInsufficientData, "No position had factor betas on this day"}
 	}
 	q := a.r.URL.Query()
 	limit, offset := 50, 0
 	fmt.Sscan(q.Get("limit"), &limit)   //nolint:errcheck // default on a bad value
 	fmt.Sscan(q.Get("offset"), &offset) //nolint:errcheck // default on a bad value
 	limit, offset = min(max(limit, 1), 200), max(offset, 0)
-	page := rows[min(offset, len(rows)):min(offset+limit, len(rows))]
+	page := items[min(offset, len(items)):min(offset+limit, len(items))]
 	return struct {
 		head
-		Total     int             `json:"total"`
-		Limit     int             `json:"limit"`
-		Offset    int             `json:"offset"`
-		Positions []portfolio.Row `json:"positions"`
-	}{a.head(), len(rows), limit, offset, page}, nil
+		Total     int            `json:"total"`
+		Limit     int            `json:"limit"`
+		Offset    int            `json:"offset"`
+		Positions []positionItem `json:"positions"`
+	}{a.head(), len(items), limit, offset, page}, nil
 }

@@ -197,6 +197,15 @@ func TestCreatePortfolioMalformedRequests(t *testing.T) {
 			}
 			return resp, b
 		}, status: 400, code: errMalformedRequest},
+		{name: "2,000 parts", send: func(t *testing.T, e *env) (*http.Response, []byte) {
+			parts := onboardForm("Parts", valid)
+			for i := range 2000 {
+				parts = append(parts, part{name: fmt.Sprintf("pad%d", i), value: "x"})
+			}
+			return postForm(parts)(t, e)
+		}, status: 400, code: errTooManyParts, message: func(msg string) bool {
+			return strings.Contains(msg, "Too many parts") && !strings.Contains(msg, "MiB")
+		}},
 		{name: "10,000 headers", send: func(t *testing.T, e *env) (*http.Response, []byte) {
 			body, ct := multipartBody(t, onboardForm("Headers", badRows)...)
 			r, err := http.NewRequest("POST", e.srv.URL+createPath, body)

@@ -247,7 +247,7 @@ func (s *server) changeError(w http.ResponseWriter, r *http.Request, id uuid.UUI
 		if verr.Code == portfolio.ErrCSV001 {
 			status = http.StatusRequestEntityTooLarge
 		}
-		s.fail(w, r, status, verr.Code, verr.Message, validationDetails{Errors: verr.Errors, TotalErrors: len(verr.Errors)})
+		s.fail(w, r, status, verr.Code, verr.Message, verr.Details())
 	default:
 		s.internal(w, r, err)
 	}

@@ -148,26 +148,6 @@ func TestReadAndChangeRoutes(t *testing.T) {
 		t.Errorf("gross_percentage %v, want %v", got, want)
 	}
 
-	// The positions' values of the day, from the library.
-	values, err := e.client.PositionValueList(ctx, o.id, last.Date)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var long float64
-	for _, v := range values {
-		if v.Position.Symbol == "AAPL" && (v.Close == nil || v.CloseDate.Format(time.DateOnly) != lastDay || *v.MarketValue != 100**v.Close) {
-			t.Errorf("AAPL on %s: %+v", lastDay, v)
-		}
-		if v.MarketValue != nil && *v.MarketValue > 0 && v.Position.Class == "PUBLIC" {
-			long += *v.MarketValue
-		}
-	}
-	// NVDA exited before; the snapshot's long side adds the private fund
-	// at cost (50,000), the cash (25,000) and the options' value.
-	if len(values) != 9 || long <= 0 || long+75000 > last.LongValue+1e-6 {
-		t.Errorf("%d positions held on %s, long public value %v (snapshot long %v)", len(values), lastDay, long, last.LongValue)
-	}
-
 	// … and of an as_of day.
 	asOf := e.sessions[len(e.sessions)-20].Format(time.DateOnly)
 	e.doJSON(t, "GET", o.an+"overview?as_of="+asOf, o.owner, nil, "", http.StatusOK, &ov)
@@ -198,11 +178,11 @@ func TestReadAndChangeRoutes(t *testing.T) {
 		}
 	}
 	var vol struct {
-		Available bool                `json:"available"`
-		Data      map[string]*float64 `json:"data"`
+		Available bool           `json:"available"`
+		Data      map[string]any `json:"data"`
 	}
 	e.doJSON(t, "GET", o.an+"volatility", o.owner, nil, "", http.StatusOK, &vol)
-	if !vol.Available || vol.Data["realized_volatility_21d"] == nil || *vol.Data["realized_volatility_21d"] != *last.Volatility21d {
+	if !vol.Available || vol.Data["realized_volatility_21d"] != *last.Volatility21d {
 		t.Errorf("volatility %+v, stored %v", vol, last.Volatility21d)
 	}
 	var beta struct {
@@ -227,10 +207,10 @@ func TestReadAndChangeRoutes(t *testing.T) {
 	}
 	for _, name := range []string{"stress-test?scenarios=covid,gfc", "correlation-matrix", "diversification-score",
 		"sector-exposure", "concentration", "positions/factor-exposures"} {
-		un = unavailable{}
-		e.doJSON(t, "GET", o.an+name, o.owner, nil, "", http.StatusOK, &un)
-		if un.Available || un.Metadata["reason"] != reasonNotInSchema || un.AsOf == nil || *un.AsOf != lastDay {
-			t.Errorf("%s: %+v, want available false (%s)", name, un, reasonNotInSchema)
+		var out map[string]any
+		e.doJSON(t, "GET", o.an+name, o.owner, nil, "", http.StatusOK, &out)
+		if md, _ := out["metadata"].(map[string]any); out["available"] != true && md["reason"] != reasonInsufficientData {
+			t.Errorf("%s: %v, want available, or unavailable for want of data", name, out)
 		}
 	}
 
@@ -536,73 +516,100 @@ func TestAdminRoutes(t *testing.T) {
 	}
 }
 
-// TestAnalyticsFillAsDataLands: the routes whose data later schema
-// versions add answer available: false until their columns and relations
-// exist, then serve them without a code change. The test adds them the
-// way those migrations will (names from their issues).
-func TestAnalyticsFillAsDataLands(t *testing.T) {
+// TestAnalyticsOfLaterSchema: the routes over the analytics the risk and
+// reference-data migrations add answer with the stored values.
+func TestAnalyticsOfLaterSchema(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.loadPrices()
 	e.startReconciler()
 	o := e.onboardTemplate(t, "alice", "Brokerage")
 	ctx := context.Background()
-	var un unavailable
-	e.doJSON(t, "GET", o.an+"concentration", o.owner, nil, "", http.StatusOK, &un)
-	if un.Available || un.Metadata["reason"] != reasonNotInSchema {
-		t.Fatalf("concentration before the columns exist: %+v", un)
+	last, err := e.client.SnapshotGet(ctx, o.id, time.Time{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, q := range []string{
-		`ALTER TABLE backfill.portfolio_snapshots ADD COLUMN hhi float8, ADD COLUMN effective_positions float8,
-			ADD COLUMN top1_weight float8, ADD COLUMN top3_weight float8, ADD COLUMN top10_weight float8,
-			ADD COLUMN avg_abs_correlation float8, ADD COLUMN diversification_score float8,
-			ADD COLUMN correlation_holdings integer, ADD COLUMN volatility_forecast_21d float8`,
-		`UPDATE backfill.portfolio_snapshots SET hhi = 1830.5, effective_positions = 5.46, top1_weight = 0.31,
-			top3_weight = 0.62, top10_weight = 1, avg_abs_correlation = 0.41, diversification_score = 0.59,
-			correlation_holdings = 6, volatility_forecast_21d = 0.17 WHERE snapshot_date = '` + lastDay + `'`,
-		`CREATE TABLE backfill.stress_test_results (portfolio_id uuid, as_of_date date, scenario_id text, dollar_impact float8)`,
-		`INSERT INTO backfill.stress_test_results VALUES ('` + o.id.String() + `', '` + lastDay + `', 'covid', -41000),
-			('` + o.id.String() + `', '` + lastDay + `', 'gfc', -90000), ('` + o.id.String() + `', '2025-04-29', 'covid', -1)`,
-	} {
-		if _, err := e.db.Pool.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
+
 	var conc struct {
-		Available bool               `json:"available"`
-		Data      map[string]float64 `json:"data"`
+		Available bool           `json:"available"`
+		Data      map[string]any `json:"data"`
 	}
 	e.doJSON(t, "GET", o.an+"concentration", o.owner, nil, "", http.StatusOK, &conc)
-	if !conc.Available || conc.Data["hhi"] != 1830.5 || conc.Data["top_3_concentration"] != 0.62 || conc.Data["top_1_concentration"] != 0.31 {
-		t.Errorf("concentration once stored: %+v", conc)
+	hhi, ok := last.ExtraFloat("hhi")
+	if !ok || !conc.Available || conc.Data["hhi"] != hhi {
+		t.Errorf("concentration %+v, stored hhi %v (%v)", conc, hhi, ok)
 	}
-	var div map[string]any
-	e.doJSON(t, "GET", o.an+"diversification-score", o.owner, nil, "", http.StatusOK, &div)
-	if div["available"] != true || div["portfolio_correlation"] != 0.41 || div["symbols_included"] != 6.0 {
-		t.Errorf("diversification once stored: %v", div)
+
+	stored, err := e.client.AnalyticsRows(ctx, portfolio.RelationStressTests, o.id, last.Date)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var vol struct {
-		Data map[string]any `json:"data"`
+	// Scenarios whose correlated impact could not be computed (a shocked
+	// factor no holding covers) have no impact to report.
+	var rows []portfolio.Row
+	for _, r := range stored {
+		if rowFloat(r, "correlated_pnl") != nil {
+			rows = append(rows, r)
+		}
 	}
-	e.doJSON(t, "GET", o.an+"volatility", o.owner, nil, "", http.StatusOK, &vol)
-	if vol.Data["expected_volatility_21d"] != 0.17 {
-		t.Errorf("volatility forecast once stored: %v", vol.Data)
+	if len(rows) == 0 {
+		t.Fatalf("no stored stress test with an impact among %d", len(stored))
 	}
-	// An earlier day has the columns but no values: not enough data.
-	un = unavailable{}
-	e.doJSON(t, "GET", o.an+"concentration?as_of="+e.sessions[len(e.sessions)-2].Format(time.DateOnly), o.owner, nil, "", http.StatusOK, &un)
-	if un.Available || un.Metadata["reason"] != reasonInsufficientData {
-		t.Errorf("concentration of a day without values: %+v", un)
-	}
+	first := *rowString(rows[0], "scenario")
 	var stress struct {
 		Available bool `json:"available"`
 		Data      struct {
-			Scenarios      []map[string]any `json:"scenarios"`
-			PortfolioValue float64          `json:"portfolio_value"`
+			Scenarios      []stressItem `json:"scenarios"`
+			PortfolioValue float64      `json:"portfolio_value"`
 		} `json:"data"`
 	}
-	e.doJSON(t, "GET", o.an+"stress-test?scenarios=covid", o.owner, nil, "", http.StatusOK, &stress)
-	if !stress.Available || len(stress.Data.Scenarios) != 1 || stress.Data.Scenarios[0]["dollar_impact"] != -41000.0 || stress.Data.PortfolioValue == 0 {
-		t.Errorf("stress test once stored: %+v", stress)
+	e.doJSON(t, "GET", o.an+"stress-test", o.owner, nil, "", http.StatusOK, &stress)
+	if !stress.Available || len(stress.Data.Scenarios) != len(rows) || stress.Data.PortfolioValue != last.NAV {
+		t.Errorf("stress-test: %d scenarios (stored %d), value %v", len(stress.Data.Scenarios), len(rows), stress.Data.PortfolioValue)
+	}
+	e.doJSON(t, "GET", o.an+"stress-test?scenarios="+first, o.owner, nil, "", http.StatusOK, &stress)
+	if len(stress.Data.Scenarios) != 1 || stress.Data.Scenarios[0].ID != first ||
+		math.Abs(stress.Data.Scenarios[0].Impact.NewPortfolioValue-last.NAV-stress.Data.Scenarios[0].Impact.DollarImpact) > 1e-6 {
+		t.Errorf("stress-test?scenarios=%s: %+v", first, stress.Data.Scenarios)
+	}
+
+	var sectors struct {
+		Available bool `json:"available"`
+		Data      struct {
+			PortfolioWeights map[string]float64 `json:"portfolio_weights"`
+		} `json:"data"`
+	}
+	e.doJSON(t, "GET", o.an+"sector-exposure", o.owner, nil, "", http.StatusOK, &sectors)
+	if !sectors.Available || len(sectors.Data.PortfolioWeights) == 0 {
+		t.Errorf("sector-exposure %+v", sectors)
+	}
+
+	var pos struct {
+		Available bool `json:"available"`
+		Total     int  `json:"total"`
+		Positions []struct {
+			PositionID uuid.UUID          `json:"position_id"`
+			Symbol     string             `json:"symbol"`
+			Exposures  map[string]float64 `json:"exposures"`
+		} `json:"positions"`
+	}
+	e.doJSON(t, "GET", o.an+"positions/factor-exposures?limit=2", o.owner, nil, "", http.StatusOK, &pos)
+	if !pos.Available || pos.Total == 0 || len(pos.Positions) != min(2, pos.Total) || len(pos.Positions[0].Exposures) == 0 {
+		t.Errorf("positions/factor-exposures %+v", pos)
+	}
+
+	var corr struct {
+		Available bool `json:"available"`
+		Data      struct {
+			Matrix map[string]map[string]*float64 `json:"matrix"`
+		} `json:"data"`
+	}
+	e.doJSON(t, "GET", o.an+"correlation-matrix", o.owner, nil, "", http.StatusOK, &corr)
+	if corr.Available {
+		for a, row := range corr.Data.Matrix {
+			if row[a] == nil || math.Abs(*row[a]-1) > 1e-9 {
+				t.Errorf("correlation of %s with itself: %v", a, row[a])
+			}
+		}
 	}
 }

@@ -38,6 +38,10 @@ const (
 	errContentType = "ERR_CONTENT_TYPE"
 	// errMalformedRequest: the multipart body cannot be parsed. 400.
 	errMalformedRequest = "ERR_MALFORMED_REQUEST"
+	// errTooManyParts: the multipart body has more parts or part headers
+	// than mime/multipart reads (1,000 parts, 10,000 headers by default),
+	// whatever its size. 400.
+	errTooManyParts = "ERR_TOO_MANY_PARTS"
 	// errInvalidID: a portfolio or batch run id in the path is not a UUID. 400.
 	errInvalidID = "ERR_INVALID_ID"
 	// errInvalidParameter: a query or form parameter has a bad value
@@ -205,12 +209,6 @@ type errorBody struct {
 	Details any    `json:"details,omitempty"`
 }
 
-// validationDetails is the details object of a validation error.
-type validationDetails struct {
-	Errors      []portfolio.FieldError `json:"errors"`
-	TotalErrors int                    `json:"total_errors"`
-}
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -319,8 +317,16 @@ func (s *server) createPortfolio(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := r.ParseMultipartForm(multipartMemory); err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) || errors.Is(err, multipart.ErrMessageTooLarge) {
+		switch {
+		case errors.As(err, &tooBig):
 			s.tooLarge(w, r)
+			return
+		case errors.Is(err, multipart.ErrMessageTooLarge):
+			// Within the size limit (checked above), mime/multipart
+			// reports too many parts or part headers this way.
+			s.fail(w, r, http.StatusBadRequest, errTooManyParts,
+				"Too many parts in the multipart/form-data body: at most 1000 parts and 10000 part headers; "+
+					"send the form fields and one csv_file part", nil)
 			return
 		}
 		s.fail(w, r, http.StatusBadRequest, errMalformedRequest, "Malformed multipart/form-data body: "+err.Error(), nil)
@@ -354,6 +360,18 @@ func (s *server) createPortfolio(w http.ResponseWriter, r *http.Request) {
 		StartingEquity: field("equity_balance"),
 		Description:    field("description"),
 		NoRequest:      !autoCalculate,
+		// The old client uploads the broker's raw export: "format" and
+		// "entry_date" are optional (auto detection, the export's date).
+		Format: portfolio.Format(field("format")),
+	}
+	if raw := strings.TrimSpace(field("entry_date")); raw != "" {
+		d, err := portfolio.ParseDate(raw)
+		if err != nil {
+			s.fail(w, r, http.StatusBadRequest, errInvalidParameter,
+				fmt.Sprintf("entry_date must be a date as YYYY-MM-DD, not %q", raw), map[string]string{"parameter": "entry_date"})
+			return
+		}
+		req.EntryDate = d
 	}
 	if n := len(form.File["csv_file"]) + len(form.Value["csv_file"]); n > 1 {
 		s.fail(w, r, http.StatusBadRequest, errInvalidParameter,
@@ -400,7 +418,7 @@ func (s *server) onboardError(w http.ResponseWriter, r *http.Request, err error)
 	case verr.Code == portfolio.ErrOwner001:
 		status = http.StatusUnauthorized
 	}
-	s.fail(w, r, status, verr.Code, verr.Message, validationDetails{Errors: verr.Errors, TotalErrors: len(verr.Errors)})
+	s.fail(w, r, status, verr.Code, verr.Message, verr.Details())
 }
 
 // csvTemplate handles GET /api/v1/onboarding/csv-template.

@@ -457,6 +457,26 @@ func TestOnboardingFlow(t *testing.T) {
 		t.Fatalf("factor-exposures?date=2025-03-03: date %v, %d factors", fx.Date, len(fx.Factors))
 	}
 
+	// A recompute from a date of a current portfolio: a new run that
+	// rewrites exactly the days from it on.
+	var again calculateResult
+	e.doJSON(t, "POST", base+"/calculate?from=2025-04-01", owner, nil, "", http.StatusAccepted, &again)
+	if again.BatchRunID == calc.BatchRunID {
+		t.Fatalf("calculate?from= returned the finished run %+v", again)
+	}
+	if st := e.pollRun(t, again.PollURL, owner); st.Status != "completed" {
+		t.Fatalf("recompute run: %+v", st)
+	}
+	var from time.Time
+	var written int
+	if err := e.db.Pool.QueryRow(context.Background(), `SELECT from_date, days_written FROM backfill.batch_runs WHERE id = $1`,
+		again.BatchRunID).Scan(&from, &written); err != nil {
+		t.Fatal(err)
+	}
+	if want := batch.Sessions(cal, time.Date(2025, 4, 1, 0, 0, 0, 0, time.UTC), e.sessions[len(e.sessions)-1]); !from.Equal(want[0]) || written != len(want) {
+		t.Errorf("recompute from %s, %d days; want %s, %d days", from.Format(time.DateOnly), written, want[0].Format(time.DateOnly), len(want))
+	}
+
 	// Someone else sees none of it.
 	for _, path := range []string{base + "/snapshots", base + "/factor-exposures", calc.PollURL} {
 		resp, body := e.do(t, "GET", path, "user-2", nil, "")
@@ -724,6 +744,7 @@ func TestPortfolioEndpointsReject(t *testing.T) {
 		{"GET", mine + "/snapshots?to=yesterday", "user-1", 400, errInvalidParameter},
 		{"GET", mine + "/snapshots?from=2025-03-01&to=2025-02-01", "user-1", 400, errInvalidParameter},
 		{"GET", mine + "/factor-exposures?date=03/01/2025", "user-1", 400, errInvalidParameter},
+		{"POST", mine + "/calculate?from=2025-13-01", "user-1", 400, errInvalidParameter},
 		{"POST", mine + "/snapshots", "user-1", 405, errMethodNotAllowed},
 		{"GET", mine + "/calculate", "user-1", 405, errMethodNotAllowed},
 	}

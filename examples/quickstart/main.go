@@ -10,7 +10,10 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	_ "embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,12 +23,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
-	"encoding/json"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -61,6 +64,12 @@ CASH_USD,25000,1,{start},,,,,,,,
 XOM,200,{XOM},{start},PUBLIC,STOCK,,,,{exit},{XOMexit}
 `
 
+// sampleReference is the synthetic reference data (sectors, provider
+// betas) of the sample symbols.
+//
+//go:embed sample_symbols.csv
+var sampleReference string
+
 // sampleSymbols get generated prices: the factor ETFs and the holdings.
 var sampleSymbols = []string{"SPY", "TLT", "VTV", "VUG", "MTUM", "QUAL", "IWM", "USMV", "AAPL", "MSFT", "NVDA", "JNJ", "SHOP", "XOM"}
 
@@ -95,6 +104,12 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 	if err := loadPrices(ctx, pool, cal, first, through, say); err != nil {
 		return err
 	}
+
+	ref, err := batch.ImportSymbols(ctx, pool, strings.NewReader(sampleReference), "sample_symbols.csv", nil)
+	if err != nil {
+		return fmt.Errorf("import symbols: %w", err)
+	}
+	say("reference data for %d symbols (synthetic sample; %d new)", ref.Rows, ref.Inserted)
 
 	client, err := portfolio.NewClient(pool, nil)
 	if err != nil {
@@ -382,6 +397,9 @@ func summary(ctx context.Context, client *portfolio.Client, out io.Writer, id uu
 			f.HoldingsCovered, f.HoldingsExcluded, pct(f.GrossCoverage))
 	}
 	tw.Flush()
+	if err := composition(ctx, client, out, last); err != nil {
+		return err
+	}
 	if bf != nil && bf.wrote {
 		fmt.Fprintf(out, "\nrun: %s, %d days written, %d warnings\n", bf.status, bf.daysWritten, len(bf.warnings))
 		for i, w := range bf.warnings {
@@ -414,4 +432,52 @@ func pct(x *float64) string {
 		return "—"
 	}
 	return fmt.Sprintf("%+.2f%%", *x*100)
+}
+
+// composition prints the day's sector exposure, concentration and
+// provider beta.
+func composition(ctx context.Context, client *portfolio.Client, out io.Writer, last *portfolio.Snapshot) error {
+	rows, err := client.AnalyticsRows(ctx, portfolio.RelationSectorExposures, last.PortfolioID, last.Date)
+	if err != nil {
+		return err
+	}
+	field := func(r portfolio.Row, name string) *float64 {
+		var v *float64
+		json.Unmarshal(r[name], &v) //nolint:errcheck // absent or null: nil
+		return v
+	}
+	zero := func(v *float64) float64 {
+		if v == nil {
+			return 0
+		}
+		return *v
+	}
+	slices.SortFunc(rows, func(a, b portfolio.Row) int {
+		if c := cmp.Compare(zero(field(b, "gross_weight")), zero(field(a, "gross_weight"))); c != 0 {
+			return c
+		}
+		return strings.Compare(string(a["sector"]), string(b["sector"]))
+	})
+	fmt.Fprintf(out, "\nsector exposure on %s\n", last.Date.Format(time.DateOnly))
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "sector\tlong\tshort\tnet\tgross weight\tnet weight\t")
+	for _, r := range rows {
+		var sector string
+		json.Unmarshal(r["sector"], &sector) //nolint:errcheck // shown empty
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%s\t%s\t\n", sector, zero(field(r, "long_value")), zero(field(r, "short_value")),
+			zero(field(r, "net_value")), strings.TrimPrefix(pct(field(r, "gross_weight")), "+"), pct(field(r, "net_weight")))
+	}
+	tw.Flush()
+	col := func(name string) *float64 {
+		if v, ok := last.ExtraFloat(name); ok {
+			return &v
+		}
+		return nil
+	}
+	hhi, eff, top1, top3, top10, pb, pbCov := col("hhi"), col("effective_positions"), col("top1_weight"), col("top3_weight"),
+		col("top10_weight"), col("provider_beta"), col("provider_beta_coverage")
+	fmt.Fprintf(out, "concentration: HHI %s, effective positions %s, top 1 / 3 / 10 weight %s / %s / %s\n",
+		money(hhi), num(eff), strings.TrimPrefix(pct(top1), "+"), strings.TrimPrefix(pct(top3), "+"), strings.TrimPrefix(pct(top10), "+"))
+	fmt.Fprintf(out, "provider beta %s (holdings with a reference beta hold %s of gross)\n", num(pb), strings.TrimPrefix(pct(pbCov), "+"))
+	return nil
 }

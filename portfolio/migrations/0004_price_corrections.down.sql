@@ -3,6 +3,11 @@ DROP TRIGGER market_prices_changes_delete ON market_prices;
 DROP TRIGGER market_prices_changes_update ON market_prices;
 DROP TRIGGER market_prices_changes_insert ON market_prices;
 DROP FUNCTION record_price_changes();
+DROP FUNCTION invalidate_symbol_betas(text[], date[]);
+CREATE TRIGGER market_prices_generation
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON market_prices
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_price_generation();
+ALTER TABLE batch_runs DROP COLUMN price_generation;
 DROP INDEX symbol_factor_betas_depends_idx;
 ALTER TABLE symbol_factor_betas DROP COLUMN depends_on;
 DROP INDEX positions_underlying_idx;

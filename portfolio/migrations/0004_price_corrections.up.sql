@@ -7,6 +7,9 @@ CREATE TABLE price_changes (
     id           bigserial PRIMARY KEY,
     symbol       varchar(100) NOT NULL,
     from_date    date NOT NULL,
+    -- The price generation the change created: a backfill that loaded at
+    -- this generation or later has seen it.
+    generation   bigint NOT NULL,
     changed_at   timestamptz NOT NULL DEFAULT now(),
     -- Set once the reconciler has rewound the affected portfolios. Rows are
     -- kept a while after that so that other engines can invalidate their
@@ -18,6 +21,15 @@ CREATE INDEX price_changes_unprocessed_idx ON price_changes (id) WHERE processed
 -- Engines whose last seen change is at or below pruned_through have missed
 -- changes and drop their whole caches.
 ALTER TABLE price_generation ADD COLUMN pruned_through bigint NOT NULL DEFAULT 0;
+
+-- The generation is now bumped by record_price_changes, only by statements
+-- that really change a close, and in step with the change log.
+DROP TRIGGER market_prices_generation ON market_prices;
+
+-- The price generation a run loaded its portfolio and prices at, set in the
+-- same round trip as the load: a change of a later generation may not have
+-- been seen by it.
+ALTER TABLE batch_runs ADD COLUMN price_generation bigint;
 
 -- A rewind counter: every rewind bumps it, and a backfill that started
 -- before a rewind no longer moves the watermark, so a correction arriving
@@ -45,6 +57,15 @@ CREATE INDEX positions_underlying_idx ON positions (underlying_symbol) WHERE und
 ALTER TABLE symbol_factor_betas ADD COLUMN depends_on text[] NOT NULL DEFAULT '{}';
 CREATE INDEX symbol_factor_betas_depends_idx ON symbol_factor_betas USING gin (depends_on);
 
+-- invalidate_symbol_betas deletes the persisted symbol betas that depend
+-- on a changed series from its changed day on.
+CREATE FUNCTION invalidate_symbol_betas(syms text[], dates date[]) RETURNS void
+LANGUAGE sql SET search_path FROM CURRENT AS $$
+    DELETE FROM symbol_factor_betas b
+    USING unnest(syms, dates) AS c (symbol, from_date)
+    WHERE b.as_of_date >= c.from_date AND (b.symbol = c.symbol OR b.depends_on @> ARRAY[c.symbol]);
+$$;
+
 -- record_price_changes logs the changed (symbol, earliest date) pairs of a
 -- statement, deletes the persisted betas they invalidate and wakes the
 -- reconcilers.
@@ -53,6 +74,7 @@ LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
     syms  text[];
     dates date[];
+    gen   bigint;
 BEGIN
     IF TG_OP = 'INSERT' THEN
         SELECT array_agg(symbol), array_agg(d) INTO syms, dates
@@ -78,10 +100,9 @@ BEGIN
     IF syms IS NULL THEN
         RETURN NULL;
     END IF;
-    INSERT INTO price_changes (symbol, from_date) SELECT * FROM unnest(syms, dates);
-    DELETE FROM symbol_factor_betas b
-    USING unnest(syms, dates) AS c (symbol, from_date)
-    WHERE b.as_of_date >= c.from_date AND (b.symbol = c.symbol OR b.depends_on @> ARRAY[c.symbol]);
+    UPDATE price_generation SET generation = generation + 1 RETURNING generation INTO gen;
+    INSERT INTO price_changes (symbol, from_date, generation) SELECT s, d, gen FROM unnest(syms, dates) AS u (s, d);
+    PERFORM invalidate_symbol_betas(syms, dates);
     PERFORM pg_notify('backfill_price_changed', current_schema());
     RETURN NULL;
 END

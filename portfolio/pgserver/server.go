@@ -244,11 +244,14 @@ func (s *Server) ConnString(database string) string {
 	return s.connString(database)
 }
 
-func (s *Server) connString(database string) string {
+func (s *Server) connString(database string) string { return connURL(s.port, database) }
+
+// connURL is the URL of database on a server of this package at port.
+func connURL(port int, database string) string {
 	u := url.URL{
 		Scheme:   "postgres",
 		User:     url.User(SuperUser),
-		Host:     net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)),
+		Host:     net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
 		Path:     "/" + database,
 		RawQuery: "sslmode=disable",
 	}
@@ -672,7 +675,7 @@ var errPortInUse = errors.New("port in use")
 // startLocked starts the postmaster and waits until it accepts
 // connections. s.mu is held.
 func (s *Server) startLocked(ctx context.Context) error {
-	if err := clearStalePID(s.dataDir); err != nil {
+	if err := clearStalePID(s.dataDir, s.opts.Database); err != nil {
 		return err
 	}
 	logPath := filepath.Join(s.dataDir, logName)
@@ -862,13 +865,15 @@ func (s *Server) stopAfterFailure() {
 	}
 }
 
-// clearStalePID removes a postmaster.pid left by a server that is gone.
+// clearStalePID removes a postmaster.pid left by a server that is gone;
+// database names the database a caller would connect to in the message
+// about a data directory in use.
 // postgres itself ignores such a file only when its PID is unused, which
 // in containers it often is not; it is kept (and postgres left to decide)
 // when any live process still works in the data directory, such as the
 // server or a backend that outlived it, because two servers on one data
 // directory corrupt it.
-func clearStalePID(dataDir string) error {
+func clearStalePID(dataDir, database string) error {
 	pidPath := filepath.Join(dataDir, "postmaster.pid")
 	b, err := os.ReadFile(pidPath)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -884,7 +889,18 @@ func clearStalePID(dataDir string) error {
 	}
 	if len(users) > 0 {
 		if slices.Contains(users, filePID) {
-			return fmt.Errorf("data directory %s is in use by a running PostgreSQL server (pid %d): stop it first (pg_ctl stop -D %s) or choose another DataDir", dataDir, filePID, dataDir)
+			// Most likely the embedded database of a program that is
+			// still running (a backfilld run next door): stopping it would
+			// pull the database from under that program, so the way out is
+			// to share the server or use another directory.
+			where := ""
+			if lines := strings.Split(string(b), "\n"); len(lines) > 3 {
+				if port, err := strconv.Atoi(strings.TrimSpace(lines[3])); err == nil && port > 0 {
+					where = fmt.Sprintf(" on port %d; connect to it instead (%s)", port, connURL(port, cmp.Or(database, DatabaseDefault)))
+				}
+			}
+			return fmt.Errorf("data directory %s is in use by a running PostgreSQL server (pid %d), likely the embedded database of another running program%s, "+
+				"or choose another DataDir", dataDir, filePID, where)
 		}
 		return fmt.Errorf("data directory %s is in use by process %d, left over from an earlier server: wait for it to exit or kill it", dataDir, users[0])
 	}

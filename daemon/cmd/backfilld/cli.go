@@ -55,6 +55,8 @@ var commands = []*command{
 	onboardCommand,
 	calculateCommand,
 	pricesImportCommand,
+	symbolsImportCommand,
+	symbolsListCommand,
 	calendarCommand,
 	runCommand,
 	statusCommand,
@@ -583,7 +585,7 @@ func (a *app) connect(ctx context.Context) (*pgxpool.Pool, error) {
 		fmt.Fprintf(a.stderr, "backfilld: no DATABASE_URL; using embedded PostgreSQL in %s (port %d)\n", srv.DataDir(), srv.Port())
 		url = srv.ConnString("")
 	}
-	cfg, err := pgxpool.ParseConfig(url)
+	cfg, err := parseDatabaseURL(url)
 	if err != nil {
 		return nil, invalidf("invalid DATABASE_URL: %v", err)
 	}
@@ -593,7 +595,11 @@ func (a *app) connect(ctx context.Context) (*pgxpool.Pool, error) {
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("connect to PostgreSQL at %s@%s:%d/%s: %w", cfg.ConnConfig.User, cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
+		c := cfg.ConnConfig
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			err = fmt.Errorf("no answer within the connect timeout of %s (connect_timeout in the URL sets it): %w", c.ConnectTimeout, err)
+		}
+		return nil, fmt.Errorf("connect to PostgreSQL at %s@%s:%d/%s: %w", c.User, c.Host, c.Port, c.Database, err)
 	}
 	a.pool = pool
 	return pool, nil
@@ -721,7 +727,8 @@ func isInvalid(err error) bool {
 		ie   *invalidError
 		ve   *portfolio.ValidationError
 		perr *batch.PriceFileError
+		serr *batch.SymbolFileError
 	)
-	return errors.As(err, &ie) || errors.As(err, &ve) || errors.As(err, &perr) ||
+	return errors.As(err, &ie) || errors.As(err, &ve) || errors.As(err, &perr) || errors.As(err, &serr) ||
 		errors.Is(err, portfolio.ErrDuplicateAccount)
 }

@@ -580,7 +580,7 @@ func importBenchPrices(ctx context.Context, pool *pgxpool.Pool, schema portfolio
 		chunk := all[k:min(k+per, len(all))]
 		buf.Reset()
 		w.pricesCSV(&buf, chunk, k)
-		res, err := batch.ImportPrices(ctx, pool, &buf, "bench", &batch.ImportOpts{Schema: schema, Source: "bench"})
+		res, err := batch.ImportPrices(ctx, pool, &buf, "bench", &batch.ImportOpts{Schema: schema, Source: "bench", Now: func() time.Time { return w.now }})
 		if err != nil {
 			return rows, fmt.Errorf("import prices: %w", err)
 		}

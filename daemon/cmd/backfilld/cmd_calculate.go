@@ -189,6 +189,9 @@ func printResult(w io.Writer, res *batch.Result, benchmark string) {
 		fmt.Fprintf(tw, "  watermark:\t%s (snapshots complete through)\n", day(res.Watermark))
 	}
 	fmt.Fprintf(tw, "  warnings:\t%d\n", len(res.Warnings))
+	if b := res.Betas; b.Loaded+b.Computed+b.Shared > 0 {
+		fmt.Fprintf(tw, "  symbol betas:\t%d symbol-days loaded from symbol_factor_betas, %d computed (%d stored), %d shared\n", b.Loaded, b.Computed, b.Stored, b.Shared)
+	}
 	t := res.Timings
 	fmt.Fprintf(tw, "  timings:\tload %s, prices %s, compute %s, write %s; total %s\n",
 		dur(t.Load), dur(t.Prices), dur(t.Compute), dur(t.Write), dur(t.Total))

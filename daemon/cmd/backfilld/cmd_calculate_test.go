@@ -150,7 +150,16 @@ func TestCalculateFrom(t *testing.T) {
 	backfilld(t, env, "", "calculate", "--from", "yesterday", id.String()).want(t, exitInvalid, "from")
 
 	// A corrected close: the next calculate --wait recomputes from its day.
-	backfilld(t, env, "", "prices", "import", "testdata/prices/correction.csv").want(t, exitOK)
+	backfilld(t, env, "", "prices", "import", "testdata/prices/correction.csv").want(t, exitOK, "1 portfolio(s) rewound")
+	var st struct {
+		ByState map[string]int `json:"by_state"`
+	}
+	r = backfilld(t, env, "", "status", "--json")
+	r.want(t, exitOK)
+	r.decode(t, &st)
+	if st.ByState["current"] != 0 || st.ByState["pending"] != 1 {
+		t.Errorf("status after a correction: %+v, want the holder pending, not current", st.ByState)
+	}
 	r = backfilld(t, env, "", "calculate", "--wait", "--json", id.String())
 	r.want(t, exitOK)
 	r.decode(t, &res)

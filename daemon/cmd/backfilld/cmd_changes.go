@@ -186,7 +186,7 @@ Exit status 2 for invalid positions, 1 for an unknown portfolio.`,
 			if kind != "csv" && kind != "json" {
 				return a.usage("--format %q: want csv or json", kind)
 			}
-			in, closeIn, err := openInput(a, args[1])
+			in, closeIn, err := openInput(ctx, a, args[1])
 			if err != nil {
 				return err
 			}

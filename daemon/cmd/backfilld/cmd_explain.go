@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,8 +27,9 @@ trading days, failed attempts, last error, next attempt, lease owner and
 expiry, whether a backfill was requested, a one-line reason, its 5 latest
 runs (trigger, status, range, days written, error), and prices: for every
 symbol its positions are valued by (options also by their underlying; cash
-and private positions need none) the latest close and whether the last
-closed session has one, plus the benchmark's.
+and private positions need none) the date and value of the latest close and
+whether the last closed session has one, the benchmark first; each symbol is
+listed once.
 
 The target day is the latest closed session on which the benchmark (SPY) has
 a close; while it lacks the last closed session, every portfolio waits.
@@ -139,11 +141,14 @@ func printExplanation(w io.Writer, ex *daemon.Explanation) {
 
 	fmt.Fprintf(w, "\nPrices on the last closed session %s:\n", day(ex.LastSession))
 	tw = newTable(w)
-	fmt.Fprintln(tw, "  SYMBOL\tLATEST CLOSE\tON "+day(ex.LastSession))
+	fmt.Fprintln(tw, "  SYMBOL\tLATEST CLOSE\tVALUE\tON "+day(ex.LastSession))
 	row := func(p daemon.SymbolPrice, note string) {
-		latest := "none"
+		latest, value := "none", "-"
 		if p.LatestClose != nil {
 			latest = day(*p.LatestClose)
+		}
+		if p.Close != nil {
+			value = closeText(*p.Close)
 		}
 		on := "yes"
 		switch {
@@ -152,7 +157,7 @@ func printExplanation(w io.Writer, ex *daemon.Explanation) {
 		case !p.HasClose:
 			on = "missing (no open position)"
 		}
-		fmt.Fprintf(tw, "  %s%s\t%s\t%s\n", p.Symbol, note, latest, on)
+		fmt.Fprintf(tw, "  %s%s\t%s\t%s\t%s\n", p.Symbol, note, latest, value, on)
 	}
 	row(ex.Benchmark, " (benchmark)")
 	for _, p := range ex.Prices {
@@ -173,6 +178,20 @@ func printExplanation(w io.Writer, ex *daemon.Explanation) {
 			"(flagged stale after a few sessions), or without any close they are left unpriced.\n",
 			strings.Join(missing, ", "))
 	}
+}
+
+// closeText shows a close: as stored, or in exponent form when it has more
+// digits than a column can show (an absurd value such as 1e300 stays
+// visible as what it is).
+func closeText(s string) string {
+	if len(s) <= 24 {
+		return s
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return s[:24] + "…"
+	}
+	return strconv.FormatFloat(f, 'g', 6, 64)
 }
 
 func orNone(s string) string {

@@ -24,7 +24,7 @@ func TestExplainCurrent(t *testing.T) {
 	for _, re := range []string{
 		`lag:\s+0 trading days\n`, `lease:\s+none\n`, `requested:\s+no\n`,
 		`onboarding\s+completed\s+\S+\s+\S+\s+2024-01-02 … 2024-01-05\s+4/4\s+-\n`,
-		`SPY \(benchmark\)\s+2024-01-05\s+yes\n`, `AAPL\s+2024-01-05\s+yes\n`,
+		`SPY \(benchmark\)\s+2024-01-05\s+467.92\s+yes\n`, `AAPL\s+2024-01-05\s+181.18\s+yes\n`,
 	} {
 		if !regexp.MustCompile(re).MatchString(r.stdout) {
 			t.Errorf("explain lacks %s:\n%s", re, r.stdout)
@@ -123,7 +123,7 @@ CASH_USD,1000,1,2024-01-02,,,,,,,,
 	r = backfilld(t, env, "", "explain", id)
 	r.want(t, exitOK, "waiting for prices: the benchmark SPY has no close up to 2024-01-05; `backfilld prices import` them",
 		"none (SPY has no close up to the last closed session 2024-01-05)", "Without SPY's close the day is not ready")
-	if !regexp.MustCompile(`SPY \(benchmark\)\s+none\s+MISSING\n`).MatchString(r.stdout) {
+	if !regexp.MustCompile(`SPY \(benchmark\)\s+none\s+-\s+MISSING\n`).MatchString(r.stdout) {
 		t.Errorf("benchmark without prices:\n%s", r.stdout)
 	}
 
@@ -132,11 +132,11 @@ CASH_USD,1000,1,2024-01-02,,,,,,,,
 	r = backfilld(t, env, "", "explain", id)
 	r.want(t, exitOK, "Missing closes of held symbols (AAPL, MSFT, MSFT_C400_20240119) do not hold the backfill back")
 	for _, re := range []string{
-		`SPY \(benchmark\)\s+2024-01-05\s+yes\n`,
-		`\n  AAPL\s+2024-01-04\s+MISSING\n`,
-		`\n  INTC\s+none\s+missing \(no open position\)\n`,
-		`\n  MSFT\s+none\s+MISSING\n`,
-		`\n  MSFT_C400_20240119\s+none\s+MISSING\n`,
+		`SPY \(benchmark\)\s+2024-01-05\s+467.92\s+yes\n`,
+		`\n  AAPL\s+2024-01-04\s+181.91\s+MISSING\n`,
+		`\n  INTC\s+none\s+-\s+missing \(no open position\)\n`,
+		`\n  MSFT\s+none\s+-\s+MISSING\n`,
+		`\n  MSFT_C400_20240119\s+none\s+-\s+MISSING\n`,
 	} {
 		if !regexp.MustCompile(re).MatchString(r.stdout) {
 			t.Errorf("explain lacks %s:\n%s", re, r.stdout)

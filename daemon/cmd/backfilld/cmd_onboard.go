@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -22,16 +21,20 @@ var onboardCommand = &command{
 	Args:     "FILE.csv",
 	Summary:  "create a portfolio from a positions CSV and request its backfill",
 	Database: true,
-	Help: `Validate a positions file in the seed system's 12-column format and, in one
-transaction, create the portfolio, its positions and a pending backfill run.
-FILE.csv "-" reads standard input.
+	Help: `Validate a positions file and, in one transaction, create the portfolio, its
+positions, the capital flows the file records and a pending backfill run.
+FILE.csv "-" reads standard input. The file is the seed system's 12-column
+format or a broker export (Schwab, Fidelity, Interactive Brokers, Vanguard,
+Robinhood), recognised by --format auto; --dry-run shows what would be
+created and writes nothing.
 
 Validation is all-or-nothing: every problem of every row is listed (row,
 line, field, code, message) and nothing is written. An owner's account names
 are unique: a second portfolio with the same one is ERR_PORT_001.
 
 With --json the result is the onboarding result, or on invalid input the
-error envelope {"error":{"code","message","details":{"errors":[…],"total_errors":N}}}.
+error envelope {"error":{"code","message","details":{"errors":[…],"total_errors":N}}},
+listing the first 100 errors.
 
 Exit status 2 for invalid input and a duplicate account.`,
 	Flags: func(fs *flag.FlagSet) runFunc {
@@ -44,9 +47,16 @@ Exit status 2 for invalid input and a duplicate account.`,
 		fs.StringVar(&req.Description, "description", "", "optional description `TEXT`")
 		fs.BoolVar(&req.NoRequest, "no-calculate", false, "do not request a backfill run now; the reconciler still backfills the portfolio on its next sweep")
 		asJSON := fs.Bool("json", false, "print the result, or the error envelope, as JSON")
+		imp := importFlags(fs)
 		return func(ctx context.Context, a *app, args []string) error {
 			if err := a.checkArgs(args, 1, 1); err != nil {
 				return err
+			}
+			if err := imp.apply(a, &req); err != nil {
+				return err
+			}
+			if imp.dryRun {
+				return previewOnboard(ctx, a, &req, args[0], *asJSON)
 			}
 			var missing []string
 			for _, f := range []struct{ name, value string }{
@@ -60,7 +70,7 @@ Exit status 2 for invalid input and a duplicate account.`,
 			if len(missing) > 0 {
 				return a.usage("missing %s", strings.Join(missing, ", "))
 			}
-			csv, closeCSV, err := openInput(a, args[0])
+			csv, closeCSV, err := openInput(ctx, a, args[0])
 			if err != nil {
 				return err
 			}
@@ -92,18 +102,6 @@ Exit status 2 for invalid input and a duplicate account.`,
 	},
 }
 
-// openInput opens a file argument, "-" meaning standard input.
-func openInput(a *app, name string) (io.Reader, func(), error) {
-	if name == "-" {
-		return a.stdin, func() {}, nil
-	}
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, nil, &invalidError{err}
-	}
-	return f, func() { f.Close() }, nil
-}
-
 // errorEnvelope is the JSON body of a rejected onboarding, as the seed
 // system's API returned it.
 type errorEnvelope struct {
@@ -111,14 +109,9 @@ type errorEnvelope struct {
 }
 
 type errorBody struct {
-	Code    string       `json:"code"`
-	Message string       `json:"message"`
-	Details errorDetails `json:"details"`
-}
-
-type errorDetails struct {
-	Errors      []portfolio.FieldError `json:"errors"`
-	TotalErrors int                    `json:"total_errors"`
+	Code    string                 `json:"code"`
+	Message string                 `json:"message"`
+	Details portfolio.ErrorDetails `json:"details"`
 }
 
 // reportValidation describes a rejected onboarding, as JSON on stdout or as a
@@ -126,11 +119,7 @@ type errorDetails struct {
 func reportValidation(a *app, verr *portfolio.ValidationError, asJSON bool) error {
 	summary := fmt.Errorf("onboard: %s: %s; nothing was written", verr.Code, verr.Message)
 	if asJSON {
-		errs := verr.Errors
-		if errs == nil {
-			errs = []portfolio.FieldError{}
-		}
-		if err := writeJSON(a.stdout, errorEnvelope{errorBody{verr.Code, verr.Message, errorDetails{errs, len(errs)}}}); err != nil {
+		if err := writeJSON(a.stdout, errorEnvelope{errorBody{verr.Code, verr.Message, verr.Details()}}); err != nil {
 			return err
 		}
 		return &reportedError{code: exitInvalid, err: summary}

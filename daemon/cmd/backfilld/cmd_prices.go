@@ -6,10 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/sigmasight/backfill/batch"
+	"github.com/sigmasight/backfill/portfolio"
 )
 
 var pricesImportCommand = &command{
@@ -21,39 +23,60 @@ var pricesImportCommand = &command{
 symbol and day) into market_prices, each file in its own transaction, in the
 order given. New closes are inserted, changed ones updated, equal ones left
 alone; a backfill is ready for a day once the benchmark (SPY) has its close.
+A changed close rewinds every portfolio whose days depend on it (holders of
+the symbol; everyone for the benchmark and the factor ETFs), which the
+reconciler then recomputes.
+
+Symbols are upper-cased (aapl and AAPL are one symbol). A close must be
+below 1e9, a date from 1970-01-01 to the current session by the clock (--now,
+BACKFILL_NOW), and a close may not move beyond ×10 or ÷10 from the close
+before it, in the file or stored (nor the stored close after it from it),
+unless --allow-jumps. FILE must be a regular file: a directory, FIFO or
+device is rejected before the database is opened.
 
 A bad file is reported as FILE:LINE: reason, with exit status 2: nothing of
 it is imported, the files before it stay imported, and the files after it
 are not read.`,
 	Flags: func(fs *flag.FlagSet) runFunc {
 		source := fs.String("source", "", "`NAME` recorded as each price's source. Default the file's base name")
-		asJSON := fs.Bool("json", false, `print {"files":[…]} as JSON, with "error" for a bad file`)
+		asJSON := fs.Bool("json", false, `print {"files":[…]} as JSON, with "error" for a bad file (its first 100 problems, "more" and "total_errors")`)
+		allowJumps := fs.Bool("allow-jumps", false, "accept day-over-day moves beyond ×10 or ÷10, such as a reverse split on unadjusted closes")
 		return func(ctx context.Context, a *app, paths []string) error {
 			if err := a.checkArgs(paths, 1, -1); err != nil {
 				return err
 			}
 			for _, p := range paths {
-				if st, err := os.Stat(p); err != nil {
-					return &invalidError{err}
-				} else if st.IsDir() {
-					return invalidf("%s is a directory: give the price files themselves", p)
+				if err := checkInputFile(p); err != nil {
+					return err
 				}
 			}
 			pool, err := a.db(ctx)
 			if err != nil {
 				return err
 			}
-			results, err := batch.ImportPriceFiles(ctx, pool, paths, &batch.ImportOpts{Schema: a.schema, Source: *source})
+			results, err := batch.ImportPriceFiles(ctx, pool, paths, &batch.ImportOpts{Schema: a.schema, Source: *source, Now: a.now, AllowJumps: *allowJumps})
 			var perr *batch.PriceFileError
 			isBad := errors.As(err, &perr)
+			// Changed closes rewind the portfolios that depend on them now,
+			// so that status never shows one current while it is behind; a
+			// running reconciler would do the same on its next sweep.
+			var applied batch.Applied
+			if len(results) > 0 {
+				var aerr error
+				if applied, aerr = applyPriceChanges(ctx, a, pool); aerr != nil {
+					fmt.Fprintf(a.stderr, "backfilld: the import is done, but rewinding the portfolios it affects failed (a reconciler retries on its next sweep): %v\n", aerr)
+				}
+			}
 			if *asJSON {
-				out := importOutput{Files: make([]importedFile, 0, len(results))}
+				out := importOutput{Files: make([]importedFile, 0, len(results)), Rewound: applied.Rewound}
 				for _, r := range results {
 					out.Files = append(out.Files, importedFile{r.File, r.Rows, r.Inserted, r.Updated, r.Unchanged, r.Symbols, day(r.From), day(r.To)})
 				}
 				if isBad {
-					out.Error = &importError{File: perr.File, Problems: make([]priceProblem, len(perr.Problems)), More: perr.More}
-					for i, p := range perr.Problems {
+					listed := perr.Problems[:min(len(perr.Problems), portfolio.MaxListedErrors)]
+					total := len(perr.Problems) + perr.More
+					out.Error = &importError{File: perr.File, Problems: make([]priceProblem, len(listed)), More: total - len(listed), TotalErrors: total}
+					for i, p := range listed {
 						out.Error.Problems[i] = priceProblem(p)
 					}
 				}
@@ -62,6 +85,9 @@ are not read.`,
 				}
 			} else if len(results) > 0 {
 				printImported(a.stdout, results)
+				if applied.Rewound > 0 {
+					fmt.Fprintf(a.stdout, "Changed closes: %d portfolio(s) rewound to recompute the days they affect.\n", applied.Rewound)
+				}
 			}
 			if err == nil {
 				return nil
@@ -74,6 +100,15 @@ are not read.`,
 			return fmt.Errorf("prices import: %w\n%s", err, note)
 		}
 	},
+}
+
+// applyPriceChanges turns the recorded price changes into rewinds.
+func applyPriceChanges(ctx context.Context, a *app, pool *pgxpool.Pool) (batch.Applied, error) {
+	engine, err := batch.NewEngine(pool, &batch.Config{Schema: a.schema, Now: a.now, Logger: a.logger})
+	if err != nil {
+		return batch.Applied{}, err
+	}
+	return engine.ApplyPriceChanges(ctx, nil)
 }
 
 // importNote says what a failed import left behind.
@@ -112,11 +147,14 @@ type importedFile struct {
 	To        string `json:"to"`
 }
 
-// importError is the bad file in the --json output.
+// importError is the bad file in the --json output: the first
+// portfolio.MaxListedErrors problems, the number of the others, and the
+// total.
 type importError struct {
-	File     string         `json:"file"`
-	Problems []priceProblem `json:"problems"`
-	More     int            `json:"more"`
+	File        string         `json:"file"`
+	Problems    []priceProblem `json:"problems"`
+	More        int            `json:"more"`
+	TotalErrors int            `json:"total_errors"`
 }
 
 type priceProblem struct {
@@ -126,7 +164,10 @@ type priceProblem struct {
 
 type importOutput struct {
 	Files []importedFile `json:"files"`
-	Error *importError   `json:"error,omitempty"`
+	// Rewound counts the portfolios rewound because closes they depend on
+	// changed.
+	Rewound int          `json:"rewound"`
+	Error   *importError `json:"error,omitempty"`
 }
 
 func printImported(w io.Writer, results []batch.ImportResult) {

@@ -214,8 +214,9 @@ func (f *runFlags) resolve(set map[string]bool, getenv func(string) string) (*ru
 		c.httpAddr = ""
 	}
 	if c.httpAddr != "" {
-		if _, _, err := net.SplitHostPort(c.httpAddr); err != nil {
-			errs = append(errs, fmt.Errorf("invalid %s %q: want HOST:PORT or :PORT, or \"\" or %q for no HTTP server", src, c.httpAddr, noHTTP))
+		if err := checkListenAddr(c.httpAddr); err != nil {
+			errs = append(errs, fmt.Errorf("invalid %s %q: %v; want HOST:PORT or :PORT with a port from 0 to 65535, "+
+				"or \"\" or %q for no HTTP server", src, c.httpAddr, err, noHTTP))
 		}
 	}
 	c.schedule, src = get("schedule", envSchedule, f.schedule, daemon.DefaultSchedule)
@@ -242,6 +243,19 @@ func (f *runFlags) resolve(set map[string]bool, getenv func(string) string) (*ru
 		return nil, &invalidError{errors.Join(errs...)}
 	}
 	return c, nil
+}
+
+// checkListenAddr checks a TCP listen address without binding it: HOST:PORT
+// or :PORT, the port a number from 0 to 65535 or a service name.
+func checkListenAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		return fmt.Errorf("bad port %q", port)
+	}
+	return nil
 }
 
 // cronParser reads schedules as daemon.Config does, so that a bad one is

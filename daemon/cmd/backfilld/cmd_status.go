@@ -65,7 +65,7 @@ type statusOutput struct {
 	ByState           map[string]int           `json:"by_state"`
 	Behind            map[string]int           `json:"behind"`
 	MaxLagTradingDays int                      `json:"max_lag_trading_days"`
-	OldestMissing     time.Time                `json:"oldest_missing"`
+	OldestMissing     *time.Time               `json:"oldest_missing"`
 	Attention         []daemon.PortfolioStatus `json:"attention"`
 }
 
@@ -96,7 +96,11 @@ func printStatus(w io.Writer, st *daemon.Status, benchmark string, limit int) {
 	fmt.Fprintf(tw, "Behind the target:\t1 day %d, 2-5 days %d, more than 5 days %d; never snapshotted %d\n",
 		st.Behind["1d"], st.Behind["2_5d"], st.Behind["gt_5d"], st.Behind["never"])
 	fmt.Fprintf(tw, "Largest lag:\t%d trading days\n", st.MaxLagTradingDays)
-	fmt.Fprintf(tw, "Oldest missing snapshot:\t%s\n", day(st.OldestMissing))
+	oldest := "-"
+	if st.OldestMissing != nil {
+		oldest = day(*st.OldestMissing)
+	}
+	fmt.Fprintf(tw, "Oldest missing snapshot:\t%s\n", oldest)
 	tw.Flush()
 
 	if len(st.Attention) == 0 {

@@ -67,7 +67,7 @@ func TestStatus(t *testing.T) {
 	if st.Target.Format(time.DateOnly) != "2024-01-05" || st.ByState["current"] != 1 || st.ByState["failing"] != 1 ||
 		st.ByState["quarantined"] != 1 || st.ByState["pending"] != 1 || st.ByState["running"] != 0 ||
 		st.Behind["2_5d"] != 1 || st.Behind["never"] != 1 || st.MaxLagTradingDays != 2 ||
-		st.OldestMissing.Format(time.DateOnly) != "2024-01-02" {
+		st.OldestMissing == nil || st.OldestMissing.Format(time.DateOnly) != "2024-01-02" {
 		t.Errorf("status --json = %+v", st)
 	}
 	if len(st.Attention) != 3 {
@@ -121,6 +121,9 @@ func TestStatusAllCurrent(t *testing.T) {
 	r.decode(t, &st)
 	if st.Attention == nil || len(st.Attention) != 0 || !strings.Contains(r.stdout, `"attention": []`) {
 		t.Errorf("attention = %v, want []", st.Attention)
+	}
+	if !strings.Contains(r.stdout, `"oldest_missing": null`) {
+		t.Errorf("status --json with nothing missing:\n%s\nwant \"oldest_missing\": null", r.stdout)
 	}
 }
 

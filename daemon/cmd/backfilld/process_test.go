@@ -466,7 +466,15 @@ type process struct {
 // environment; it is killed at cleanup if still running.
 func startProcess(t *testing.T, bin string, env map[string]string, args ...string) *process {
 	t.Helper()
+	return startProcessStdin(t, bin, env, nil, args...)
+}
+
+// startProcessStdin is startProcess with stdin as the standard input (nil:
+// the null device).
+func startProcessStdin(t *testing.T, bin string, env map[string]string, stdin io.Reader, args ...string) *process {
+	t.Helper()
 	p := &process{cmd: exec.Command(bin, args...), exited: make(chan struct{})}
+	p.cmd.Stdin = stdin
 	p.cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	for k, v := range env {
 		p.cmd.Env = append(p.cmd.Env, k+"="+v)

@@ -1,0 +1,669 @@
+package batch
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// The correlation analytics' constants.
+const (
+	// CorrelationWindow is the window of log returns, in sessions ending
+	// the day; CorrelationMinObs the fewest returns a holding, or common
+	// returns a pair, needs.
+	CorrelationWindow = 90
+	CorrelationMinObs = 30
+	// CorrelationMaxHoldings is how many holdings, largest |MV| first,
+	// the set keeps; CorrelationMinWeight the smallest share of gross
+	// exposure a holding needs.
+	CorrelationMaxHoldings = 50
+	CorrelationMinWeight   = 0.01
+	// ClusterThreshold is the |ρ| from which two holdings are linked.
+	ClusterThreshold = 0.7
+	// psdTolerance: a matrix whose smallest eigenvalue is below −1e-10 is
+	// repaired.
+	psdTolerance = -1e-10
+)
+
+// WarnCorrelation: something about a day's correlations.
+const WarnCorrelation = "correlation"
+
+// logReturns are ln(P_i/P_{i−1}) on sessions [lo, hi] where both closes
+// are real, NaN elsewhere (indexed by session; entries below lo NaN).
+func logReturns(s *series, lo, hi int) []float64 {
+	r := make([]float64, hi+1)
+	for i := range r {
+		r[i] = math.NaN()
+	}
+	for i := max(lo, 1); i <= hi; i++ {
+		if s.isReal(i) && s.isReal(i-1) && s.value[i-1] > 0 && s.value[i] > 0 {
+			r[i] = math.Log(s.value[i] / s.value[i-1])
+		}
+	}
+	return r
+}
+
+// pearson is the correlation of x and y over the sessions (lo, hi] where
+// both are not NaN, with the number of them; ok is false below minObs
+// common sessions or when either does not vary. Two passes.
+func pearson(x, y []float64, lo, hi, minObs int) (rho float64, n int, ok bool) {
+	var mx, my float64
+	for i := max(lo+1, 0); i <= hi; i++ {
+		if !math.IsNaN(x[i]) && !math.IsNaN(y[i]) {
+			mx += x[i]
+			my += y[i]
+			n++
+		}
+	}
+	if n < minObs || n < 2 {
+		return 0, n, false
+	}
+	mx /= float64(n)
+	my /= float64(n)
+	var sxx, syy, sxy float64
+	for i := max(lo+1, 0); i <= hi; i++ {
+		if !math.IsNaN(x[i]) && !math.IsNaN(y[i]) {
+			dx, dy := x[i]-mx, y[i]-my
+			sxx += dx * dx
+			syy += dy * dy
+			sxy += dx * dy
+		}
+	}
+	return corrOf(sxx, syy, sxy, mx, my, n)
+}
+
+// corrOf turns centred sums into a correlation clamped to [−1, 1]; not ok
+// when a variance is zero up to rounding.
+func corrOf(sxx, syy, sxy, mx, my float64, n int) (float64, int, bool) {
+	if isConstant(mx, sxx, n) || isConstant(my, syy, n) || !(sxx > 0) || !(syy > 0) {
+		return 0, n, false
+	}
+	r := sxy / math.Sqrt(sxx*syy)
+	if !finite(r) {
+		return 0, n, false
+	}
+	return math.Max(-1, math.Min(1, r)), n, true
+}
+
+// syncHalfYearly re-syncs the rolling correlation sums on the first
+// session of January and of July, so that a day's correlations depend
+// only on the prices (the sums rolled from the same session) and not on
+// the range computed. A sync costs a window's pass per pair, a day of
+// rolling two products: half a year keeps both small.
+func syncHalfYearly(ax *axis) func(d int) bool {
+	return func(d int) bool {
+		return d == 0 || (ax.days[d].Month() != ax.days[d-1].Month() && (ax.days[d].Month()-1)%6 == 0)
+	}
+}
+
+// corrSymbols are the public holdings' symbols of a backfill with their
+// market value and log returns per session.
+type corrSymbols struct {
+	syms []string
+	mv   [][]float64 // [symbol][day-first], lots summed; 0 when not held or unpriced
+	lr   [][]float64 // [symbol][session]
+	own  []*series
+	cnt  [][]int16 // [symbol][day-first]: returns in the window ending the day
+}
+
+// gatherCorrSymbols sums the held public, priced lots by symbol on
+// [first, end] and takes their log returns from lrOf.
+func gatherCorrSymbols(hs []holding, first, end, staleAfter int, lrOf func(*series) []float64) *corrSymbols {
+	c := &corrSymbols{}
+	index := map[string]int{}
+	n := end - first + 1
+	for k := range hs {
+		h := &hs[k]
+		if h.kind != kindPublic || h.own == nil || h.entry > end || h.exit <= first {
+			continue
+		}
+		j, ok := index[h.symbol]
+		if !ok {
+			j = len(c.syms)
+			index[h.symbol] = j
+			c.syms = append(c.syms, h.symbol)
+			c.mv = append(c.mv, make([]float64, n))
+			c.lr = append(c.lr, lrOf(h.own))
+			c.own = append(c.own, h.own)
+		}
+		for d := max(h.entry, first); d <= end && d < h.exit; d++ {
+			p, flag := h.price(d, staleAfter)
+			if flag == priceUnpriced {
+				continue
+			}
+			c.mv[j][d-first] += h.qm * p
+		}
+	}
+	// Symbols in name order: the scores sum over pairs in this order, the
+	// same whatever range (and so whatever holdings) a backfill covers.
+	perm := make([]int, len(c.syms))
+	for i := range perm {
+		perm[i] = i
+	}
+	slices.SortFunc(perm, func(a, b int) int { return cmp.Compare(c.syms[a], c.syms[b]) })
+	sorted := &corrSymbols{}
+	for _, i := range perm {
+		sorted.syms = append(sorted.syms, c.syms[i])
+		sorted.mv = append(sorted.mv, c.mv[i])
+		sorted.lr = append(sorted.lr, c.lr[i])
+		sorted.own = append(sorted.own, c.own[i])
+	}
+	c = sorted
+	c.cnt = make([][]int16, len(c.syms))
+	for j, r := range c.lr {
+		c.cnt[j] = make([]int16, n)
+		var m int16
+		for i := max(0, first-CorrelationWindow); i < first; i++ {
+			if !math.IsNaN(r[i]) {
+				m++
+			}
+		}
+		for d := first; d <= end; d++ {
+			if !math.IsNaN(r[d]) {
+				m++
+			}
+			if i := d - CorrelationWindow; i >= 0 && !math.IsNaN(r[i]) {
+				m--
+			}
+			c.cnt[j][d-first] = m
+		}
+	}
+	return c
+}
+
+// set returns the symbols (indexes into c.syms) in day k's set and how
+// many were left out for too few returns: in name order, or, with byMV,
+// largest |MV| first (ties by name). The largest 50 are kept either way.
+func (c *corrSymbols) set(k int, gross float64, buf []int, byMV bool) (set []int, leftOut int) {
+	set = buf[:0]
+	if !(gross > 0) {
+		return set, 0
+	}
+	for j := range c.syms {
+		if mv := c.mv[j][k]; mv != 0 && math.Abs(mv) >= CorrelationMinWeight*gross {
+			set = append(set, j)
+		}
+	}
+	if byMV || len(set) > CorrelationMaxHoldings {
+		slices.SortStableFunc(set, func(a, b int) int {
+			return cmp.Compare(math.Abs(c.mv[b][k]), math.Abs(c.mv[a][k]))
+		})
+	}
+	if len(set) > CorrelationMaxHoldings {
+		set = set[:CorrelationMaxHoldings]
+		if !byMV {
+			slices.Sort(set)
+		}
+	}
+	kept := set[:0]
+	for _, j := range set {
+		if c.cnt[j][k] >= CorrelationMinObs {
+			kept = append(kept, j)
+		} else {
+			leftOut++
+		}
+	}
+	return kept, leftOut
+}
+
+// correlationColumns fills each day's correlation scores. Each symbol's
+// and pair's window sums roll from the half-year's first session
+// (syncHalfYearly), so a day's values do not depend on the range computed.
+func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfter int, w *warnings, cache *corrCache) *corrSymbols {
+	end := first + len(days) - 1
+	isSync := syncHalfYearly(ax)
+	d0 := first
+	for d0 > 0 && !isSync(d0) {
+		d0--
+	}
+	syncs := make([]bool, end+1)
+	for d := d0; d <= end; d++ {
+		syncs[d] = d == d0 || isSync(d)
+	}
+	lo := max(0, d0-CorrelationWindow)
+	c := gatherCorrSymbols(hs, first, end, staleAfter, func(s *series) []float64 { return cache.logReturns(s, lo, end) })
+	nd := len(days)
+	m := len(c.syms)
+	// The day's sets, their weights, and the symbols in any set.
+	sets := make([][]int, nd)
+	weight := make([]float64, nd*m)
+	used := make([]bool, m)
+	for k := range days {
+		g := days[k].grossRaw
+		set, left := c.set(k, g, nil, false)
+		sets[k] = set
+		days[k].corrHoldings, days[k].hasCorr = len(set), true
+		if left > 0 {
+			w.add(WarnCorrelation, "", fmt.Sprintf("holdings left out of the correlations: fewer than %d returns in the window", CorrelationMinObs), days[k].date)
+		}
+		for _, j := range set {
+			weight[k*m+j] = math.Abs(c.mv[j][k]) / g
+			used[j] = true
+		}
+	}
+	stats := make([]*symCorr, m)
+	var syms []int
+	for a := range m {
+		if used[a] {
+			stats[a] = cache.stats(c.own[a], c.lr[a], d0, end, syncs)
+			syms = append(syms, a)
+		}
+	}
+	// Every pair of symbols in some set keeps its cross sum of the
+	// shifted returns over the sessions both have, sliding day by day
+	// from the last sync; pairIdx[a*m+b] (a < b) is its index.
+	pairIdx := make([]int32, m*m)
+	var pa, pb []int32
+	for i, a := range syms {
+		for _, b := range syms[i+1:] {
+			pairIdx[a*m+b] = int32(len(pa))
+			pa, pb = append(pa, int32(a)), append(pb, int32(b))
+		}
+	}
+	sxy := make([]float64, len(pa))
+	// newV[j], oldV[j]: the day's shifted return entering and leaving the
+	// window, 0 when there is none, so that a product is 0 unless both
+	// symbols have a return that session.
+	newV, oldV := make([]float64, m), make([]float64, m)
+	sumAbs := make([]float64, nd)
+	nValid := make([]int, nd)
+	nMissing := make([]int, nd)
+	sumWW := make([]float64, nd)
+	sumWWAbs := make([]float64, nd)
+	sumWWRho := make([]float64, nd)
+	for d := d0; d <= end; d++ {
+		i0 := d - d0
+		if syncs[d] {
+			for p := range pa {
+				a, b := pa[p], pb[p]
+				x, y := c.lr[a], c.lr[b]
+				ka, kb := stats[a].shift[i0], stats[b].shift[i0]
+				var s float64
+				for i := max(d-CorrelationWindow+1, 0); i <= d; i++ {
+					if x[i] == x[i] && y[i] == y[i] {
+						s += (x[i] - ka) * (y[i] - kb)
+					}
+				}
+				sxy[p] = s
+			}
+		} else {
+			for _, j := range syms {
+				x, k := c.lr[j], stats[j].shift[i0]
+				newV[j], oldV[j] = 0, 0
+				if v := x[d]; v == v {
+					newV[j] = v - k
+				}
+				if i := d - CorrelationWindow; i >= 0 {
+					if v := x[i]; v == v {
+						oldV[j] = v - k
+					}
+				}
+			}
+			for p := range pa {
+				a, b := pa[p], pb[p]
+				sxy[p] += newV[a]*newV[b] - oldV[a]*oldV[b]
+			}
+		}
+		k := d - first
+		if k < 0 {
+			continue
+		}
+		set := sets[k]
+		var sAbs, sWW, sWWAbs, sWWRho float64
+		valid, missing := 0, 0
+		for i, a := range set {
+			sa, wa := stats[a], weight[k*m+a]
+			for _, b := range set[i+1:] {
+				sb, wb := stats[b], weight[k*m+b]
+				lo, hi := min(a, b), max(a, b)
+				var r float64
+				ok := true
+				if sa.full[i0] && sb.full[i0] {
+					ia, ib := sa.inv[i0], sb.inv[i0]
+					r = (sxy[pairIdx[lo*m+hi]] - sa.sxs[i0]*sb.sxs[i0]) * ia * ib
+					if ia == 0 || ib == 0 {
+						ok = false
+					} else if r > 1 {
+						r = 1
+					} else if r < -1 {
+						r = -1
+					}
+				} else {
+					r, _, ok = pearson(c.lr[lo], c.lr[hi], d-CorrelationWindow, d, CorrelationMinObs)
+				}
+				if !ok {
+					missing++
+					continue
+				}
+				ww := wa * wb
+				abs := math.Abs(r)
+				valid++
+				sAbs += abs
+				sWW += ww
+				sWWAbs += ww * abs
+				sWWRho += ww * r
+			}
+		}
+		sumAbs[k], sumWW[k], sumWWAbs[k], sumWWRho[k], nValid[k], nMissing[k] = sAbs, sWW, sWWAbs, sWWRho, valid, missing
+	}
+	for k := range days {
+		dy := &days[k]
+		if nMissing[k] > 0 {
+			w.add(WarnCorrelation, "", fmt.Sprintf("pairs left out of the correlations: fewer than %d common returns or no variance", CorrelationMinObs), dy.date)
+		}
+		var sw, sw2 float64
+		for j := range m {
+			if v := weight[k*m+j]; v > 0 {
+				sw += v
+				sw2 += v * v
+			}
+		}
+		if dy.corrHoldings == 0 {
+			w.add(WarnRiskUnavailable, "", "correlations: no holding in the correlation set", dy.date)
+			continue
+		}
+		if den := sw2 + 2*sumWWRho[k]; den > 0 {
+			dy.corrEffective, dy.hasCorrEffective = sw*sw/den, true
+		} else {
+			w.add(WarnRiskUnavailable, "", "correlation_effective_positions: non-positive portfolio correlation sum", dy.date)
+		}
+		if nValid[k] == 0 {
+			w.add(WarnRiskUnavailable, "", "avg_abs_correlation, diversification_score: no pair with a correlation", dy.date)
+			continue
+		}
+		dy.avgAbsCorr, dy.hasAvgAbsCorr = sumAbs[k]/float64(nValid[k]), true
+		if sumWW[k] > 0 {
+			dy.diversification, dy.hasDiversification = math.Min(1, sumWWAbs[k]/sumWW[k]), true
+		}
+	}
+	return c
+}
+
+// CorrelationMatrix is the correlation matrix of a portfolio's holdings on
+// a day.
+type CorrelationMatrix struct {
+	Date time.Time `json:"as_of_date"`
+	// Symbols are the holdings in the set, largest |MV| first, with their
+	// market values.
+	Symbols      []string  `json:"symbols"`
+	MarketValues []float64 `json:"market_values"`
+	// Correlation[i][j] is ρ between Symbols i and j, NaN when the pair
+	// has fewer than CorrelationMinObs common returns (or no variance);
+	// Observations[i][j] their common returns.
+	Correlation  [][]float64 `json:"-"`
+	Observations [][]int     `json:"observations"`
+	// Clusters[i] is the cluster of Symbols[i], numbered from 1 by
+	// descending total |MV|.
+	Clusters []int `json:"clusters"`
+	// Repaired: the raw matrix was not positive semi-definite (smallest
+	// eigenvalue below −1e-10) and was repaired.
+	Repaired bool `json:"repaired"`
+	// LeftOut counts the holdings left out for too few returns.
+	LeftOut int `json:"left_out"`
+}
+
+// correlationMatrix computes day d's matrix of the symbols set (indexes
+// into c), from scratch.
+func correlationMatrix(date time.Time, c *corrSymbols, set []int, k, d int) *CorrelationMatrix {
+	n := len(set)
+	cm := &CorrelationMatrix{Date: date, Symbols: make([]string, n), MarketValues: make([]float64, n),
+		Correlation: make([][]float64, n), Observations: make([][]int, n)}
+	for i, j := range set {
+		cm.Symbols[i] = c.syms[j]
+		cm.MarketValues[i] = c.mv[j][k]
+		cm.Correlation[i] = make([]float64, n)
+		cm.Observations[i] = make([]int, n)
+	}
+	for i, a := range set {
+		cm.Correlation[i][i] = 1
+		cm.Observations[i][i] = int(c.cnt[a][k])
+		for jj := i + 1; jj < n; jj++ {
+			r, obs, ok := pearson(c.lr[a], c.lr[set[jj]], d-CorrelationWindow, d, CorrelationMinObs)
+			if !ok {
+				r = math.NaN()
+			}
+			cm.Correlation[i][jj], cm.Correlation[jj][i] = r, r
+			cm.Observations[i][jj], cm.Observations[jj][i] = obs, obs
+		}
+	}
+	cm.Repaired = repairPSD(cm.Correlation)
+	cm.Clusters = clusters(cm.Correlation, cm.MarketValues)
+	return cm
+}
+
+// repairPSD makes the matrix positive semi-definite when its smallest
+// eigenvalue is below −1e-10: eigenvalues clipped at 0, the matrix rebuilt
+// and rescaled to a unit diagonal. Missing (NaN) entries count as 0 and
+// stay missing, so the stored matrix is PSD when no pair is missing. It
+// reports whether it repaired.
+func repairPSD(r [][]float64) bool {
+	n := len(r)
+	if n < 2 {
+		return false
+	}
+	a := mat.NewSymDense(n, nil)
+	for i := range n {
+		for j := i; j < n; j++ {
+			if v := r[i][j]; !math.IsNaN(v) {
+				a.SetSym(i, j, v)
+			}
+		}
+	}
+	var eig mat.EigenSym
+	if !eig.Factorize(a, true) {
+		return false
+	}
+	vals := eig.Values(nil)
+	if slices.Min(vals) >= psdTolerance {
+		return false
+	}
+	var vecs mat.Dense
+	eig.VectorsTo(&vecs)
+	b := make([]float64, n*n)
+	for k, l := range vals {
+		if l <= 0 {
+			continue
+		}
+		for i := range n {
+			vi := vecs.At(i, k) * l
+			for j := range n {
+				b[i*n+j] += vi * vecs.At(j, k)
+			}
+		}
+	}
+	for i := range n {
+		for j := range n {
+			if i == j {
+				r[i][j] = 1
+				continue
+			}
+			if math.IsNaN(r[i][j]) {
+				continue
+			}
+			di, dj := b[i*n+i], b[j*n+j]
+			v := 0.0
+			if di > 0 && dj > 0 {
+				v = b[i*n+j] / math.Sqrt(di*dj)
+			}
+			r[i][j] = math.Max(-1, math.Min(1, v))
+		}
+	}
+	return true
+}
+
+// clusters numbers the connected components of the graph linking
+// holdings with |ρ| ≥ ClusterThreshold, from 1 by descending total |MV|
+// (ties by the first member's position), by union-find: linear in pairs.
+func clusters(r [][]float64, mv []float64) []int {
+	n := len(r)
+	parent := make([]int, n)
+	for i := range parent {
+		parent[i] = i
+	}
+	var find func(int) int
+	find = func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			if v := r[i][j]; !math.IsNaN(v) && math.Abs(v) >= ClusterThreshold {
+				if a, b := find(i), find(j); a != b {
+					parent[max(a, b)] = min(a, b)
+				}
+			}
+		}
+	}
+	total := make([]float64, n)
+	for i := range n {
+		total[find(i)] += math.Abs(mv[i])
+	}
+	var roots []int
+	for i := range n {
+		if find(i) == i {
+			roots = append(roots, i)
+		}
+	}
+	slices.SortStableFunc(roots, func(a, b int) int { return cmp.Compare(total[b], total[a]) })
+	num := make([]int, n)
+	for k, root := range roots {
+		num[root] = k + 1
+	}
+	out := make([]int, n)
+	for i := range n {
+		out[i] = num[find(i)]
+	}
+	return out
+}
+
+// symCorr is one symbol's rolling window on sessions [d0, end], by d−d0:
+// the shift in force (the window mean at the last sync), the shifted sum
+// divided by √90, whether all 90 sessions have a return, and the inverse
+// of the centred root sum of squares (0: no variance).
+type symCorr struct {
+	shift, sxs, inv []float64
+	full            []bool
+}
+
+// corrCache shares log returns and window sums between the portfolios of
+// an engine: keyed by the laid series (one per symbol, price generation
+// and axis) and the range.
+type corrCache struct {
+	mu   sync.Mutex
+	lrs  map[corrKey][]float64
+	sums map[corrKey]*symCorr
+}
+
+type corrKey struct {
+	s      *series
+	lo, hi int
+}
+
+// maxCorrCached bounds each map of the cache; past it, it starts over.
+const maxCorrCached = 4096
+
+func newCorrCache() *corrCache {
+	return &corrCache{lrs: map[corrKey][]float64{}, sums: map[corrKey]*symCorr{}}
+}
+
+// logReturns returns logReturns(s, lo, hi), shared when c is not nil.
+func (c *corrCache) logReturns(s *series, lo, hi int) []float64 {
+	if c == nil {
+		return logReturns(s, lo, hi)
+	}
+	k := corrKey{s, lo, hi}
+	c.mu.Lock()
+	r, ok := c.lrs[k]
+	c.mu.Unlock()
+	if ok {
+		return r
+	}
+	r = logReturns(s, lo, hi)
+	c.mu.Lock()
+	if len(c.lrs) >= maxCorrCached {
+		c.lrs = map[corrKey][]float64{}
+	}
+	c.lrs[k] = r
+	c.mu.Unlock()
+	return r
+}
+
+// stats returns the symbol's rolling window on [d0, end] (syncs marks the
+// sync sessions), shared when c is not nil. The sums depend only on the
+// returns and the sync sessions, so sharing changes no value.
+func (c *corrCache) stats(s *series, x []float64, d0, end int, syncs []bool) *symCorr {
+	k := corrKey{s, d0, end}
+	if c != nil {
+		c.mu.Lock()
+		st, ok := c.sums[k]
+		c.mu.Unlock()
+		if ok {
+			return st
+		}
+	}
+	n := end - d0 + 1
+	st := &symCorr{shift: make([]float64, n), sxs: make([]float64, n), inv: make([]float64, n), full: make([]bool, n)}
+	scale := 1 / math.Sqrt(CorrelationWindow)
+	var k0, s1, s2 float64
+	cnt := 0
+	for d := d0; d <= end; d++ {
+		if syncs[d] {
+			k0, s1, s2, cnt = 0, 0, 0, 0
+			var sum float64
+			for i := max(d-CorrelationWindow+1, 0); i <= d; i++ {
+				if x[i] == x[i] {
+					sum += x[i]
+					cnt++
+				}
+			}
+			if cnt > 0 {
+				k0 = sum / float64(cnt)
+			}
+			for i := max(d-CorrelationWindow+1, 0); i <= d; i++ {
+				if x[i] == x[i] {
+					v := x[i] - k0
+					s1 += v
+					s2 += v * v
+				}
+			}
+		} else {
+			if i := d - CorrelationWindow; i >= 0 && x[i] == x[i] {
+				v := x[i] - k0
+				s1 -= v
+				s2 -= v * v
+				cnt--
+			}
+			if x[d] == x[d] {
+				v := x[d] - k0
+				s1 += v
+				s2 += v * v
+				cnt++
+			}
+		}
+		i := d - d0
+		st.shift[i], st.sxs[i] = k0, s1*scale
+		if cnt == CorrelationWindow {
+			st.full[i] = true
+			if v := s2 - s1*s1/CorrelationWindow; v > 1e-13*s2 {
+				st.inv[i] = 1 / math.Sqrt(v)
+			}
+		}
+	}
+	if c != nil {
+		c.mu.Lock()
+		if len(c.sums) >= maxCorrCached {
+			c.sums = map[corrKey]*symCorr{}
+		}
+		c.sums[k] = st
+		c.mu.Unlock()
+	}
+	return st
+}
