@@ -16,7 +16,10 @@
 //
 //	r, err := daemon.New(pool, &daemon.Config{Logger: logger})
 //	if err := r.Start(ctx); err != nil { … }
-//	http.Handle("/", r.Handler()) // /metrics /healthz /readyz /status
+//	for _, p := range []string{"/metrics", "/healthz", "/readyz", "/status"} {
+//		http.Handle(p, r.Handler())
+//	}
+//	http.Handle("/", r.OpsPage(nil)) // the operator's web page
 //	…
 //	r.Stop(shutdownCtx) // finish in-flight work, then release leases
 //

@@ -137,7 +137,7 @@ func ExampleReconciler_SweepNow() {
 	state()
 	// Output:
 	// target 2025-02-28: 1 pending, 0 current
-	//   portfolio pending: never snapshotted
+	//   portfolio pending: never snapshotted: 3 trading days to compute through 2025-02-28; due: a running reconciler claims it on its next sweep (`backfilld run --once` runs it here)
 	// claimed: 1
 	// target 2025-02-28: 0 pending, 1 current
 }

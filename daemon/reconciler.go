@@ -31,6 +31,7 @@ type Reconciler struct {
 	pool     *pgxpool.Pool
 	cfg      Config
 	engine   *batch.Engine
+	client   *portfolio.Client // the library's reads
 	cal      batch.Calendar
 	metrics  *metrics
 	gatherer prometheus.Gatherer
@@ -71,6 +72,10 @@ func New(pool *pgxpool.Pool, cfg *Config) (*Reconciler, error) {
 		if err != nil {
 			return nil, err
 		}
+	}
+	r.client, err = portfolio.NewClient(pool, &portfolio.Config{Schema: c.Schema, NotifyChannel: c.NotifyChannel, Now: c.Now, Logger: c.Logger})
+	if err != nil {
+		return nil, err
 	}
 	r.cal = c.Calendar
 	if r.cal == nil {

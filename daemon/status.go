@@ -66,9 +66,12 @@ type PortfolioStatus struct {
 	Attempts      int        `json:"attempts"`
 	LastError     string     `json:"last_error,omitempty"`
 	NextAttemptAt time.Time  `json:"next_attempt_at"`
+	Due           bool       `json:"due"`
 	LeaseOwner    string     `json:"lease_owner,omitempty"`
+	LeaseExpires  *time.Time `json:"lease_expires_at,omitempty"`
 	Requested     bool       `json:"requested"`
-	Reason        string     `json:"reason"`
+	// Reason is the wording of Explain's Reason.
+	Reason string `json:"reason"`
 }
 
 // Status reads the state of every portfolio against target (zero: the
@@ -139,22 +142,34 @@ func (r *Reconciler) Status(ctx context.Context, target time.Time, limit int) (*
 		return nil
 	})
 	if limit > 0 {
+		lastSession := batch.MostRecentClose(r.cal, r.cfg.Now(), r.engine.Config().CloseDelay)
 		b.Queue(r.cfg.Schema.SQL(`
-			SELECT portfolio_id, status, snapshot_through, attempts, coalesce(last_error, ''), next_attempt_at,
-			       coalesce(lease_owner, ''), requested_at IS NOT NULL
-			FROM {schema}.backfill_state
-			WHERE status IN ('failing', 'quarantined') OR snapshot_through IS NULL OR snapshot_through < $1
-			   OR requested_at IS NOT NULL
-			ORDER BY status = 'quarantined' DESC, status = 'failing' DESC, snapshot_through NULLS FIRST, portfolio_id
+			SELECT s.portfolio_id, s.status, s.snapshot_through, p.inception_date, s.attempts, coalesce(s.last_error, ''),
+			       s.next_attempt_at, s.next_attempt_at <= now(), coalesce(s.lease_owner, ''), s.lease_expires_at,
+			       coalesce(s.lease_expires_at <= now(), false), s.requested_at IS NOT NULL
+			FROM {schema}.backfill_state s JOIN {schema}.portfolios p ON p.id = s.portfolio_id
+			WHERE s.status IN ('failing', 'quarantined') OR s.snapshot_through IS NULL OR s.snapshot_through < $1
+			   OR s.requested_at IS NOT NULL
+			ORDER BY s.status = 'quarantined' DESC, s.status = 'failing' DESC, s.snapshot_through NULLS FIRST, s.portfolio_id
 			LIMIT $2`), nullDate(target), limit).Query(func(rows pgx.Rows) error {
 			var err error
 			st.Attention, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (PortfolioStatus, error) {
 				var p PortfolioStatus
-				err := row.Scan(&p.PortfolioID, &p.State, &p.Watermark, &p.Attempts, &p.LastError, &p.NextAttemptAt, &p.LeaseOwner, &p.Requested)
-				if p.Watermark != nil && !target.IsZero() {
-					p.LagDays = batch.SessionsBetween(r.cal, *p.Watermark, target)
+				var inception time.Time
+				var leaseExpired bool
+				err := row.Scan(&p.PortfolioID, &p.State, &p.Watermark, &inception, &p.Attempts, &p.LastError,
+					&p.NextAttemptAt, &p.Due, &p.LeaseOwner, &p.LeaseExpires, &leaseExpired, &p.Requested)
+				w := &behind{
+					id: p.PortfolioID, hasState: true, state: p.State, watermark: p.Watermark, lastSession: lastSession,
+					attempts: p.Attempts, lastError: p.LastError, nextAttemptAt: p.NextAttemptAt, due: p.Due,
+					leaseOwner: p.LeaseOwner, leaseExpires: p.LeaseExpires, leaseExpired: leaseExpired,
+					requested: p.Requested, benchmark: r.engine.Config().Benchmark,
 				}
-				p.Reason = r.reason(&p, target)
+				if !target.IsZero() {
+					p.LagDays = lagDays(r.cal, p.Watermark, inception, target)
+					w.target, w.lagDays, w.benchmarkHasClose = &target, p.LagDays, target.Equal(lastSession)
+				}
+				p.Reason = w.reason()
 				return p, err
 			})
 			return err
@@ -174,26 +189,6 @@ func (r *Reconciler) Status(ctx context.Context, target time.Time, limit int) (*
 	st.InFlight = len(r.inFlight)
 	r.mu.Unlock()
 	return st, nil
-}
-
-// reason says in words why a portfolio needs attention.
-func (r *Reconciler) reason(p *PortfolioStatus, target time.Time) string {
-	switch {
-	case p.State == "quarantined":
-		return fmt.Sprintf("quarantined after %d failed attempts (retry by hand): %s", p.Attempts, p.LastError)
-	case p.State == "failing":
-		return fmt.Sprintf("failing, attempt %d, next at %s: %s", p.Attempts, p.NextAttemptAt.UTC().Format(time.RFC3339), p.LastError)
-	case p.State == "running":
-		return "backfilling on " + p.LeaseOwner
-	case p.Watermark == nil:
-		return "never snapshotted"
-	case p.Requested:
-		return "recalculation requested"
-	case p.State == "waiting_for_prices":
-		return "waiting for prices"
-	default:
-		return fmt.Sprintf("%d trading days behind %s", p.LagDays, target.Format(time.DateOnly))
-	}
 }
 
 // Retry makes a quarantined or failing portfolio due again now, with its

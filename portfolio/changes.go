@@ -44,6 +44,35 @@ type CapitalFlow struct {
 // the same transaction and a backfill is requested, so the next backfill
 // recomputes exactly the affected days.
 func (c *Client) RecordCapitalFlow(ctx context.Context, portfolioID uuid.UUID, f CapitalFlow) (uuid.UUID, error) {
+	amount, err := validateFlow(&f)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	date := dateOnly(f.Date)
+	id := newID()
+	err = inTx(ctx, c.db, func(tx pgx.Tx) error {
+		inception, err := c.lockLive(ctx, tx, portfolioID)
+		if err != nil {
+			return err
+		}
+		if err := checkFlowDate(date, inception); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, c.cfg.Schema.SQL(`
+			INSERT INTO {schema}.capital_flows (portfolio_id, id, flow_date, amount, description)
+			VALUES ($1, $2, $3, $4, $5)`), portfolioID, id, date, amount, strings.TrimSpace(f.Description)); err != nil {
+			return fmt.Errorf("insert flow: %w", err)
+		}
+		return c.rewind(ctx, tx, portfolioID, date)
+	})
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("record capital flow: %w", err)
+	}
+	return id, nil
+}
+
+// validateFlow checks a flow's fields and returns its amount.
+func validateFlow(f *CapitalFlow) (Decimal, error) {
 	var errs []FieldError
 	amount, err := ParseDecimal(strings.TrimSpace(f.Amount))
 	switch {
@@ -61,31 +90,19 @@ func (c *Client) RecordCapitalFlow(ctx context.Context, portfolioID uuid.UUID, f
 		errs = append(errs, FieldError{Field: "description", Code: ErrPort012, Message: Message(ErrPort012)})
 	}
 	if len(errs) > 0 {
-		return uuid.Nil, &ValidationError{Code: errs[0].Code, Message: errs[0].Message, Errors: errs}
+		return amount, &ValidationError{Code: errs[0].Code, Message: errs[0].Message, Errors: errs}
 	}
-	date := dateOnly(f.Date)
-	id := newID()
-	err = inTx(ctx, c.db, func(tx pgx.Tx) error {
-		inception, err := c.lockLive(ctx, tx, portfolioID)
-		if err != nil {
-			return err
-		}
-		if date.Before(inception) {
-			return &ValidationError{Code: ErrFlow002, Message: "Flow date is before the portfolio's inception",
-				Errors: []FieldError{{Field: "date", Code: ErrFlow002, Value: date.Format(time.DateOnly),
-					Message: "Flow date " + date.Format(time.DateOnly) + " is before the portfolio's inception " + inception.Format(time.DateOnly)}}}
-		}
-		if _, err := tx.Exec(ctx, c.cfg.Schema.SQL(`
-			INSERT INTO {schema}.capital_flows (portfolio_id, id, flow_date, amount, description)
-			VALUES ($1, $2, $3, $4, $5)`), portfolioID, id, date, amount, strings.TrimSpace(f.Description)); err != nil {
-			return fmt.Errorf("insert flow: %w", err)
-		}
-		return c.rewind(ctx, tx, portfolioID, date)
-	})
-	if err != nil {
-		return uuid.Nil, fmt.Errorf("record capital flow: %w", err)
+	return amount, nil
+}
+
+// checkFlowDate refuses a flow dated before the portfolio's inception.
+func checkFlowDate(date, inception time.Time) error {
+	if !date.Before(inception) {
+		return nil
 	}
-	return id, nil
+	return &ValidationError{Code: ErrFlow002, Message: "Flow date is before the portfolio's inception",
+		Errors: []FieldError{{Field: "date", Code: ErrFlow002, Value: date.Format(time.DateOnly),
+			Message: "Flow date " + date.Format(time.DateOnly) + " is before the portfolio's inception " + inception.Format(time.DateOnly)}}}
 }
 
 // AddPositionsResult describes positions added to a portfolio.

@@ -33,6 +33,11 @@
 // one schema (default "backfill"), created by the embedded migrations that
 // Migrate applies.
 //
+// The client also reads what the library stores, typed: PortfolioList,
+// RunList (newest first, paged by cursor), SnapshotList, SnapshotGet,
+// FactorExposureList, FlowList, PositionList. Code outside the library
+// reads through these rather than querying its tables.
+//
 // Package portfoliotest provides a real PostgreSQL for tests; package
 // pgserver runs an embedded server from the machine's installed binaries.
 package portfolio

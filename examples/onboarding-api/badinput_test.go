@@ -92,7 +92,7 @@ func rawRequest(t *testing.T, e *env, head string, body []byte) (*http.Response,
 // the request.
 func serveDirect(e *env, r *http.Request) (*http.Response, []byte) {
 	rec := httptest.NewRecorder()
-	newServer(e.db.Pool, e.client, nil).ServeHTTP(rec, r)
+	newServer(e.client, serverOptions{Reconciler: e.rec, AdminToken: testAdminToken}).ServeHTTP(rec, r)
 	resp := rec.Result()
 	b, _ := io.ReadAll(resp.Body)
 	return resp, b

@@ -67,6 +67,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	fs := flag.NewFlagSet("onboarding-api", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", or(getenv("ADDR"), ":8080"), "listen address (env ADDR)")
+	adminToken := fs.String("admin-token", getenv("BACKFILL_ADMIN_TOKEN"),
+		"enable the /api/v1/admin routes for requests sending this bearer token (env BACKFILL_ADMIN_TOKEN); empty: they answer 404")
 	dataDir := fs.String("data-dir", or(getenv("BACKFILL_DATA_DIR"), filepath.Join(os.TempDir(), "backfill-onboarding-api", "pgdata")),
 		"embedded PostgreSQL data directory, used when DATABASE_URL is unset (env BACKFILL_DATA_DIR)")
 	if err := fs.Parse(args); err != nil {
@@ -120,7 +122,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}()
 
 	mux := http.NewServeMux()
-	mux.Handle("/", newServer(pool, client, logger))
+	mux.Handle("/", newServer(client, serverOptions{Reconciler: rec, AdminToken: *adminToken, Logger: logger}))
 	ops := rec.Handler()
 	for _, p := range []string{"GET /metrics", "GET /healthz", "GET /readyz", "GET /status"} {
 		mux.Handle(p, ops)

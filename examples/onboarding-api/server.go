@@ -10,14 +10,15 @@ import (
 	"mime/multipart"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
+	"github.com/sigmasight/backfill/daemon"
 	"github.com/sigmasight/backfill/portfolio"
 )
 
@@ -70,25 +71,39 @@ const (
 // server is the onboarding HTTP API: the seed system's endpoints over the
 // portfolio library, reading results from the library's tables.
 type server struct {
-	db      portfolio.Querier
-	client  *portfolio.Client
-	schema  portfolio.Schema
-	logger  *slog.Logger
-	maxBody int64
-	mux     *http.ServeMux
+	client     *portfolio.Client
+	rec        *daemon.Reconciler
+	adminToken string
+	logger     *slog.Logger
+	maxBody    int64
+	mux        *http.ServeMux
+	// routes lists every pattern registered, for the OpenAPI check.
+	routes []string
 }
 
-// newServer returns the API's handler. db reads snapshots, runs and
-// exposures (usually the pool client writes through); a nil logger
-// discards. Request bodies are limited to the client's MaxBytes plus
-// multipart overhead.
-func newServer(db portfolio.Querier, client *portfolio.Client, logger *slog.Logger) http.Handler {
+// serverOptions configures newServer.
+type serverOptions struct {
+	// Reconciler serves the admin routes' retries and the explanations;
+	// required.
+	Reconciler *daemon.Reconciler
+	// AdminToken enables the admin routes for requests that send it as a
+	// bearer token; empty disables them (404).
+	AdminToken string
+	// Logger receives a line per request; nil discards.
+	Logger *slog.Logger
+}
+
+// newServer returns the API's handler, reading and writing through the
+// library's client. Request bodies are limited to the client's MaxBytes
+// plus multipart overhead.
+func newServer(client *portfolio.Client, opts serverOptions) http.Handler {
+	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	cfg := client.Config()
 	s := &server{
-		db: db, client: client, schema: cfg.Schema, logger: logger,
+		client: client, rec: opts.Reconciler, adminToken: opts.AdminToken, logger: logger,
 		maxBody: cfg.MaxBytes + multipartOverhead, mux: http.NewServeMux(),
 	}
 	s.route("POST", "/api/v1/onboarding/create-portfolio", s.createPortfolio)
@@ -100,6 +115,10 @@ func newServer(db portfolio.Querier, client *portfolio.Client, logger *slog.Logg
 		s.route("GET", p+"/snapshots", s.snapshots)
 		s.route("GET", p+"/factor-exposures", s.factorExposures)
 	}
+	s.portfolioRoutes()
+	s.analyticsRoutes()
+	s.adminRoutes()
+	s.route("GET", "/openapi.json", s.openAPI)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotFound, errNotFound, "No route for "+r.Method+" "+r.URL.Path, nil)
 	})
@@ -109,12 +128,14 @@ func newServer(db portfolio.Querier, client *portfolio.Client, logger *slog.Logg
 // route registers h for method and path, and a JSON 405 for the path's
 // other methods (ServeMux's own 405 is plain text).
 func (s *server) route(method, path string, h http.HandlerFunc) {
+	s.routes = append(s.routes, method+" "+path)
 	s.mux.HandleFunc(method+" "+path, h)
-	allow := method
-	if method == http.MethodGet {
-		allow = "GET, HEAD"
+	if slices.Contains(s.routes, "*"+path) {
+		return // the path's 405 is registered; ServeMux dispatches by method
 	}
+	s.routes = append(s.routes, "*"+path)
 	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		allow := s.allowed(path)
 		w.Header().Set("Allow", allow)
 		s.fail(w, r, http.StatusMethodNotAllowed, errMethodNotAllowed,
 			fmt.Sprintf("Method %s is not allowed here; use %s", r.Method, allow), nil)
@@ -250,15 +271,12 @@ func (s *server) ownedPortfolio(w http.ResponseWriter, r *http.Request) (uuid.UU
 	if !ok {
 		return uuid.Nil, false
 	}
-	var mine bool
-	err := s.db.QueryRow(r.Context(), s.schema.SQL(
-		`SELECT owner_id = $2 FROM {schema}.portfolios WHERE id = $1 AND deleted_at IS NULL`), id, owner).Scan(&mine)
-	if errors.Is(err, pgx.ErrNoRows) || (err == nil && !mine) {
-		s.portfolioNotFound(w, r, id)
-		return uuid.Nil, false
-	}
-	if err != nil {
-		s.internal(w, r, fmt.Errorf("look up portfolio %s: %w", id, err))
+	if _, err := s.client.PortfolioGetOwned(r.Context(), owner, id); err != nil {
+		if errors.Is(err, portfolio.ErrNotFound) {
+			s.portfolioNotFound(w, r, id)
+		} else {
+			s.internal(w, r, fmt.Errorf("look up portfolio %s: %w", id, err))
+		}
 		return uuid.Nil, false
 	}
 	return id, true
@@ -505,18 +523,8 @@ func (s *server) batchStatus(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	out := batchStatusResponse{BatchRunID: runID, PortfolioID: id}
-	var from, through *time.Time
-	var elapsed float64
-	var warnings []byte
-	err := s.db.QueryRow(r.Context(), s.schema.SQL(`
-		SELECT status, trigger, requested_at, started_at, finished_at, from_date, through_date,
-		       days_total, days_written, warnings, error,
-		       coalesce(extract(epoch FROM coalesce(finished_at, now()) - started_at), 0)::float8
-		FROM {schema}.batch_runs WHERE portfolio_id = $1 AND id = $2`), id, runID).Scan(
-		&out.Status, &out.Trigger, &out.RequestedAt, &out.StartedAt, &out.FinishedAt, &from, &through,
-		&out.Progress.DaysTotal, &out.Progress.DaysDone, &warnings, &out.Error, &elapsed)
-	if errors.Is(err, pgx.ErrNoRows) {
+	run, err := s.client.RunGet(r.Context(), id, runID)
+	if errors.Is(err, portfolio.ErrRunNotFound) {
 		s.fail(w, r, http.StatusNotFound, errNotFound, fmt.Sprintf("Batch run %s not found for portfolio %s", runID, id),
 			map[string]string{"resource": "batch_run", "id": runID.String()})
 		return
@@ -525,6 +533,21 @@ func (s *server) batchStatus(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, fmt.Errorf("look up batch run %s: %w", runID, err))
 		return
 	}
+	writeJSON(w, http.StatusOK, batchStatusOf(run, time.Now()))
+}
+
+// batchStatusOf describes a run for a client polling it.
+func batchStatusOf(run *portfolio.BatchRun, now time.Time) batchStatusResponse {
+	out := batchStatusResponse{
+		BatchRunID: run.ID, PortfolioID: run.PortfolioID, Status: string(run.Status), Trigger: string(run.Trigger),
+		RequestedAt: run.RequestedAt, StartedAt: run.StartedAt, FinishedAt: run.FinishedAt,
+		Progress: progress{DaysTotal: run.DaysTotal, DaysDone: run.DaysWritten},
+	}
+	if run.Error != "" {
+		out.Error = &run.Error
+	}
+	from, through, warnings := run.From, run.Through, run.Warnings
+	elapsed := run.Duration(now).Seconds()
 	out.TriggeredBy = out.Trigger
 	out.ElapsedSeconds = int64(max(elapsed, 0))
 	out.FromDate, out.ThroughDate = dateString(from), dateString(through)
@@ -543,7 +566,7 @@ func (s *server) batchStatus(w http.ResponseWriter, r *http.Request) {
 		out.Error = nil
 	}
 	out.Message = runMessage(&out)
-	writeJSON(w, http.StatusOK, out)
+	return out
 }
 
 // runMessage says in a sentence what a run's status means for a client.
@@ -592,35 +615,6 @@ func (s *server) queryDate(w http.ResponseWriter, r *http.Request, name string) 
 	return &d, true
 }
 
-// snapshot is one day of portfolio_snapshots. Money is a JSON number,
-// exact: the engine stores each amount as its float64's shortest decimal.
-type snapshot struct {
-	Date              string     `json:"date"`
-	NAV               float64    `json:"nav"`
-	Cash              float64    `json:"cash"`
-	LongValue         float64    `json:"long_value"`
-	ShortValue        float64    `json:"short_value"`
-	GrossExposure     float64    `json:"gross_exposure"`
-	NetExposure       float64    `json:"net_exposure"`
-	DailyPnL          float64    `json:"daily_pnl"`
-	DailyRealizedPnL  float64    `json:"daily_realized_pnl"`
-	DailyReturn       *float64   `json:"daily_return"`
-	CumulativePnL     float64    `json:"cumulative_pnl"`
-	CumulativeReturn  *float64   `json:"cumulative_return"`
-	CapitalFlow       float64    `json:"capital_flow"`
-	NumPositions      int        `json:"num_positions"`
-	NumLong           int        `json:"num_long"`
-	NumShort          int        `json:"num_short"`
-	StalePositions    int        `json:"stale_positions"`
-	UnpricedPositions int        `json:"unpriced_positions"`
-	Volatility21d     *float64   `json:"volatility_21d"`
-	Volatility63d     *float64   `json:"volatility_63d"`
-	BetaRealized90d   *float64   `json:"beta_realized_90d"`
-	MaxDrawdown       *float64   `json:"max_drawdown"`
-	BatchRunID        *uuid.UUID `json:"batch_run_id"`
-	ComputedAt        time.Time  `json:"computed_at"`
-}
-
 // snapshots handles GET /api/v1/portfolios/{id}/snapshots?from=&to=.
 func (s *server) snapshots(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.ownedPortfolio(w, r)
@@ -639,37 +633,22 @@ func (s *server) snapshots(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, errInvalidParameter, "from must not be after to", map[string]string{"parameter": "from"})
 		return
 	}
-	rows, err := s.db.Query(r.Context(), s.schema.SQL(`
-		SELECT snapshot_date, nav::float8, cash::float8, long_value::float8, short_value::float8,
-		       gross_exposure::float8, net_exposure::float8, daily_pnl::float8, daily_realized_pnl::float8,
-		       daily_return, cumulative_pnl::float8, cumulative_return, capital_flow::float8,
-		       num_positions, num_long, num_short, stale_positions, unpriced_positions,
-		       volatility_21d, volatility_63d, beta_realized_90d, max_drawdown, batch_run_id, computed_at
-		FROM {schema}.portfolio_snapshots
-		WHERE portfolio_id = $1 AND snapshot_date >= coalesce($2::date, '-infinity') AND snapshot_date <= coalesce($3::date, 'infinity')
-		ORDER BY snapshot_date`), id, from, to)
-	if err != nil {
-		s.internal(w, r, fmt.Errorf("snapshots of %s: %w", id, err))
-		return
+	params := &portfolio.SnapshotListParams{}
+	if from != nil {
+		params.From = *from
 	}
-	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (snapshot, error) {
-		var x snapshot
-		var d time.Time
-		err := row.Scan(&d, &x.NAV, &x.Cash, &x.LongValue, &x.ShortValue, &x.GrossExposure, &x.NetExposure,
-			&x.DailyPnL, &x.DailyRealizedPnL, &x.DailyReturn, &x.CumulativePnL, &x.CumulativeReturn, &x.CapitalFlow,
-			&x.NumPositions, &x.NumLong, &x.NumShort, &x.StalePositions, &x.UnpricedPositions,
-			&x.Volatility21d, &x.Volatility63d, &x.BetaRealized90d, &x.MaxDrawdown, &x.BatchRunID, &x.ComputedAt)
-		x.Date = d.Format(time.DateOnly)
-		return x, err
-	})
+	if to != nil {
+		params.To = *to
+	}
+	stored, err := s.client.SnapshotList(r.Context(), id, params)
 	if err != nil {
 		s.internal(w, r, fmt.Errorf("snapshots of %s: %w", id, err))
 		return
 	}
 	writeJSON(w, http.StatusOK, struct {
-		PortfolioID uuid.UUID  `json:"portfolio_id"`
-		Snapshots   []snapshot `json:"snapshots"`
-	}{id, list})
+		PortfolioID uuid.UUID             `json:"portfolio_id"`
+		Snapshots   []*portfolio.Snapshot `json:"snapshots"`
+	}{id, stored})
 }
 
 // factorExposure is one factor of one day.
@@ -694,29 +673,24 @@ func (s *server) factorExposures(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if date == nil {
-		err := s.db.QueryRow(r.Context(), s.schema.SQL(
-			`SELECT max(exposure_date) FROM {schema}.factor_exposures WHERE portfolio_id = $1`), id).Scan(&date)
+		latest, err := s.client.LatestExposureDate(r.Context(), id)
 		if err != nil {
 			s.internal(w, r, fmt.Errorf("latest exposure date of %s: %w", id, err))
 			return
 		}
+		if !latest.IsZero() {
+			date = &latest
+		}
 	}
 	list := []factorExposure{}
 	if date != nil {
-		rows, err := s.db.Query(r.Context(), s.schema.SQL(`
-			SELECT factor, exposure, exposure_dollar, holdings_covered, holdings_excluded, gross_coverage
-			FROM {schema}.factor_exposures WHERE portfolio_id = $1 AND exposure_date = $2
-			ORDER BY factor`), id, *date)
-		if err == nil {
-			list, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (factorExposure, error) {
-				var f factorExposure
-				err := row.Scan(&f.Factor, &f.Exposure, &f.ExposureDollar, &f.HoldingsCovered, &f.HoldingsExcluded, &f.GrossCoverage)
-				return f, err
-			})
-		}
-		if err != nil {
+		stored, err := s.client.FactorExposureList(r.Context(), id, *date)
+		if err != nil && !errors.Is(err, portfolio.ErrNotComputed) {
 			s.internal(w, r, fmt.Errorf("factor exposures of %s: %w", id, err))
 			return
+		}
+		for _, f := range stored {
+			list = append(list, factorExposure(f))
 		}
 	}
 	writeJSON(w, http.StatusOK, struct {

@@ -27,6 +27,9 @@ import (
 
 func TestMain(m *testing.M) { portfoliotest.Main(m) }
 
+// testAdminToken enables the admin routes in the tests.
+const testAdminToken = "test-admin-token"
+
 // lastDay is the last session with prices; the clock stands the morning
 // after it, so it is the latest closed trading day.
 const lastDay = "2025-04-30"
@@ -41,7 +44,9 @@ type env struct {
 	t        *testing.T
 	db       *portfoliotest.DB
 	client   *portfolio.Client
+	rec      *daemon.Reconciler
 	srv      *httptest.Server
+	api      *validator
 	now      func() time.Time
 	sessions []time.Time
 }
@@ -58,8 +63,17 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.srv = httptest.NewServer(newServer(db.Pool, e.client, nil))
+	// The schedule is the fallback should a notification arrive before the
+	// listener is connected; startReconciler starts it.
+	e.rec, err = daemon.New(db.Pool, &daemon.Config{Now: e.now, Schedule: "@every 1s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = httptest.NewServer(newServer(e.client, serverOptions{Reconciler: e.rec, AdminToken: testAdminToken}))
 	t.Cleanup(e.srv.Close)
+	// Every response of every test is checked against openapi.json.
+	e.api = newValidator(t, e.srv.Client().Transport)
+	e.srv.Client().Transport = e.api
 	cal := batch.NewNYSECalendar()
 	e.sessions = batch.SessionsEnding(cal, last, priceSessions)
 	return e
@@ -113,12 +127,7 @@ func (e *env) loadPrices() {
 // the test ends.
 func (e *env) startReconciler() {
 	e.t.Helper()
-	// The schedule is the fallback should a notification arrive before the
-	// listener is connected.
-	r, err := daemon.New(e.db.Pool, &daemon.Config{Now: e.now, Schedule: "@every 1s"})
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	r := e.rec
 	if err := r.Start(context.Background()); err != nil {
 		e.t.Fatal(err)
 	}

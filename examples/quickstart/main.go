@@ -10,8 +10,10 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	_ "embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,13 +23,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -128,7 +130,7 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 	if err := rec.Start(ctx); err != nil {
 		return err
 	}
-	bf, err := waitCurrent(ctx, pool, id, say)
+	bf, err := waitCurrent(ctx, client, id, say)
 	if err == nil {
 		// One more sweep refreshes the reconciler's state gauges; it finds
 		// nothing to do.
@@ -142,7 +144,7 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := summary(ctx, pool, out, id, bf); err != nil {
+	if err := summary(ctx, client, out, id, bf); err != nil {
 		return err
 	}
 	if err := metricLines(reg, out); err != nil {
@@ -156,22 +158,30 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 // that day's closes, unless an earlier run already did.
 func onboardSample(ctx context.Context, pool *pgxpool.Pool, client *portfolio.Client, cal batch.Calendar, through time.Time, say func(string, ...any)) (uuid.UUID, error) {
 	const owner, account = "quickstart", "Sample brokerage"
-	var id uuid.UUID
-	err := pool.QueryRow(ctx, `SELECT id FROM backfill.portfolios WHERE owner_id = $1 AND account_name = $2 AND deleted_at IS NULL`,
-		owner, account).Scan(&id)
-	if err == nil {
-		say("sample portfolio %s already onboarded", id)
-		return id, nil
-	}
-	if !errors.Is(err, pgx.ErrNoRows) {
+	mine, err := client.PortfolioList(ctx, &portfolio.PortfolioListParams{OwnerID: owner})
+	if err != nil {
 		return uuid.Nil, err
+	}
+	for _, p := range mine {
+		if p.AccountName == account {
+			say("sample portfolio %s already onboarded", p.ID)
+			return p.ID, nil
+		}
 	}
 	start := batch.SessionOnOrAfter(cal, through.AddDate(-2, 0, 0))
 	exit := batch.PrevSession(cal, through.AddDate(-1, 0, 0))
+	prices := batch.NewDBPriceSource(pool, client.Config().Schema)
 	closeOn := func(sym string, d time.Time) (float64, error) {
-		var c float64
-		err := pool.QueryRow(ctx, `SELECT close::float8 FROM backfill.market_prices WHERE symbol = $1 AND price_date = $2`, sym, d).Scan(&c)
-		return c, err
+		closes, err := prices.Closes(ctx, []string{sym}, d, d)
+		if err != nil {
+			return 0, err
+		}
+		for _, c := range closes[sym] {
+			if c.Date.Equal(d) {
+				return c.Value, nil
+			}
+		}
+		return 0, errors.New("no close")
 	}
 	repl := []string{"{start}", start.Format(time.DateOnly), "{exit}", exit.Format(time.DateOnly),
 		"{expiry}", batch.PrevSession(cal, through.AddDate(0, -6, 0)).Format(time.DateOnly)}
@@ -205,11 +215,17 @@ func onboardSample(ctx context.Context, pool *pgxpool.Pool, client *portfolio.Cl
 // loadPrices imports deterministic generated closes for the sample symbols
 // unless they are already there.
 func loadPrices(ctx context.Context, pool *pgxpool.Pool, cal batch.Calendar, first, through time.Time, say func(string, ...any)) error {
-	var have int
-	err := pool.QueryRow(ctx, `SELECT count(*) FROM backfill.market_prices WHERE symbol = ANY($1) AND price_date BETWEEN $2 AND $3`,
-		sampleSymbols, first, through).Scan(&have)
+	closes, err := batch.NewDBPriceSource(pool, portfolio.DefaultSchema).Closes(ctx, sampleSymbols, first, through)
 	if err != nil {
 		return err
+	}
+	have := 0
+	for _, cs := range closes {
+		for _, c := range cs {
+			if !c.Date.Before(first) {
+				have++
+			}
+		}
 	}
 	sessions := batch.Sessions(cal, first, through)
 	if have == len(sessions)*len(sampleSymbols) {
@@ -250,27 +266,31 @@ type runInfo struct {
 
 // waitCurrent polls the portfolio's state while the reconciler works,
 // printing progress, until it is current (or waiting for prices).
-func waitCurrent(ctx context.Context, pool *pgxpool.Pool, id uuid.UUID, say func(string, ...any)) (*runInfo, error) {
+func waitCurrent(ctx context.Context, client *portfolio.Client, id uuid.UUID, say func(string, ...any)) (*runInfo, error) {
 	startedAt := time.Now()
 	deadline := startedAt.Add(2 * time.Minute)
 	var last string
 	ticker := time.NewTicker(50 * time.Millisecond)
 	defer ticker.Stop()
 	for {
-		var state string
-		var run runInfo
-		var finished, started *time.Time
-		err := pool.QueryRow(ctx, `
-			SELECT s.status, coalesce(r.status, ''), coalesce(r.days_written, 0), coalesce(r.days_total, 0),
-			       coalesce(r.warnings, '[]'), r.started_at, r.finished_at
-			FROM backfill.backfill_state s
-			LEFT JOIN LATERAL (SELECT * FROM backfill.batch_runs WHERE portfolio_id = s.portfolio_id
-			                   ORDER BY requested_at DESC, id DESC LIMIT 1) r ON true
-			WHERE s.portfolio_id = $1`, id).Scan(&state, &run.status, &run.daysWritten, &run.total, &run.warnings, &started, &finished)
+		p, err := client.PortfolioGet(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		run.wrote = started != nil && started.After(startedAt.Add(-time.Second)) && run.daysWritten > 0
+		state := p.State
+		runs, err := client.RunList(ctx, &portfolio.RunListParams{PortfolioID: id, Limit: 1})
+		if err != nil {
+			return nil, err
+		}
+		var run runInfo
+		if len(runs.Runs) > 0 {
+			r := runs.Runs[0]
+			run.status, run.daysWritten, run.total = string(r.Status), r.DaysWritten, r.DaysTotal
+			if err := json.Unmarshal(r.Warnings, &run.warnings); err != nil {
+				return nil, err
+			}
+			run.wrote = r.StartedAt != nil && r.StartedAt.After(startedAt.Add(-time.Second)) && run.daysWritten > 0
+		}
 		line := fmt.Sprintf("portfolio %s; last run %s, %d/%d days written", state, run.status, run.daysWritten, run.total)
 		if line != last {
 			say("%s", line)
@@ -325,26 +345,8 @@ func metricLines(reg *prometheus.Registry, out io.Writer) error {
 }
 
 // summary prints the NAV path, returns, exposures and risk.
-func summary(ctx context.Context, pool *pgxpool.Pool, out io.Writer, id uuid.UUID, bf *runInfo) error {
-	rows, err := pool.Query(ctx, `
-		SELECT snapshot_date, nav::float8, daily_return, cumulative_return, long_value::float8,
-		       short_value::float8, gross_exposure::float8, net_exposure::float8, num_positions
-		FROM backfill.portfolio_snapshots WHERE portfolio_id = $1 ORDER BY snapshot_date`, id)
-	if err != nil {
-		return err
-	}
-	type snap struct {
-		date                    time.Time
-		nav                     float64
-		ret, cum                *float64
-		long, short, gross, net float64
-		positions               int
-	}
-	snaps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (snap, error) {
-		var s snap
-		err := r.Scan(&s.date, &s.nav, &s.ret, &s.cum, &s.long, &s.short, &s.gross, &s.net, &s.positions)
-		return s, err
-	})
+func summary(ctx context.Context, client *portfolio.Client, out io.Writer, id uuid.UUID, bf *runInfo) error {
+	snaps, err := client.SnapshotList(ctx, id, nil)
 	if err != nil {
 		return err
 	}
@@ -355,60 +357,47 @@ func summary(ctx context.Context, pool *pgxpool.Pool, out io.Writer, id uuid.UUI
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "date\tNAV\tcumulative return\tgross\tnet\tpositions\t")
 	for i, s := range snaps {
-		if i == len(snaps)-1 || snaps[i+1].date.Month() != s.date.Month() {
-			fmt.Fprintf(tw, "%s\t%.2f\t%s\t%.0f\t%.0f\t%d\t\n", s.date.Format(time.DateOnly), s.nav, pct(s.cum), s.gross, s.net, s.positions)
+		if i == len(snaps)-1 || snaps[i+1].Date.Month() != s.Date.Month() {
+			fmt.Fprintf(tw, "%s\t%.2f\t%s\t%.0f\t%.0f\t%d\t\n", s.Date.Format(time.DateOnly), s.NAV, pct(s.CumulativeReturn), s.GrossExposure, s.NetExposure, s.NumPositions)
 		}
 	}
 	tw.Flush()
-	var best, worst *snap
-	for i := range snaps {
-		s := &snaps[i]
-		if s.ret == nil {
+	var best, worst *portfolio.Snapshot
+	for _, s := range snaps {
+		if s.DailyReturn == nil {
 			continue
 		}
-		if best == nil || *s.ret > *best.ret {
+		if best == nil || *s.DailyReturn > *best.DailyReturn {
 			best = s
 		}
-		if worst == nil || *s.ret < *worst.ret {
+		if worst == nil || *s.DailyReturn < *worst.DailyReturn {
 			worst = s
 		}
 	}
 	last := snaps[len(snaps)-1]
 	fmt.Fprintf(out, "\nlast day %s: NAV %.2f, long %.2f, short %.2f, gross %.2f, net %.2f\n",
-		last.date.Format(time.DateOnly), last.nav, last.long, last.short, last.gross, last.net)
+		last.Date.Format(time.DateOnly), last.NAV, last.LongValue, last.ShortValue, last.GrossExposure, last.NetExposure)
 	if best != nil {
-		fmt.Fprintf(out, "best day %s (%s), worst day %s (%s)\n", best.date.Format(time.DateOnly), pct(best.ret),
-			worst.date.Format(time.DateOnly), pct(worst.ret))
+		fmt.Fprintf(out, "best day %s (%s), worst day %s (%s)\n", best.Date.Format(time.DateOnly), pct(best.DailyReturn),
+			worst.Date.Format(time.DateOnly), pct(worst.DailyReturn))
 	}
-	var vol21, vol63, beta, dd *float64
-	if err := pool.QueryRow(ctx, `SELECT volatility_21d, volatility_63d, beta_realized_90d, max_drawdown
-		FROM backfill.portfolio_snapshots WHERE portfolio_id = $1 AND snapshot_date = $2`, id, last.date).
-		Scan(&vol21, &vol63, &beta, &dd); err != nil {
-		return err
-	}
+	vol21, vol63, beta, dd := last.Volatility21d, last.Volatility63d, last.BetaRealized90d, last.MaxDrawdown
 	fmt.Fprintf(out, "risk: volatility 21d %s, 63d %s, realized beta 90d %s, max drawdown %s\n",
 		strings.TrimPrefix(pct(vol21), "+"), strings.TrimPrefix(pct(vol63), "+"), num(beta), pct(dd))
 
-	rows, err = pool.Query(ctx, `SELECT factor, exposure, exposure_dollar, holdings_covered, holdings_excluded, gross_coverage
-		FROM backfill.factor_exposures WHERE portfolio_id = $1 AND exposure_date = $2`, id, last.date)
+	factors, err := client.FactorExposureList(ctx, id, last.Date)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nfactor exposures on %s\n", last.date.Format(time.DateOnly))
+	fmt.Fprintf(out, "\nfactor exposures on %s\n", last.Date.Format(time.DateOnly))
 	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "factor\texposure\tdollars\tholdings\texcluded\tgross covered\t")
-	var factor string
-	var expo, dollars, coverage *float64
-	var covered, excluded int
-	_, err = pgx.ForEachRow(rows, []any{&factor, &expo, &dollars, &covered, &excluded, &coverage}, func() error {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t\n", factor, num(expo), money(dollars), covered, excluded, pct(coverage))
-		return nil
-	})
-	if err != nil {
-		return err
+	for _, f := range factors {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t\n", f.Factor, num(f.Exposure), money(f.ExposureDollar),
+			f.HoldingsCovered, f.HoldingsExcluded, pct(f.GrossCoverage))
 	}
 	tw.Flush()
-	if err := composition(ctx, pool, out, id, last.date); err != nil {
+	if err := composition(ctx, client, out, last); err != nil {
 		return err
 	}
 	if bf != nil && bf.wrote {
@@ -447,32 +436,46 @@ func pct(x *float64) string {
 
 // composition prints the day's sector exposure, concentration and
 // provider beta.
-func composition(ctx context.Context, pool *pgxpool.Pool, out io.Writer, id uuid.UUID, day time.Time) error {
-	rows, err := pool.Query(ctx, `SELECT sector, long_value, short_value, net_value, gross_weight, net_weight
-		FROM backfill.sector_exposures WHERE portfolio_id = $1 AND exposure_date = $2 ORDER BY gross_weight DESC, sector`, id, day)
+func composition(ctx context.Context, client *portfolio.Client, out io.Writer, last *portfolio.Snapshot) error {
+	rows, err := client.AnalyticsRows(ctx, portfolio.RelationSectorExposures, last.PortfolioID, last.Date)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nsector exposure on %s\n", day.Format(time.DateOnly))
+	field := func(r portfolio.Row, name string) *float64 {
+		var v *float64
+		json.Unmarshal(r[name], &v) //nolint:errcheck // absent or null: nil
+		return v
+	}
+	zero := func(v *float64) float64 {
+		if v == nil {
+			return 0
+		}
+		return *v
+	}
+	slices.SortFunc(rows, func(a, b portfolio.Row) int {
+		if c := cmp.Compare(zero(field(b, "gross_weight")), zero(field(a, "gross_weight"))); c != 0 {
+			return c
+		}
+		return strings.Compare(string(a["sector"]), string(b["sector"]))
+	})
+	fmt.Fprintf(out, "\nsector exposure on %s\n", last.Date.Format(time.DateOnly))
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "sector\tlong\tshort\tnet\tgross weight\tnet weight\t")
-	var sector string
-	var long, short, net float64
-	var gw, nw *float64
-	_, err = pgx.ForEachRow(rows, []any{&sector, &long, &short, &net, &gw, &nw}, func() error {
-		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%s\t%s\t\n", sector, long, short, net, strings.TrimPrefix(pct(gw), "+"), pct(nw))
-		return nil
-	})
-	if err != nil {
-		return err
+	for _, r := range rows {
+		var sector string
+		json.Unmarshal(r["sector"], &sector) //nolint:errcheck // shown empty
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%s\t%s\t\n", sector, zero(field(r, "long_value")), zero(field(r, "short_value")),
+			zero(field(r, "net_value")), strings.TrimPrefix(pct(field(r, "gross_weight")), "+"), pct(field(r, "net_weight")))
 	}
 	tw.Flush()
-	var hhi, eff, top1, top3, top10, pb, pbCov *float64
-	if err := pool.QueryRow(ctx, `SELECT hhi, effective_positions, top1_weight, top3_weight, top10_weight,
-		provider_beta, provider_beta_coverage FROM backfill.portfolio_snapshots WHERE portfolio_id = $1 AND snapshot_date = $2`, id, day).
-		Scan(&hhi, &eff, &top1, &top3, &top10, &pb, &pbCov); err != nil {
-		return err
+	col := func(name string) *float64 {
+		if v, ok := last.ExtraFloat(name); ok {
+			return &v
+		}
+		return nil
 	}
+	hhi, eff, top1, top3, top10, pb, pbCov := col("hhi"), col("effective_positions"), col("top1_weight"), col("top3_weight"),
+		col("top10_weight"), col("provider_beta"), col("provider_beta_coverage")
 	fmt.Fprintf(out, "concentration: HHI %s, effective positions %s, top 1 / 3 / 10 weight %s / %s / %s\n",
 		money(hhi), num(eff), strings.TrimPrefix(pct(top1), "+"), strings.TrimPrefix(pct(top3), "+"), strings.TrimPrefix(pct(top10), "+"))
 	fmt.Fprintf(out, "provider beta %s (holdings with a reference beta hold %s of gross)\n", num(pb), strings.TrimPrefix(pct(pbCov), "+"))

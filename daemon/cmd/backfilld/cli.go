@@ -62,6 +62,12 @@ var commands = []*command{
 	statusCommand,
 	explainCommand,
 	retryCommand,
+	flowsAddCommand,
+	flowsListCommand,
+	positionsAddCommand,
+	positionsListCommand,
+	positionsCloseCommand,
+	deleteCommand,
 	benchCommand,
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -19,7 +18,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sourcegraph/conc"
@@ -540,7 +538,7 @@ func runBench(ctx context.Context, a *app, f *benchFlags) (err error) {
 		return err
 	}
 	progress("every portfolio current after %.1fs; COPY baseline of %d snapshot rows", rep.TimeToCurrent, rep.SnapshotRows)
-	copyTime, err := copyBaseline(ctx, pool, schema, rep.SnapshotRows)
+	copyTime, err := batch.SnapshotCopyBaseline(ctx, pool, schema, rep.SnapshotRows)
 	if err != nil {
 		return err
 	}
@@ -757,6 +755,10 @@ func onboardedLine(o *benchOnboarding, n int) string {
 // nil, still onboarding.
 func waitCurrent(ctx context.Context, f *benchFlags, pool *pgxpool.Pool, schema portfolio.Schema,
 	o *benchOnboarding, deadline time.Time, progress func(string, ...any)) error {
+	client, err := portfolio.NewClient(pool, &portfolio.Config{Schema: schema})
+	if err != nil {
+		return err
+	}
 	return watch(ctx, deadline, progress, func() (bool, string, error) {
 		var line string
 		if o != nil {
@@ -765,11 +767,8 @@ func waitCurrent(ctx context.Context, f *benchFlags, pool *pgxpool.Pool, schema 
 			}
 			line = onboardedLine(o, f.portfolios) + ", "
 		}
-		var current, failing int
-		if err := pool.QueryRow(ctx, schema.SQL(`
-			SELECT count(*) FILTER (WHERE status = 'current' AND lease_token IS NULL),
-			       count(*) FILTER (WHERE status IN ('failing', 'quarantined'))
-			FROM {schema}.backfill_state`)).Scan(&current, &failing); err != nil {
+		current, failing, err := client.StateTotals(ctx)
+		if err != nil {
 			return false, "", fmt.Errorf("poll backfill state: %w", err)
 		}
 		line += fmt.Sprintf("current %d/%d", current, f.portfolios)
@@ -800,20 +799,16 @@ func percentiles(ds []time.Duration) latencyMS {
 // The reconcilers' clock starts at since, or at the first onboarding when
 // since is zero.
 func measureBench(ctx context.Context, pool *pgxpool.Pool, schema portfolio.Schema, since time.Time, rep *benchReport) error {
-	var firstOnboarding, lastOnboarding, firstRun, lastCurrent *time.Time
-	if err := pool.QueryRow(ctx, schema.SQL(`
-		SELECT (SELECT min(created_at) FROM {schema}.portfolios),
-		       (SELECT max(created_at) FROM {schema}.portfolios),
-		       (SELECT min(started_at) FROM {schema}.batch_runs),
-		       (SELECT max(updated_at) FROM {schema}.backfill_state),
-		       (SELECT count(*) FROM {schema}.portfolio_snapshots),
-		       (SELECT count(*) FROM (
-		           SELECT p.id FROM {schema}.portfolios p
-		           JOIN {schema}.batch_runs r ON r.portfolio_id = p.id AND r.status = 'completed'
-		           GROUP BY p.id HAVING count(*) = 1) once)`)).
-		Scan(&firstOnboarding, &lastOnboarding, &firstRun, &lastCurrent, &rep.SnapshotRows, &rep.BackfilledOnce); err != nil {
+	client, err := portfolio.NewClient(pool, &portfolio.Config{Schema: schema})
+	if err != nil {
+		return err
+	}
+	tot, err := client.Totals(ctx)
+	if err != nil {
 		return fmt.Errorf("measure: %w", err)
 	}
+	firstOnboarding, lastOnboarding, firstRun, lastCurrent := tot.FirstOnboarding, tot.LastOnboarding, tot.FirstRunStarted, tot.LastStateChange
+	rep.SnapshotRows, rep.BackfilledOnce = tot.SnapshotRows, tot.BackfilledOnce
 	if since.IsZero() && firstOnboarding != nil {
 		since = *firstOnboarding
 	}
@@ -827,90 +822,25 @@ func measureBench(ctx context.Context, pool *pgxpool.Pool, schema portfolio.Sche
 		rep.CatchUpSeconds = lastCurrent.Sub(*lastOnboarding).Seconds()
 	}
 
-	rows, err := pool.Query(ctx, schema.SQL(`
-		SELECT status, coalesce(worker, ''), count(*), coalesce(sum(days_written), 0)
-		FROM {schema}.batch_runs GROUP BY 1, 2`))
-	if err != nil {
-		return fmt.Errorf("measure runs: %w", err)
-	}
-	var status, worker string
-	var n int
-	var days int64
-	if _, err := pgx.ForEachRow(rows, []any{&status, &worker, &n, &days}, func() error {
-		rep.PortfolioDays += days
-		switch status {
-		case string(portfolio.RunCompleted):
-			rep.RunsCompleted += n
-			rep.BackfillsPerReplica[worker] += n
-		case string(portfolio.RunFailed):
-			rep.RunsFailed += n
+	for _, rc := range tot.Runs {
+		rep.PortfolioDays += rc.DaysWritten
+		switch rc.Status {
+		case portfolio.RunCompleted:
+			rep.RunsCompleted += rc.Runs
+			rep.BackfillsPerReplica[rc.Worker] += rc.Runs
+		case portfolio.RunFailed:
+			rep.RunsFailed += rc.Runs
 		default:
-			rep.RunsOther[status] += n
+			rep.RunsOther[string(rc.Status)] += rc.Runs
 		}
-		return nil
-	}); err != nil {
-		return fmt.Errorf("measure runs: %w", err)
 	}
 	if rep.TimeToCurrent > 0 {
 		rep.PortfolioDaysPerSecond = float64(rep.PortfolioDays) / rep.TimeToCurrent
 		rep.RowsPerSecond = float64(rep.SnapshotRows) / rep.TimeToCurrent
 	}
 
-	if err := pool.QueryRow(ctx, `
-		SELECT pg_database_size(current_database()),
-		       coalesce((SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c
-		                 JOIN pg_namespace n ON n.oid = c.relnamespace
-		                 WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'm')), 0)::bigint,
-		       pg_total_relation_size(to_regclass($2::text))`,
-		schema.Name(), schema.Quoted()+".portfolio_snapshots").
-		Scan(&rep.DatabaseBytes, &rep.SchemaBytes, &rep.SnapshotTableBytes); err != nil {
-		return fmt.Errorf("measure sizes: %w", err)
-	}
+	rep.DatabaseBytes, rep.SchemaBytes, rep.SnapshotTableBytes = tot.DatabaseBytes, tot.SchemaBytes, tot.SnapshotTableBytes
 	return nil
-}
-
-// copyBaseline COPYs the snapshot table's rows out to a temporary file,
-// empties the table and COPYs the same bytes back in one stream, returning
-// the time of that COPY FROM: the cost of just storing the rows the engine
-// wrote. The file is removed before it returns.
-func copyBaseline(ctx context.Context, pool *pgxpool.Pool, schema portfolio.Schema, want int64) (_ time.Duration, err error) {
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Release()
-	// Every column: they are the ones the engine writes.
-	table := schema.Quoted() + ".portfolio_snapshots"
-	spool, err := os.CreateTemp("", "backfilld-bench-*.copy")
-	if err != nil {
-		return 0, fmt.Errorf("COPY baseline: %w", err)
-	}
-	defer func() {
-		err = errors.Join(err, spool.Close(), os.Remove(spool.Name()))
-	}()
-	out := bufio.NewWriterSize(spool, 1<<20)
-	if _, err := conn.Conn().PgConn().CopyTo(ctx, out, `COPY `+table+` TO STDOUT`); err != nil {
-		return 0, fmt.Errorf("COPY snapshots out: %w", err)
-	}
-	if err := out.Flush(); err != nil {
-		return 0, fmt.Errorf("COPY baseline: %w", err)
-	}
-	if _, err := spool.Seek(0, io.SeekStart); err != nil {
-		return 0, fmt.Errorf("COPY baseline: %w", err)
-	}
-	if _, err := conn.Exec(ctx, `TRUNCATE `+table); err != nil {
-		return 0, fmt.Errorf("truncate snapshots: %w", err)
-	}
-	t := time.Now()
-	tag, err := conn.Conn().PgConn().CopyFrom(ctx, bufio.NewReaderSize(spool, 1<<20), `COPY `+table+` FROM STDIN`)
-	elapsed := time.Since(t)
-	if err != nil {
-		return 0, fmt.Errorf("COPY snapshots in: %w", err)
-	}
-	if tag.RowsAffected() != want {
-		return 0, fmt.Errorf("COPY snapshots in: %d rows, want %d", tag.RowsAffected(), want)
-	}
-	return elapsed, nil
 }
 
 func printBench(w io.Writer, r *benchReport) {

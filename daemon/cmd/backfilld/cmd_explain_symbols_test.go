@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sigmasight/backfill/daemon"
 	"github.com/sigmasight/backfill/portfolio"
 )
 
@@ -37,7 +38,7 @@ func TestExplainSymbolsOnceWithCloses(t *testing.T) {
 			t.Errorf("explain lacks %s:\n%s", re, r.stdout)
 		}
 	}
-	var ex explanation
+	var ex daemon.Explanation
 	backfilld(t, env, "", "explain", "--json", res.PortfolioID.String()).decode(t, &ex)
 	if len(ex.Prices) != 1 || ex.Prices[0].Symbol != "AAPL" || ex.Prices[0].Close == nil || !strings.HasPrefix(*ex.Prices[0].Close, "1000000000") ||
 		len(*ex.Prices[0].Close) != 301 || ex.Benchmark.Close == nil || *ex.Benchmark.Close != "467.92" {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/sigmasight/backfill/daemon"
 	"regexp"
 	"strings"
 	"testing"
@@ -30,7 +31,7 @@ func TestExplainCurrent(t *testing.T) {
 		}
 	}
 
-	var ex explanation
+	var ex daemon.Explanation
 	r = backfilld(t, w.env, "", "explain", "--json", id)
 	r.want(t, exitOK)
 	r.decode(t, &ex)
@@ -62,7 +63,7 @@ func TestExplainBehind(t *testing.T) {
 			t.Errorf("explain lacks %s:\n%s", re, r.stdout)
 		}
 	}
-	var ex explanation
+	var ex daemon.Explanation
 	backfilld(t, w.env, "", "explain", "--json", w.failing.String()).decode(t, &ex)
 	if ex.State != "failing" || ex.LagDays != 2 || ex.Attempts != 3 || ex.LastError != "load prices: connection reset" || ex.Due {
 		t.Errorf("failing: %+v", ex)
@@ -81,7 +82,7 @@ func TestExplainBehind(t *testing.T) {
 	if !regexp.MustCompile(`Latest runs \(newest first\):\n  none\n`).MatchString(r.stdout) {
 		t.Errorf("runs of a portfolio never run:\n%s", r.stdout)
 	}
-	ex = explanation{}
+	ex = daemon.Explanation{}
 	backfilld(t, w.env, "", "explain", "--json", w.never.String()).decode(t, &ex)
 	if ex.Watermark != nil || ex.LagDays != 4 || !ex.Due || ex.Runs == nil || len(ex.Runs) != 0 {
 		t.Errorf("never snapshotted: %+v", ex)
@@ -146,7 +147,7 @@ CASH_USD,1000,1,2024-01-02,,,,,,,,
 			t.Errorf("%s needs no price, but is listed:\n%s", s, r.stdout)
 		}
 	}
-	var ex explanation
+	var ex daemon.Explanation
 	backfilld(t, env, "", "explain", "--json", id).decode(t, &ex)
 	var symbols []string
 	for _, p := range ex.Prices {

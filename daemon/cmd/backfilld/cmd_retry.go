@@ -8,8 +8,6 @@ import (
 	"io"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sigmasight/backfill/daemon"
 	"github.com/sigmasight/backfill/portfolio"
@@ -47,12 +45,12 @@ portfolio.`,
 					return err
 				}
 			}
-			pool, err := a.db(ctx)
+			r, err := a.reconciler(ctx)
 			if err != nil {
 				return err
 			}
 			if *quarantined {
-				out, err := retryQuarantined(ctx, pool, a.schema)
+				out, err := r.RetryAllQuarantined(ctx)
 				if err != nil {
 					return err
 				}
@@ -62,7 +60,7 @@ portfolio.`,
 				printRetriedQuarantined(a.stdout, out)
 				return nil
 			}
-			out, err := retryOne(ctx, pool, a.schema, id)
+			out, err := r.RetryPortfolio(ctx, id)
 			if errors.Is(err, portfolio.ErrNotFound) {
 				return fmt.Errorf("portfolio %s not found (never onboarded)", id)
 			}
@@ -78,76 +76,7 @@ portfolio.`,
 	},
 }
 
-// retried is what `backfilld retry PORTFOLIO_ID` did.
-type retried struct {
-	PortfolioID uuid.UUID `json:"portfolio_id"`
-	// Previous* are the state before the retry.
-	PreviousState    string `json:"previous_state"`
-	PreviousAttempts int    `json:"previous_attempts"`
-	LastError        string `json:"last_error,omitempty"`
-	// State is the state now.
-	State string `json:"state"`
-}
-
-// retryOne retries the portfolio in a transaction that also reads its
-// state before and after. It returns portfolio.ErrNotFound for an unknown
-// portfolio.
-func retryOne(ctx context.Context, pool *pgxpool.Pool, schema portfolio.Schema, id uuid.UUID) (*retried, error) {
-	out := &retried{PortfolioID: id}
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, schema.SQL(`
-			SELECT status, attempts, coalesce(last_error, '') FROM {schema}.backfill_state
-			WHERE portfolio_id = $1 FOR UPDATE`), id).Scan(&out.PreviousState, &out.PreviousAttempts, &out.LastError)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return portfolio.ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		if err := daemon.Retry(ctx, tx, schema, id); err != nil {
-			return err
-		}
-		return tx.QueryRow(ctx, schema.SQL(`SELECT status FROM {schema}.backfill_state WHERE portfolio_id = $1`), id).Scan(&out.State)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("retry %s: %w", id, err)
-	}
-	return out, nil
-}
-
-// retriedQuarantined is what `backfilld retry --quarantined` did.
-type retriedQuarantined struct {
-	Retried      int         `json:"retried"`
-	PortfolioIDs []uuid.UUID `json:"portfolio_ids"`
-}
-
-// retryQuarantined retries every quarantined portfolio, listing them in
-// the same transaction.
-func retryQuarantined(ctx context.Context, pool *pgxpool.Pool, schema portfolio.Schema) (*retriedQuarantined, error) {
-	out := &retriedQuarantined{PortfolioIDs: []uuid.UUID{}}
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, schema.SQL(`
-			SELECT portfolio_id FROM {schema}.backfill_state WHERE status = 'quarantined'
-			ORDER BY portfolio_id FOR UPDATE`))
-		if err != nil {
-			return err
-		}
-		if out.PortfolioIDs, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID]); err != nil {
-			return err
-		}
-		out.Retried, err = daemon.RetryQuarantined(ctx, tx, schema)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("retry quarantined: %w", err)
-	}
-	if out.PortfolioIDs == nil {
-		out.PortfolioIDs = []uuid.UUID{}
-	}
-	return out, nil
-}
-
-func printRetried(w io.Writer, r *retried) {
+func printRetried(w io.Writer, r *daemon.Retried) {
 	switch r.PreviousState {
 	case "quarantined", "failing":
 		fmt.Fprintf(w, "Retried portfolio %s: it was %s after %d failed attempts; now %s, attempts reset, due now.\n",
@@ -162,7 +91,7 @@ func printRetried(w io.Writer, r *retried) {
 	fmt.Fprintf(w, "A running reconciler was notified and picks it up at once; `backfilld run --once` runs it here.\n")
 }
 
-func printRetriedQuarantined(w io.Writer, r *retriedQuarantined) {
+func printRetriedQuarantined(w io.Writer, r *daemon.RetriedQuarantined) {
 	if r.Retried == 0 {
 		fmt.Fprintln(w, "No quarantined portfolio: nothing to retry.")
 		return

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/sigmasight/backfill/daemon"
 	"testing"
 
 	"github.com/google/uuid"
@@ -18,11 +19,11 @@ func TestRetry(t *testing.T) {
 		t.Errorf("quarantined portfolio not pending and due after retry")
 	}
 
-	var out retried
+	var out daemon.Retried
 	r = backfilld(t, w.env, "", "retry", "--json", w.failing.String())
 	r.want(t, exitOK)
 	r.decode(t, &out)
-	if out != (retried{PortfolioID: w.failing, PreviousState: "failing", PreviousAttempts: 3, LastError: "load prices: connection reset", State: "pending"}) {
+	if out != (daemon.Retried{PortfolioID: w.failing, PreviousState: "failing", PreviousAttempts: 3, LastError: "load prices: connection reset", State: "pending"}) {
 		t.Errorf("retry --json = %+v", out)
 	}
 
@@ -43,7 +44,7 @@ func TestRetryQuarantined(t *testing.T) {
 
 	execSQL(t, db, `UPDATE backfill.backfill_state SET status = 'quarantined', attempts = 8, last_error = 'boom'
 		WHERE portfolio_id = ANY($1)`, ids[:2])
-	var out retriedQuarantined
+	var out daemon.RetriedQuarantined
 	r := backfilld(t, env, "", "retry", "--quarantined", "--json")
 	r.want(t, exitOK)
 	r.decode(t, &out)

@@ -15,9 +15,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/robfig/cron/v3"
+	"github.com/sigmasight/backfill/portfolio"
 
 	"github.com/sigmasight/backfill/batch"
 	"github.com/sigmasight/backfill/daemon"
@@ -35,6 +35,7 @@ const (
 	envNotifyInterval  = "BACKFILL_NOTIFY_INTERVAL"
 	envWorker          = "BACKFILL_WORKER"
 	envLogFormat       = "BACKFILL_LOG_FORMAT"
+	envAdminToken      = "BACKFILL_ADMIN_TOKEN"
 )
 
 // Defaults of `backfilld run` beyond the daemon's own.
@@ -61,7 +62,10 @@ one database: each portfolio is backfilled by one of them at a time, and a
 replica that dies leaves leases that the others take over once they expire.
 
 The HTTP server on --http-addr serves /metrics (Prometheus), /healthz,
-/readyz (the database answers, the schema is current) and /status (JSON).
+/readyz (the database answers, the schema is current), /status (JSON) and,
+at /, the ops web page: counts by state, a lag histogram, the portfolios that
+need attention with why, recent runs, and a page per portfolio; with
+--admin-token an operator signs in with the token and can retry portfolios.
 
 On SIGTERM or SIGINT it stops the HTTP server and claiming, lets in-flight
 backfills finish for up to --shutdown-grace, then cancels them: they record
@@ -96,6 +100,8 @@ backfills in flight record their runs and release their leases.`,
 		fs.StringVar(&f.worker, "worker", "", "`NAME` of this replica in leases, runs and logs; unique per replica "+
 			"(env "+envWorker+"; default HOST:PID)")
 		fs.BoolVar(&f.noListen, "no-listen", false, "do not LISTEN for requests; only the schedule triggers sweeps")
+		fs.StringVar(&f.adminToken, "admin-token", "", "`TOKEN` that signs an operator in on the web page at / to retry portfolios "+
+			"(env "+envAdminToken+"; default none: the page is read-only)")
 		fs.StringVar(&f.logFormat, "log-format", "", "`FORMAT` of the logs: text or json (env "+envLogFormat+"; default text)")
 		return func(ctx context.Context, a *app, args []string) error {
 			if err := a.checkArgs(args, 0, 0); err != nil {
@@ -147,7 +153,7 @@ type runFlags struct {
 
 	httpAddr, schedule, concurrency, leaseTTL, maxAttempts string
 	backfillTimeout, shutdownGrace, notifyInterval, worker string
-	logFormat                                              string
+	logFormat, adminToken                                  string
 }
 
 // runConfig is the configuration of `backfilld run`: flags, else
@@ -164,6 +170,8 @@ type runConfig struct {
 	worker    string
 	listen    bool
 	logFormat string // "text" or "json"
+	// adminToken enables sign-in and retries on the ops page.
+	adminToken string
 }
 
 // resolve builds the configuration: a flag given on the command line (set
@@ -199,6 +207,7 @@ func (f *runFlags) resolve(set map[string]bool, getenv func(string) string) (*ru
 	}
 
 	c := &runConfig{listen: !f.noListen}
+	c.adminToken, _ = get("admin-token", envAdminToken, f.adminToken, "")
 	var src string
 	c.httpAddr, src = get("http-addr", envHTTPAddr, f.httpAddr, defaultHTTPAddr)
 	if c.httpAddr == noHTTP {
@@ -253,6 +262,17 @@ func checkListenAddr(addr string) error {
 // rejected before the database is opened.
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
+// opsHandler serves the reconciler's endpoints and, at /, its web page.
+func opsHandler(r *daemon.Reconciler, adminToken string) http.Handler {
+	mux := http.NewServeMux()
+	api := r.Handler()
+	for _, p := range []string{"/metrics", "/healthz", "/readyz", "/status"} {
+		mux.Handle(p, api)
+	}
+	mux.Handle("/", r.OpsPage(&daemon.OpsPageOptions{AdminToken: adminToken}))
+	return mux
+}
+
 // serve runs the reconciler and its HTTP server until ctx ends, then shuts
 // both down gracefully.
 func serve(ctx context.Context, a *app, r *daemon.Reconciler, c *runConfig) error {
@@ -277,7 +297,7 @@ func serve(ctx context.Context, a *app, r *daemon.Reconciler, c *runConfig) erro
 	served := make(chan error, 1)
 	if ln != nil {
 		srv = &http.Server{
-			Handler:           r.Handler(),
+			Handler:           opsHandler(r, c.adminToken),
 			ReadHeaderTimeout: 5 * time.Second,
 			ReadTimeout:       10 * time.Second,
 			WriteTimeout:      30 * time.Second,
@@ -341,17 +361,12 @@ func sweepOnce(ctx context.Context, a *app, pool *pgxpool.Pool, r *daemon.Reconc
 	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	sum := onceSummary{SweepResult: res, Worker: c.worker, Runs: map[string]int{}}
-	rows, err := pool.Query(qctx, a.schema.SQL(`
-		SELECT status, count(*), coalesce(sum(days_written), 0) FROM {schema}.batch_runs
-		WHERE worker = $1 AND started_at >= $2 GROUP BY status`), c.worker, since)
+	runs, err := r.Client().RunSummarize(qctx, &portfolio.RunListParams{Worker: c.worker, StartedSince: since})
 	if err == nil {
-		var status string
-		var n, days int
-		_, err = pgx.ForEachRow(rows, []any{&status, &n, &days}, func() error {
-			sum.Runs[status] = n
-			sum.DaysWritten += days
-			return nil
-		})
+		for status, n := range runs.Runs {
+			sum.Runs[string(status)] = n
+		}
+		sum.DaysWritten = runs.DaysWritten
 	}
 	if err != nil {
 		return errors.Join(sweepErr, fmt.Errorf("summarise sweep: %w", err))

@@ -35,11 +35,7 @@ its process-local last_sweep and in_flight.`,
 			if *limit < 0 {
 				return a.usage("--limit %d: want 0 or more", *limit)
 			}
-			pool, err := a.db(ctx)
-			if err != nil {
-				return err
-			}
-			r, err := daemon.New(pool, &daemon.Config{Schema: a.schema, Now: a.now, Logger: a.logger, DisableListener: true})
+			r, err := a.reconciler(ctx)
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/sigmasight/backfill/daemon"
 	"regexp"
 	"strings"
 	"testing"
@@ -41,15 +42,15 @@ func TestStatus(t *testing.T) {
 	r := backfilld(t, w.env, "", "status")
 	r.want(t, exitOK, "Target trading day:", "2024-01-05 (latest closed session with SPY's close)",
 		"Needing attention, worst first:", "'backfilld explain PORTFOLIO_ID'",
-		"quarantined after 8 failed attempts (retry by hand): panic: index out of range",
-		"failing, attempt 3, next at", "load prices: connection reset", "never snapshotted")
+		"quarantined after 8 failed attempts in a row; fix the cause, then `backfilld retry "+w.quarantined.String()+"`. Last error: panic: index out of range",
+		"failing: 3 failed attempts in a row, next attempt at", "load prices: connection reset", "never snapshotted")
 	for _, re := range []string{
 		`Portfolios:\s+4\n`, `\n  current\s+1\n`, `\n  pending\s+1\n`, `\n  failing\s+1\n`, `\n  quarantined\s+1\n`,
 		`Behind the target:\s+1 day 0, 2-5 days 1, more than 5 days 0; never snapshotted 1\n`,
 		`Largest lag:\s+2 trading days\n`, `Oldest missing snapshot:\s+2024-01-02\n`,
 		// Worst first: quarantined, failing, never snapshotted.
 		`(?s)` + w.quarantined.String() + `\s+quarantined\s+2024-01-05\s+0\s+8.*` + w.failing.String() +
-			`\s+failing\s+2024-01-03\s+2\s+3.*` + w.never.String() + `\s+pending\s+-\s+0\s+0\s+never snapshotted`,
+			`\s+failing\s+2024-01-03\s+2\s+3.*` + w.never.String() + `\s+pending\s+-\s+4\s+0\s+never snapshotted: 4 trading days to compute through 2024-01-05`,
 	} {
 		if !regexp.MustCompile(re).MatchString(r.stdout) {
 			t.Errorf("status lacks %s:\n%s", re, r.stdout)
@@ -79,8 +80,16 @@ func TestStatus(t *testing.T) {
 	if f.PortfolioID != w.failing || f.State != "failing" || f.LagDays != 2 || f.Attempts != 3 || f.Watermark.Format(time.DateOnly) != "2024-01-03" {
 		t.Errorf("attention[1] = %+v", f)
 	}
-	if n.PortfolioID != w.never || n.Watermark != nil || n.Reason != "never snapshotted" {
+	if n.PortfolioID != w.never || n.Watermark != nil || n.LagDays != 4 || !strings.HasPrefix(n.Reason, "never snapshotted: 4 trading days") {
 		t.Errorf("attention[2] = %+v", n)
+	}
+	// One wording of "why is this behind": status says what explain says.
+	for _, a := range st.Attention {
+		var ex daemon.Explanation
+		backfilld(t, w.env, "", "explain", "--json", a.PortfolioID.String()).decode(t, &ex)
+		if ex.Reason != a.Reason {
+			t.Errorf("portfolio %s: status reason %q, explain reason %q", a.PortfolioID, a.Reason, ex.Reason)
+		}
 	}
 	for _, field := range []string{"last_sweep", "in_flight"} {
 		if strings.Contains(r.stdout, field) {

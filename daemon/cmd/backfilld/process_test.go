@@ -219,8 +219,8 @@ func testTerminateDuringBackfills(t *testing.T, bin string) {
 	}
 }
 
-// The HTTP server serves the health, readiness and metrics endpoints; the
-// settings come from the environment.
+// The HTTP server serves the health, readiness and metrics endpoints and
+// the ops page; the settings come from the environment.
 func testHTTP(t *testing.T, bin string) {
 	_, env, w := newProcessWorld(t, 30, 3)
 	w.onboard(t, env, "IRA")
@@ -257,6 +257,11 @@ func testHTTP(t *testing.T, bin string) {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+	// The ops page at /, read-only without an admin token.
+	if code, page := get("/"); code != http.StatusOK || !strings.Contains(page, `id="count-current">1<`) ||
+		!strings.Contains(page, `id="lag-histogram"`) || strings.Contains(page, "Sign in") {
+		t.Errorf("/: %d\n%.2000s", code, page)
 	}
 	code, body := get("/status")
 	var st struct {
