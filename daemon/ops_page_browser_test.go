@@ -12,8 +12,10 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// chromium finds the browser; CI installs it (.ci/run), so a missing one
-// fails the test instead of skipping it.
+// chromium finds the browser. CI installs it and sets
+// BACKFILL_REQUIRE_CHROMIUM (.ci/run), so there a missing one fails the
+// test instead of skipping it; on a machine with only Go and PostgreSQL,
+// `go test ./...` skips it and says how to run it.
 func chromium(t *testing.T) string {
 	t.Helper()
 	if p := os.Getenv("BACKFILL_CHROMIUM"); p != "" {
@@ -23,6 +25,9 @@ func chromium(t *testing.T) string {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
 		}
+	}
+	if os.Getenv("BACKFILL_REQUIRE_CHROMIUM") == "" {
+		t.Skip("no Chromium: install it (apt-get install -y chromium) or set BACKFILL_CHROMIUM to run the ops page's browser test")
 	}
 	t.Fatal("no Chromium: install it (apt-get install -y chromium) or set BACKFILL_CHROMIUM")
 	return ""
