@@ -79,7 +79,9 @@ func (c *Client) Recompute(ctx context.Context, portfolioID uuid.UUID, date time
 }
 
 // SymbolRewind asks that every live portfolio whose stored days depend on
-// Symbol's closes from From on recompute those days.
+// Symbol's closes from From on recompute those days. With Everyone the
+// symbol may be empty: every live portfolio recomputes from From (after a
+// schema upgrade added analytics, say).
 type SymbolRewind struct {
 	Symbol string
 	// From is the earliest day whose close changed.
@@ -137,8 +139,8 @@ func (c *Client) RewindHoldersTx(ctx context.Context, tx pgx.Tx, rewinds []Symbo
 	gens := make([]int64, len(rewinds))
 	for i, r := range rewinds {
 		gens[i] = r.Generation
-		if r.Symbol == "" || r.From.IsZero() {
-			return 0, fmt.Errorf("rewind holders: rewind %d needs a symbol and a date", i)
+		if (r.Symbol == "" && !r.Everyone) || r.From.IsZero() {
+			return 0, fmt.Errorf("rewind holders: rewind %d needs a symbol (or Everyone) and a date", i)
 		}
 		syms[i], from[i], everyone[i] = r.Symbol, dateOnly(r.From), r.Everyone
 		through[i] = dateOnly(r.Through)

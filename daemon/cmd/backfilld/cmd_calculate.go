@@ -35,6 +35,8 @@ portfolio is current (its watermark moves back to the day before DATE).
 With --all --symbol SYMBOL --from DATE, every live portfolio that holds
 SYMBOL (directly or as an option's underlying) and has days on or after DATE
 is rewound that way, for the reconciler to recompute; it prints how many.
+With --all --from DATE, every live portfolio with days on or after DATE is
+rewound (after an upgrade that added analytics columns, for example).
 A corrected close needs none of this: every change to market_prices rewinds
 the portfolios that depend on it by itself.`,
 	Flags: func(fs *flag.FlagSet) runFunc {
@@ -42,8 +44,8 @@ the portfolios that depend on it by itself.`,
 		through := fs.String("through", "", "with --wait, compute no day after `DATE` (YYYY-MM-DD). Default the most recent closed session with prices")
 		asJSON := fs.Bool("json", false, "print the run, or with --wait the backfill result, as JSON")
 		fromFlag := fs.String("from", "", "recompute from `DATE` (YYYY-MM-DD) on, even when the portfolio is current")
-		all := fs.Bool("all", false, "with --symbol and --from: rewind every portfolio holding the symbol")
-		symbol := fs.String("symbol", "", "with --all: the `SYMBOL` whose holders to recompute")
+		all := fs.Bool("all", false, "with --from: rewind every portfolio (with --symbol: every one holding the symbol)")
+		symbol := fs.String("symbol", "", "with --all: only the holders of `SYMBOL`")
 		return func(ctx context.Context, a *app, args []string) error {
 			var from time.Time
 			if *fromFlag != "" {
@@ -54,8 +56,8 @@ the portfolios that depend on it by itself.`,
 			}
 			if *all || *symbol != "" {
 				switch {
-				case !*all || *symbol == "" || from.IsZero():
-					return a.usage("--all, --symbol and --from go together: --all --symbol SYMBOL --from DATE")
+				case !*all || from.IsZero():
+					return a.usage("--all and --symbol need --all --from DATE: --all [--symbol SYMBOL] --from DATE")
 				case len(args) > 0:
 					return a.usage("--all takes no portfolio id")
 				case *wait:
@@ -142,6 +144,7 @@ the portfolios that depend on it by itself.`,
 
 // recomputeHolders rewinds every portfolio holding symbol from from on.
 func recomputeHolders(ctx context.Context, a *app, symbol string, from time.Time, asJSON bool) error {
+	rewind := portfolio.SymbolRewind{Symbol: symbol, From: from, Everyone: symbol == ""}
 	pool, err := a.db(ctx)
 	if err != nil {
 		return err
@@ -150,14 +153,18 @@ func recomputeHolders(ctx context.Context, a *app, symbol string, from time.Time
 	if err != nil {
 		return err
 	}
-	n, err := client.RewindHolders(ctx, []portfolio.SymbolRewind{{Symbol: symbol, From: from}}, portfolio.TriggerCalculate)
+	n, err := client.RewindHolders(ctx, []portfolio.SymbolRewind{rewind}, portfolio.TriggerCalculate)
 	if err != nil {
 		return err
 	}
 	if asJSON {
 		return writeJSON(a.stdout, map[string]any{"symbol": symbol, "from": from.Format(time.DateOnly), "portfolios_rewound": n})
 	}
-	fmt.Fprintf(a.stdout, "Rewound %d portfolio(s) holding %s to recompute from %s.\n", n, symbol, from.Format(time.DateOnly))
+	holding := "holding " + symbol
+	if rewind.Everyone {
+		holding = "with days on or after it"
+	}
+	fmt.Fprintf(a.stdout, "Rewound %d portfolio(s) %s to recompute from %s.\n", n, holding, from.Format(time.DateOnly))
 	fmt.Fprintln(a.stdout, "A running reconciler (`backfilld run`) recomputes them; `backfilld run --once` does it now.")
 	return nil
 }

@@ -145,7 +145,9 @@ func TestCalculateFrom(t *testing.T) {
 
 	backfilld(t, env, "", "calculate", "--all", "--symbol", "aapl", "--from", "2024-01-03").want(t, exitOK, "Rewound 1 portfolio(s) holding AAPL")
 	backfilld(t, env, "", "calculate", "--wait", id.String()).want(t, exitOK, "2024-01-03 … 2024-01-05")
-	backfilld(t, env, "", "calculate", "--all", "--symbol", "AAPL").want(t, exitInvalid, "--all, --symbol and --from go together")
+	backfilld(t, env, "", "calculate", "--all", "--symbol", "AAPL").want(t, exitInvalid, "--all --from DATE")
+	backfilld(t, env, "", "calculate", "--all", "--from", "2024-01-05").want(t, exitOK, "Rewound 1 portfolio(s) with days on or after it")
+	backfilld(t, env, "", "calculate", "--wait", id.String()).want(t, exitOK, "2024-01-05 … 2024-01-05")
 	backfilld(t, env, "", "calculate", "--all", "--symbol", "AAPL", "--from", "2024-01-03", "--wait").want(t, exitInvalid, "cannot --wait")
 	backfilld(t, env, "", "calculate", "--from", "yesterday", id.String()).want(t, exitInvalid, "from")
 
