@@ -50,4 +50,13 @@
 // postmaster exits (see go.dev/issue/27505). This costs one idle OS thread
 // per running server. A temporary directory left behind by a killed
 // program is removed by a later Start (it is flock-ed while in use).
+//
+// # Systems
+//
+// The package builds everywhere; the server runs on Unix-like systems.
+// The parent-death signal, and throwaway clusters in /dev/shm, are
+// Linux's: on other Unix systems (macOS, the BSDs) a killed program's
+// postmaster is left running, and a later Start on the same DataDir
+// refuses while it lives. On Windows Start returns an error that says to
+// set DATABASE_URL (see Open).
 package pgserver

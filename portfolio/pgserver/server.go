@@ -21,7 +21,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -121,9 +120,9 @@ type Server struct {
 	lock     *os.File // holds the flock that marks tempRoot as alive
 	port     int
 	autoPort bool
-	fastTemp bool                // throwaway cluster: fsync and friends off
-	inMemory bool                // throwaway cluster on a tmpfs
-	runAs    *syscall.Credential // nil: run as this process's user
+	fastTemp bool        // throwaway cluster: fsync and friends off
+	inMemory bool        // throwaway cluster on a tmpfs
+	runAs    *credential // nil: run as this process's user
 
 	mu      sync.Mutex
 	proc    *process // nil when not running
@@ -160,6 +159,9 @@ func Start(ctx context.Context, opts *Options) (*Server, error) {
 	began := time.Now()
 	o := opts.withDefaults()
 	if err := o.validate(); err != nil {
+		return nil, fmt.Errorf("start postgres: %w", err)
+	}
+	if err := supported(); err != nil {
 		return nil, fmt.Errorf("start postgres: %w", err)
 	}
 	s := &Server{opts: o, logger: o.Logger, port: o.Port, autoPort: o.Port == 0}
@@ -378,7 +380,7 @@ func checkBinDir(dir string) error {
 
 // postgresCredential returns the "postgres" OS user that runs the server
 // when this process is root: PostgreSQL refuses to run as root.
-func postgresCredential() (*syscall.Credential, error) {
+func postgresCredential() (*credential, error) {
 	u, err := user.Lookup("postgres")
 	if err != nil {
 		return nil, fmt.Errorf("running as root, and PostgreSQL refuses to run as root: create a \"postgres\" OS user to run it (useradd --system postgres) or run as a non-root user: %w", err)
@@ -396,7 +398,7 @@ func postgresCredential() (*syscall.Credential, error) {
 			}
 		}
 	}
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: groups}, nil
+	return &credential{Uid: uint32(uid), Gid: uint32(gid), Groups: groups}, nil
 }
 
 const (
@@ -433,7 +435,7 @@ func (s *Server) makeTempDirs() error {
 		return fmt.Errorf("create lock file: %w", err)
 	}
 	s.lock = lock
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := lockFile(lock); err != nil {
 		return fmt.Errorf("lock %s: %w", lock.Name(), err)
 	}
 	fmt.Fprintf(lock, "%d\n", os.Getpid())
@@ -447,28 +449,6 @@ func (s *Server) makeTempDirs() error {
 		}
 	}
 	return s.chownToRunAs(root, s.dataDir, s.sockDir)
-}
-
-// defaultTempDir returns where throwaway clusters go by default; see
-// Options.TempDir.
-func defaultTempDir() string {
-	if os.Getenv("TMPDIR") != "" {
-		return os.TempDir()
-	}
-	var st syscall.Statfs_t
-	if err := syscall.Statfs("/dev/shm", &st); err == nil && st.Type == tmpfsMagic &&
-		uint64(st.Bavail)*uint64(st.Bsize) >= 1<<30 && syscall.Access("/dev/shm", 0o2|0o1) == nil {
-		return "/dev/shm"
-	}
-	return os.TempDir()
-}
-
-const tmpfsMagic = 0x01021994
-
-// isTmpfs reports whether path is on a tmpfs (in memory).
-func isTmpfs(path string) bool {
-	var st syscall.Statfs_t
-	return syscall.Statfs(path, &st) == nil && st.Type == tmpfsMagic
 }
 
 // sweepStaleTempDirs removes the temporary directories of throwaway
@@ -490,7 +470,7 @@ func sweepStaleTempDirs(logger *slog.Logger, base string) {
 		if err != nil {
 			continue // not ours, or not yet complete
 		}
-		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+		if lockFile(f) == nil {
 			if err := os.RemoveAll(dir); err == nil {
 				logger.Info("removed stale temporary postgres directory", "data_dir", filepath.Join(dir, "data"))
 			}
@@ -537,8 +517,8 @@ func (s *Server) preparePersistentDir(dir string) error {
 		if err != nil {
 			return fmt.Errorf("data directory: %w", err)
 		}
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid != s.runAs.Uid {
-			return fmt.Errorf("data directory %s belongs to uid %d, but the server runs as the postgres OS user (uid %d): run `chown -R postgres: %s`", abs, st.Uid, s.runAs.Uid, abs)
+		if uid, _, ok := fileOwner(fi); ok && uid != s.runAs.Uid {
+			return fmt.Errorf("data directory %s belongs to uid %d, but the server runs as the postgres OS user (uid %d): run `chown -R postgres: %s`", abs, uid, s.runAs.Uid, abs)
 		}
 	}
 
@@ -560,7 +540,7 @@ func (s *Server) preparePersistentDir(dir string) error {
 // checkReachable reports an error when the existing directories above dir
 // cannot be traversed by the OS user in cred (e.g. a data directory under
 // /root).
-func checkReachable(dir string, cred *syscall.Credential) error {
+func checkReachable(dir string, cred *credential) error {
 	for p := filepath.Dir(dir); ; p = filepath.Dir(p) {
 		fi, err := os.Stat(p)
 		if errors.Is(err, fs.ErrNotExist) && p != filepath.Dir(p) {
@@ -569,14 +549,14 @@ func checkReachable(dir string, cred *syscall.Credential) error {
 		if err != nil {
 			return fmt.Errorf("data directory: %w", err)
 		}
-		st, ok := fi.Sys().(*syscall.Stat_t)
+		uid, gid, ok := fileOwner(fi)
 		if !ok {
 			return nil
 		}
 		perm := fi.Mode().Perm()
 		reachable := perm&0o001 != 0 ||
-			(st.Uid == cred.Uid && perm&0o100 != 0) ||
-			((st.Gid == cred.Gid || slices.Contains(cred.Groups, st.Gid)) && perm&0o010 != 0)
+			(uid == cred.Uid && perm&0o100 != 0) ||
+			((gid == cred.Gid || slices.Contains(cred.Groups, gid)) && perm&0o010 != 0)
 		if !reachable {
 			return fmt.Errorf("data directory %s: the postgres OS user, which runs the server, cannot enter %s (mode %v); choose a data directory elsewhere or run `chmod o+x %s`", dir, p, perm, p)
 		}
@@ -623,7 +603,7 @@ func (s *Server) command(ctx context.Context, name, dir string, args ...string) 
 	cmd := exec.CommandContext(ctx, filepath.Join(s.binDir, name), args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "LC_ALL=C", "LANG=C")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.runAs}
+	setCredential(cmd, s.runAs)
 	return cmd
 }
 
@@ -712,12 +692,9 @@ func (s *Server) startLocked(ctx context.Context) error {
 	// The postmaster outlives Start's ctx: it is stopped by Stop alone.
 	cmd := s.command(context.WithoutCancel(ctx), "postgres", s.dataDir, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	// Own process group: a Ctrl-C in a terminal reaches this program, which
-	// then stops the server in order, instead of reaching both at once.
-	cmd.SysProcAttr.Setpgid = true
-	// The kernel kills the postmaster when the thread that forked it exits;
-	// see startPinned.
-	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	// Own process group, and on Linux killed with the forking thread; see
+	// setServerProcess.
+	setServerProcess(cmd)
 
 	p := &process{cmd: cmd, done: make(chan struct{}), log: logPath}
 	if err := startPinned(p); err != nil {
@@ -838,18 +815,17 @@ func (s *Server) stopLocked(ctx context.Context) error {
 		}
 		return nil
 	}
-	pid := p.cmd.Process.Pid
-	p.cmd.Process.Signal(syscall.SIGINT) //nolint:errcheck // an exited process is handled below
+	p.cmd.Process.Signal(os.Interrupt) //nolint:errcheck // an exited process is handled below
 	select {
 	case <-p.done:
 		return nil
 	case <-ctx.Done():
 	}
-	p.cmd.Process.Signal(syscall.SIGQUIT) //nolint:errcheck
+	p.cmd.Process.Signal(sigQuit) //nolint:errcheck
 	select {
 	case <-p.done:
 	case <-time.After(5 * time.Second):
-		syscall.Kill(-pid, syscall.SIGKILL) //nolint:errcheck
+		killGroup(p.cmd.Process) //nolint:errcheck
 		<-p.done
 	}
 	return fmt.Errorf("fast shutdown did not finish in time, used immediate shutdown (the next start recovers from the WAL): %w", ctx.Err())
