@@ -212,7 +212,11 @@ func (e *Engine) ApplyPriceChanges(ctx context.Context, opts *ApplyOpts) (Applie
 			break
 		}
 	}
-	// Forget changes every engine has had time to see.
+	if total.Changes == 0 {
+		return total, nil // the common sweep: nothing recorded, nothing to prune
+	}
+	// Forget changes every engine has had time to see. Only after new ones
+	// were processed: the table grows only then, and sweeps stay one query.
 	if _, err := e.pool.Exec(ctx, e.sql(`
 		WITH gone AS (
 			DELETE FROM {schema}.price_changes WHERE processed_at < now() - make_interval(secs => $1)
@@ -222,9 +226,7 @@ func (e *Engine) ApplyPriceChanges(ctx context.Context, opts *ApplyOpts) (Applie
 		o.Retention.Seconds()); err != nil {
 		return total, fmt.Errorf("prune price changes: %w", err)
 	}
-	if total.Changes > 0 {
-		e.cfg.Logger.InfoContext(ctx, "price changes applied", "changes", total.Changes, "symbols", total.Symbols, "rewound", total.Rewound)
-	}
+	e.cfg.Logger.InfoContext(ctx, "price changes applied", "changes", total.Changes, "symbols", total.Symbols, "rewound", total.Rewound)
 	return total, nil
 }
 

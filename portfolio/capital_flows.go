@@ -43,19 +43,9 @@ func scanFlow(row pgx.Row) (*StoredFlow, error) {
 
 // FlowList returns the portfolio's capital flows by date, then creation.
 func (c *Client) FlowList(ctx context.Context, portfolioID uuid.UUID) ([]*StoredFlow, error) {
-	rows, err := c.db.Query(ctx, c.cfg.Schema.SQL(`SELECT `+flowColumns+` FROM {schema}.capital_flows
-		WHERE portfolio_id = $1 ORDER BY flow_date, created_at, id`), portfolioID)
-	if err != nil {
-		return nil, fmt.Errorf("list flows: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*StoredFlow, error) { return scanFlow(row) })
-	if err != nil {
-		return nil, fmt.Errorf("list flows: %w", err)
-	}
-	if list == nil {
-		list = []*StoredFlow{}
-	}
-	return list, nil
+	return queryList(ctx, c.db, "flows", c.cfg.Schema.SQL(`SELECT `+flowColumns+` FROM {schema}.capital_flows
+		WHERE portfolio_id = $1 ORDER BY flow_date, created_at, id`),
+		func(row pgx.CollectableRow) (*StoredFlow, error) { return scanFlow(row) }, portfolioID)
 }
 
 // FlowGet returns one of the portfolio's flows, or ErrFlowNotFound.

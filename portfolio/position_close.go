@@ -74,19 +74,9 @@ func scanStoredPosition(row pgx.Row) (*StoredPosition, error) {
 
 // PositionList returns the portfolio's positions by symbol and entry date.
 func (c *Client) PositionList(ctx context.Context, portfolioID uuid.UUID) ([]*StoredPosition, error) {
-	rows, err := c.db.Query(ctx, c.cfg.Schema.SQL(`SELECT `+storedPositionColumns+` FROM {schema}.positions
-		WHERE portfolio_id = $1 ORDER BY symbol, entry_date, id`), portfolioID)
-	if err != nil {
-		return nil, fmt.Errorf("list positions: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*StoredPosition, error) { return scanStoredPosition(row) })
-	if err != nil {
-		return nil, fmt.Errorf("list positions: %w", err)
-	}
-	if list == nil {
-		list = []*StoredPosition{}
-	}
-	return list, nil
+	return queryList(ctx, c.db, "positions", c.cfg.Schema.SQL(`SELECT `+storedPositionColumns+` FROM {schema}.positions
+		WHERE portfolio_id = $1 ORDER BY symbol, entry_date, id`),
+		func(row pgx.CollectableRow) (*StoredPosition, error) { return scanStoredPosition(row) }, portfolioID)
 }
 
 // PositionClose is how a position was closed.

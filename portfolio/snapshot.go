@@ -123,21 +123,12 @@ func (c *Client) SnapshotList(ctx context.Context, portfolioID uuid.UUID, params
 	if params != nil {
 		p = *params
 	}
-	rows, err := c.db.Query(ctx, c.cfg.Schema.SQL(`SELECT `+snapshotColumns+` FROM {schema}.portfolio_snapshots s
+	return queryList(ctx, c.db, "snapshots", c.cfg.Schema.SQL(`SELECT `+snapshotColumns+` FROM {schema}.portfolio_snapshots s
 		WHERE s.portfolio_id = $1 AND s.snapshot_date >= coalesce($2::date, '-infinity')
 		  AND s.snapshot_date <= coalesce($3::date, 'infinity')
-		ORDER BY s.snapshot_date`), portfolioID, nullDay(p.From), nullDay(p.To))
-	if err != nil {
-		return nil, fmt.Errorf("list snapshots: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*Snapshot, error) { return scanSnapshot(row) })
-	if err != nil {
-		return nil, fmt.Errorf("list snapshots: %w", err)
-	}
-	if list == nil {
-		list = []*Snapshot{}
-	}
-	return list, nil
+		ORDER BY s.snapshot_date`),
+		func(row pgx.CollectableRow) (*Snapshot, error) { return scanSnapshot(row) },
+		portfolioID, nullDay(p.From), nullDay(p.To))
 }
 
 // SnapshotGet returns the portfolio's snapshot of day, or of its latest
@@ -230,4 +221,21 @@ func (c *Client) RealizedPnLThrough(ctx context.Context, portfolioID uuid.UUID, 
 		return 0, fmt.Errorf("realized P&L: %w", err)
 	}
 	return sum, nil
+}
+
+// queryList runs a query and scans every row with scan, returning an empty
+// (never nil) list; what names the list in errors.
+func queryList[T any](ctx context.Context, db DBTX, what, sql string, scan func(pgx.CollectableRow) (T, error), args ...any) ([]T, error) {
+	rows, err := db.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", what, err)
+	}
+	list, err := pgx.CollectRows(rows, scan)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", what, err)
+	}
+	if list == nil {
+		list = []T{}
+	}
+	return list, nil
 }
