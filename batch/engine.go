@@ -254,6 +254,9 @@ type Result struct {
 	// risk carries the run's stress scenarios and latest correlation
 	// matrix to the writes.
 	risk *runRisk
+	// rolling is the rolling state after the last computed day (analytics
+	// on), written with it.
+	rolling *rollingState
 }
 
 // Backfill computes every missing day of one portfolio up to the latest
@@ -314,6 +317,8 @@ func (e *Engine) Backfill(ctx context.Context, portfolioID uuid.UUID, opts *Back
 	return res, err
 }
 
+// backfill runs the three phases of one portfolio's backfill: load,
+// compute (shared with the batched advance) and write.
 func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, token uuid.UUID, res *Result) error {
 	t0 := time.Now()
 	p, err := e.loadPortfolio(ctx, e.pool, id, res.RunID)
@@ -322,6 +327,29 @@ func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, to
 	}
 	res.rewindSeq = p.rewindSeq
 	res.Timings.Load = time.Since(t0)
+	days, err := e.compute(ctx, p, o, res)
+	if err != nil || days == nil {
+		return err
+	}
+	t3 := time.Now()
+	err = e.write(ctx, id, token, res, days)
+	res.Timings.Write = time.Since(t3)
+	if err != nil {
+		return err
+	}
+	res.Status = portfolio.RunCompleted
+	if res.Through.Before(res.Target) {
+		res.Status = portfolio.RunWaitingForPrices
+	}
+	return nil
+}
+
+// compute computes the portfolio's days to write, with their analytics and
+// rolling state, and checks them. It returns no days when there is nothing
+// to write, with res.Status saying why.
+func (e *Engine) compute(ctx context.Context, p *portfolioData, o *BackfillOpts, res *Result) ([]day, error) {
+	id := p.id
+	var err error
 	cal := e.cfg.Calendar
 
 	target := MostRecentClose(cal, e.cfg.Now(), e.cfg.CloseDelay)
@@ -362,7 +390,7 @@ func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, to
 	if target.Before(start) {
 		res.Ready = target
 		res.Status = portfolio.RunCompleted
-		return nil
+		return nil, nil
 	}
 	ax := newAxis(cal, axisFrom, target)
 	symbols := symbolsOf(p.positions, e.cfg.Benchmark)
@@ -375,7 +403,7 @@ func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, to
 	}
 	closes, gen, err := e.loadCloses(ctx, p, symbols, axisFrom, target)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	res.Timings.Prices = time.Since(t1)
 
@@ -392,18 +420,16 @@ func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, to
 			res.Ready = ax.days[end]
 		}
 		res.Status = portfolio.RunWaitingForPrices
-		return nil
+		return nil, nil
 	}
 	res.Ready = ax.days[end]
 
 	t2 := time.Now()
-	st := chain{nav: p.startingEquity, index: 1, peak: 1}
-	if ax.days[first].After(inception) {
-		st, err = e.loadChain(ctx, e.pool, id, ax.days[first-1])
-		if err != nil {
-			return err
-		}
+	in, err := e.rollingInputs(ctx, p, ax, first, inception)
+	if err != nil {
+		return nil, err
 	}
+	st := in.chain
 	hs, warns := e.holdings(lay, p.positions)
 	res.Warnings = append(res.Warnings, warns...)
 	var w warnings
@@ -413,7 +439,7 @@ func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, to
 			e.beforeAnalytics()
 		}
 		if res.Betas, err = e.attachBetas(ctx, gen, p.gen, lay, hs, first, end, &w); err != nil {
-			return err
+			return nil, err
 		}
 		x = newExposures(end-first+1, len(e.cfg.Analytics.Factors()))
 		x.mix = newComposition(hs, p.positions, p.refs, end-first+1)
@@ -436,41 +462,24 @@ func (e *Engine) backfill(ctx context.Context, id uuid.UUID, o *BackfillOpts, to
 			Message: fmt.Sprintf("NAV before the day's P&L is %.2f ≤ 0: daily return left empty", base)})
 	})
 	if x != nil {
-		history := map[time.Time]float64{}
-		if ax.days[first].After(inception) {
-			n := max(e.cfg.Analytics.VolLongWindow, e.cfg.Analytics.RealizedBetaWindow)
-			if history, err = e.loadHistory(ctx, id, ax.days[first], n); err != nil {
-				return err
-			}
-		}
-		e.riskColumns(ax, first, days, history, bench, &w)
+		e.riskColumns(ax, first, days, in.history, bench, &w)
 		for k := range days {
 			days[k].expo = x
 			days[k].row = k
 		}
 		exposureWarnings(ax, first, x, e.cfg.Analytics.Factors(), &w)
-		if err := e.riskAnalytics(ctx, id, gen, lay, hs, first, days, x, ax.days[first].After(inception), res, &w); err != nil {
-			return err
+		if err := e.riskAnalytics(ctx, gen, lay, hs, first, days, x, in.vol, res, &w); err != nil {
+			return nil, err
 		}
 		res.Warnings = append(res.Warnings, w.list()...)
+		res.rolling = newRollingState(ax, first, days, in, p.rewindSeq, e.rollingWindow())
 	}
 	res.Timings.Compute = time.Since(t2)
 	res.From, res.Through, res.DaysTotal = ax.days[first], ax.days[end], len(days)
 	if err := checkPlausible(id, ax, first, days, hs); err != nil {
-		return err
+		return nil, err
 	}
-
-	t3 := time.Now()
-	err = e.write(ctx, id, token, res, days)
-	res.Timings.Write = time.Since(t3)
-	if err != nil {
-		return err
-	}
-	res.Status = portfolio.RunCompleted
-	if res.Through.Before(target) {
-		res.Status = portfolio.RunWaitingForPrices
-	}
-	return nil
+	return days, nil
 }
 
 // loadCloses brings the caches to the price generation read with p and

@@ -58,6 +58,8 @@ type portfolioData struct {
 	// refs is the reference data of the positions' symbols and
 	// underlyings (analytics on), by upper-case symbol.
 	refs map[string]Symbol
+	// rolling is the stored rolling state, nil when none.
+	rolling *rollingState
 }
 
 // loadPortfolio reads a live portfolio, its positions, flows and
@@ -115,6 +117,14 @@ func (e *Engine) loadPortfolio(ctx context.Context, q batcher, id, runID uuid.UU
 				return f, r.Scan(&f.date, &f.amount)
 			})
 			return err
+		})
+	b.Queue(e.sql(`SELECT `+rollingStateColumnsSQL+` FROM {schema}.portfolio_rolling_state WHERE portfolio_id = $1`), id).
+		Query(func(rows pgx.Rows) error {
+			var err error
+			for rows.Next() && err == nil {
+				p.rolling, err = scanRollingState(rows)
+			}
+			return errors.Join(err, rows.Err())
 		})
 	// The default symbol source's rows travel in the same round trip too.
 	src, dbRefs := e.cfg.Symbols.(*DBSymbolSource)

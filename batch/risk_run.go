@@ -27,17 +27,10 @@ func (e *Engine) riskLookback() int {
 
 // riskAnalytics computes the days' volatility forecast, trend and
 // percentile, correlation scores and stress tests, after riskColumns, and
-// leaves in res what the writes need besides the rows. history says
-// whether snapshots before the first day exist.
-func (e *Engine) riskAnalytics(ctx context.Context, id uuid.UUID, gen int64, lay *layer, hs []holding, first int,
-	days []day, x *exposures, history bool, res *Result, w *warnings) error {
-	var h volHistory
-	if history {
-		var err error
-		if h, err = e.loadVolHistory(ctx, id, days[0].date); err != nil {
-			return err
-		}
-	}
+// leaves in res what the writes need besides the rows. h is the volatility
+// history before the first day.
+func (e *Engine) riskAnalytics(ctx context.Context, gen int64, lay *layer, hs []holding, first int,
+	days []day, x *exposures, h volHistory, res *Result, w *warnings) error {
 	volForecastColumns(days, h, w)
 
 	c := correlationColumns(lay.ax, hs, first, days, e.cfg.StaleAfter, w, e.corr)

@@ -282,6 +282,13 @@ func (e *Engine) write(ctx context.Context, id, token uuid.UUID, res *Result, da
 				WHERE portfolio_id = $1 AND id = $2`), id, res.RunID, len(chunk), e.factors(), len(days),
 				res.From, res.Through)
 			e.queueRiskRun(b, id, res, first, last, hi == len(days))
+			// The rolling state follows the last chunk; an earlier chunk
+			// leaves none behind, so that none can outlive its days.
+			var rolling *rollingState
+			if hi == len(days) {
+				rolling = res.rolling
+			}
+			e.queueRollingStates(b, []uuid.UUID{id}, []*rollingState{rolling})
 			// The batch stops at the first failing statement; a fenced
 			// chunk fails in the transaction before anything is copied.
 			if err := tx.SendBatch(ctx, b).Close(); err != nil {
