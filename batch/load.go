@@ -130,7 +130,7 @@ func (e *Engine) loadPortfolio(ctx context.Context, q batcher, id, runID uuid.UU
 	src, dbRefs := e.cfg.Symbols.(*DBSymbolSource)
 	if dbRefs && !e.cfg.Analytics.Disabled {
 		p.refs = map[string]Symbol{}
-		b.Queue(src.byPortfolioSQL, id).Query(func(rows pgx.Rows) error {
+		b.Queue(src.byPortfolioSQL, []uuid.UUID{id}).Query(func(rows pgx.Rows) error {
 			_, err := scanSymbols(rows, p.refs)
 			return err
 		})

@@ -87,6 +87,12 @@ const upsertCorrelationSetSQL = `
 // queueCorrelationSet queues the matrix's row: n×n row-major arrays,
 // NULL for a missing pair.
 func queueCorrelationSet(b *pgx.Batch, sql string, id, runID uuid.UUID, cm *CorrelationMatrix) {
+	b.Queue(sql, correlationSetRow(id, runID, cm)...)
+}
+
+// correlationSetRow is the matrix's row of correlation_sets up to
+// batch_run_id (see upsertCorrelationSetSQL).
+func correlationSetRow(id, runID uuid.UUID, cm *CorrelationMatrix) []any {
 	n := len(cm.Symbols)
 	corr := make([]*float64, 0, n*n)
 	obs := make([]int32, 0, n*n)
@@ -111,7 +117,7 @@ func queueCorrelationSet(b *pgx.Batch, sql string, id, runID uuid.UUID, cm *Corr
 	if runID != uuid.Nil {
 		run = &runID
 	}
-	b.Queue(sql, id, cm.Date, cm.Symbols, mv, corr, obs, cl, cm.Repaired, run)
+	return []any{id, cm.Date, cm.Symbols, mv, corr, obs, cl, cm.Repaired, run}
 }
 
 // CorrelationOpts are options of Engine.Correlations.

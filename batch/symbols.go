@@ -155,7 +155,7 @@ type SymbolSource interface {
 type DBSymbolSource struct {
 	db portfolio.Querier
 	// bySymbolsSQL reads the rows of $1 (upper-case symbols);
-	// byPortfolioSQL those of a portfolio's positions and underlyings.
+	// byPortfolioSQL those of some portfolios' positions and underlyings.
 	bySymbolsSQL, byPortfolioSQL string
 }
 
@@ -171,9 +171,9 @@ func NewDBSymbolSource(db portfolio.Querier, schema portfolio.Schema) *DBSymbolS
 		db:           db,
 		bySymbolsSQL: schema.SQL(`SELECT ` + symbolColumnsSQL + ` FROM {schema}.symbols WHERE symbol = ANY($1::text[])`),
 		byPortfolioSQL: schema.SQL(`SELECT ` + symbolColumnsSQL + ` FROM {schema}.symbols
-			WHERE symbol IN (SELECT upper(symbol) FROM {schema}.positions WHERE portfolio_id = $1
+			WHERE symbol IN (SELECT upper(symbol) FROM {schema}.positions WHERE portfolio_id = ANY($1::uuid[])
 			                 UNION SELECT upper(underlying_symbol) FROM {schema}.positions
-			                 WHERE portfolio_id = $1 AND underlying_symbol IS NOT NULL)`),
+			                 WHERE portfolio_id = ANY($1::uuid[]) AND underlying_symbol IS NOT NULL)`),
 	}
 }
 

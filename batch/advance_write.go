@@ -1,0 +1,172 @@
+package batch
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sigmasight/backfill/portfolio"
+)
+
+// writeAdvance writes the computed days of many portfolios in one
+// transaction and returns the portfolios it wrote. The first statement
+// fences: it moves each watermark whose lease token still holds and whose
+// rewind counter is unchanged since the load (a rewind since keeps the
+// watermark and the request: the rows are written and recomputed by the
+// next backfill), settles the portfolio's state and releases its lease.
+// Only the fenced portfolios' rows follow: one COPY of every snapshot
+// row, set statements for the runs, correlation sets and rolling states.
+func (e *Engine) writeAdvance(ctx context.Context, items []*advanceItem) (map[uuid.UUID]bool, error) {
+	n := len(items)
+	ids, tokens := make([]uuid.UUID, n), make([]uuid.UUID, n)
+	seqs := make([]int64, n)
+	froms, throughs, targets := make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
+	states := make([]string, n)
+	for i, it := range items {
+		r := it.res
+		r.From, r.Through = it.days[0].date, it.days[len(it.days)-1].date
+		ids[i], tokens[i], seqs[i] = it.claim.PortfolioID, it.claim.LeaseToken, r.rewindSeq
+		froms[i], throughs[i], targets[i] = r.From, r.Through, r.Target
+		states[i] = "current"
+		if r.Status == portfolio.RunWaitingForPrices {
+			states[i] = "waiting_for_prices"
+		}
+	}
+	fenced := make(map[uuid.UUID]bool, n)
+	at := e.cfg.Now().UTC()
+	err := pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
+		clear(fenced)
+		rows, err := tx.Query(ctx, e.sql(`
+			UPDATE {schema}.backfill_state s
+			SET snapshot_through = CASE WHEN s.rewind_seq = c.seq THEN c.through ELSE s.snapshot_through END,
+			    status = CASE WHEN s.rewind_seq <> c.seq THEN 'pending' ELSE c.state END,
+			    target_date = c.target, updated_at = now(),
+			    requested_at = CASE WHEN s.rewind_seq <> c.seq THEN s.requested_at END,
+			    attempts = 0, last_error = NULL, next_attempt_at = now(),
+			    behind_since = CASE WHEN c.state = 'current' AND s.rewind_seq = c.seq THEN NULL
+			                        ELSE coalesce(s.behind_since, now()) END,
+			    lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+			FROM unnest($1::uuid[], $2::uuid[], $3::int8[], $4::date[], $5::text[], $6::date[])
+			     c (id, token, seq, through, state, target)
+			WHERE s.portfolio_id = c.id AND s.lease_token = c.token AND s.lease_expires_at > now()
+			RETURNING s.portfolio_id`), ids, tokens, seqs, throughs, states, targets)
+		if err != nil {
+			return fmt.Errorf("fence: %w", err)
+		}
+		var id uuid.UUID
+		if _, err := pgx.ForEachRow(rows, []any{&id}, func() error { fenced[id] = true; return nil }); err != nil {
+			return fmt.Errorf("fence: %w", err)
+		}
+		if len(fenced) == 0 {
+			return nil
+		}
+		var (
+			w                        []*advanceItem
+			wIDs, runs               []uuid.UUID
+			wFrom, wThrough          []time.Time
+			statuses, warns, timings []string
+			totals                   []int32
+			rolling                  []*rollingState
+			buf                      = make([]byte, 0, 1024*len(fenced))
+		)
+		for _, it := range items {
+			if !fenced[it.claim.PortfolioID] {
+				continue
+			}
+			r := it.res
+			r.DaysTotal, r.DaysWritten, r.Watermark = len(it.days), len(it.days), r.Through
+			wj, err := json.Marshal(r.Warnings)
+			if err != nil {
+				return err
+			}
+			tj, err := json.Marshal(map[string]float64{
+				"load_seconds": r.Timings.Load.Seconds(), "prices_seconds": r.Timings.Prices.Seconds(),
+				"compute_seconds": r.Timings.Compute.Seconds(), "write_seconds": 0, "total_seconds": 0,
+			})
+			if err != nil {
+				return err
+			}
+			w = append(w, it)
+			wIDs, runs = append(wIDs, it.claim.PortfolioID), append(runs, r.RunID)
+			wFrom, wThrough = append(wFrom, r.From), append(wThrough, r.Through)
+			statuses, warns, timings = append(statuses, string(r.Status)), append(warns, string(wj)), append(timings, string(tj))
+			totals = append(totals, int32(len(it.days)))
+			rolling = append(rolling, r.rolling)
+			if buf, err = appendSnapshotRows(buf, it.claim.PortfolioID, r.RunID, at, it.days); err != nil {
+				return fmt.Errorf("portfolio %s: %w", it.claim.PortfolioID, err)
+			}
+		}
+		b := &pgx.Batch{}
+		b.Queue(e.sql(`
+			DELETE FROM {schema}.portfolio_snapshots s USING unnest($1::uuid[], $2::date[], $3::date[]) c (id, first, last)
+			WHERE s.portfolio_id = c.id AND s.snapshot_date BETWEEN c.first AND c.last`), wIDs, wFrom, wThrough)
+		b.Queue(e.sql(`
+			DELETE FROM {schema}.correlation_sets s USING unnest($1::uuid[], $2::date[], $3::date[]) c (id, first, last)
+			WHERE s.portfolio_id = c.id AND s.as_of_date BETWEEN c.first AND c.last`), wIDs, wFrom, wThrough)
+		b.Queue(e.sql(`
+			UPDATE {schema}.batch_runs r
+			SET status = c.status, finished_at = now(), from_date = c.first, through_date = c.last,
+			    days_total = c.days, days_written = c.days, warnings = c.warnings, error = NULL,
+			    phase_timings = c.timings, factors = $9
+			FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::date[], $5::date[], $6::int4[], $7::jsonb[], $8::jsonb[])
+			     c (id, run, status, first, last, days, warnings, timings)
+			WHERE r.portfolio_id = c.id AND r.id = c.run`),
+			wIDs, runs, statuses, wFrom, wThrough, totals, warns, timings, e.factors())
+		e.queueAdvanceStress(b, w)
+		e.queueRollingStates(b, wIDs, rolling)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("write runs: %w", err)
+		}
+		if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), e.copySnapshotsSQL()); err != nil {
+			return fmt.Errorf("copy snapshots: %w", err)
+		}
+		var sets [][]any
+		for _, it := range w {
+			if risk := it.res.risk; risk != nil && risk.matrix != nil {
+				sets = append(sets, correlationSetRow(it.claim.PortfolioID, it.res.RunID, risk.matrix))
+			}
+		}
+		if len(sets) > 0 {
+			_, err := tx.CopyFrom(ctx, pgx.Identifier{e.cfg.Schema.Name(), "correlation_sets"},
+				[]string{"portfolio_id", "as_of_date", "symbols", "market_values", "correlations", "observations",
+					"clusters", "repaired", "batch_run_id"}, pgx.CopyFromRows(sets))
+			if err != nil {
+				return fmt.Errorf("copy correlation sets: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("write advance of %d portfolios: %w", n, err)
+	}
+	return fenced, nil
+}
+
+// queueAdvanceStress queues the runs' stress columns: one statement per
+// stress plan, which the portfolios of one price generation share.
+func (e *Engine) queueAdvanceStress(b *pgx.Batch, items []*advanceItem) {
+	byPlan := map[*stressPlan][]uuid.UUID{}
+	var order []*stressPlan
+	for _, it := range items {
+		var plan *stressPlan
+		if it.res.risk != nil {
+			plan = it.res.risk.plan
+		}
+		if _, ok := byPlan[plan]; !ok {
+			order = append(order, plan)
+		}
+		byPlan[plan] = append(byPlan[plan], it.res.RunID)
+	}
+	for _, plan := range order {
+		ids, cats, missing, factors, shocks := plan.runColumns()
+		b.Queue(e.sql(`
+			UPDATE {schema}.batch_runs SET stress_scenarios = $2, stress_categories = $3, stress_factors_missing = $4,
+			       stress_factors = $5, stress_shocks = $6
+			WHERE id = ANY($1)`), byPlan[plan], ids, cats, missing, factors, shocks)
+	}
+}
