@@ -53,6 +53,11 @@ type Config struct {
 	BackoffBase, BackoffMax time.Duration
 	// BackfillTimeout bounds one backfill. Default 30 min.
 	BackfillTimeout time.Duration
+	// AdvanceBatch is how many portfolios one batched nightly advance
+	// claims and writes together (see Reconciler and the README's
+	// "Nightly advance"). Default DefaultAdvanceBatch (256); negative turns
+	// the batched path off.
+	AdvanceBatch int
 	// ShutdownGrace is how long Stop lets in-flight backfills finish before
 	// cancelling them, when its context has no deadline. Default 30 s.
 	ShutdownGrace time.Duration

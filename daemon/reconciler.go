@@ -274,12 +274,7 @@ func (r *Reconciler) sweep(ctx, runCtx context.Context, trigger portfolio.Trigge
 	// Price corrections first: the rewinds they cause are claimed by this
 	// very sweep. A failure leaves the changes recorded for the next sweep
 	// and does not hold back the portfolios that are due.
-	applied, err := r.engine.ApplyPriceChanges(ctx, &batch.ApplyOpts{NotifyChannel: r.cfg.NotifyChannel})
-	r.metrics.priceChanges.Add(float64(applied.Changes))
-	r.metrics.priceRewinds.Add(float64(applied.Rewound))
-	if err != nil && ctx.Err() == nil {
-		r.cfg.Logger.Error("apply price changes (retried next sweep)", "error", err)
-	}
+	r.applyPriceChanges(ctx)
 	res.Target, err = r.target(ctx)
 	if err != nil {
 		return res, err
@@ -292,6 +287,11 @@ func (r *Reconciler) sweep(ctx, runCtx context.Context, trigger portfolio.Trigge
 			return res, err
 		}
 		r.gaugesAt = time.Now()
+	}
+	// Short advances first, in batches (advance.go); the loop below takes
+	// every other due portfolio one at a time.
+	if err := r.sweepAdvances(ctx, runCtx, &res, trigger, wg); err != nil {
+		return res, err
 	}
 	for {
 		// Wait for one free slot, then take whatever else is free.
@@ -592,6 +592,16 @@ func (r *Reconciler) settle(ctx context.Context, c claim, res *batch.Result, err
 		return "lease_lost", 0, nil // a peer holds it now
 	}
 	return status, attempts, err2
+}
+
+// applyPriceChanges turns recorded price changes into rewinds.
+func (r *Reconciler) applyPriceChanges(ctx context.Context) {
+	applied, err := r.engine.ApplyPriceChanges(ctx, &batch.ApplyOpts{NotifyChannel: r.cfg.NotifyChannel})
+	r.metrics.priceChanges.Add(float64(applied.Changes))
+	r.metrics.priceRewinds.Add(float64(applied.Rewound))
+	if err != nil && ctx.Err() == nil {
+		r.cfg.Logger.Error("apply price changes (retried next sweep)", "error", err)
+	}
 }
 
 // target returns the latest closed session on which the benchmark has a
