@@ -74,25 +74,8 @@ func (r *Reconciler) sweepAdvances(ctx, runCtx context.Context, res *SweepResult
 			<-r.slots
 			return err
 		}
-		res.Claimed += len(claims)
-		for _, c := range claims {
-			if c.reclaimed {
-				res.Reclaimed++
-				r.metrics.leaseReclaims.Inc()
-			}
-		}
-		r.runs.Add(1)
-		if wg != nil {
-			wg.Add(1)
-		}
-		go func() {
-			defer func() {
-				<-r.slots
-				r.runs.Done()
-				if wg != nil {
-					wg.Done()
-				}
-			}()
+		r.countClaims(res, claims)
+		r.spawn(wg, func() {
 			if len(claims) < advanceMinBatch {
 				for _, c := range claims {
 					r.execute(runCtx, c, trigger)
@@ -100,7 +83,7 @@ func (r *Reconciler) sweepAdvances(ctx, runCtx context.Context, res *SweepResult
 				return
 			}
 			r.executeAdvance(runCtx, claims, trigger)
-		}()
+		})
 		if len(claims) < n {
 			return nil
 		}

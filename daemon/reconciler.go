@@ -320,28 +320,41 @@ func (r *Reconciler) sweep(ctx, runCtx context.Context, trigger portfolio.Trigge
 		if len(claims) == 0 {
 			return res, nil
 		}
-		res.Claimed += len(claims)
+		r.countClaims(&res, claims)
 		for _, c := range claims {
-			if c.reclaimed {
-				res.Reclaimed++
-				r.metrics.leaseReclaims.Inc()
-			}
-			r.runs.Add(1)
-			if wg != nil {
-				wg.Add(1)
-			}
-			go func() {
-				defer func() {
-					<-r.slots
-					r.runs.Done()
-					if wg != nil {
-						wg.Done()
-					}
-				}()
-				r.execute(runCtx, c, trigger)
-			}()
+			r.spawn(wg, func() { r.execute(runCtx, c, trigger) })
 		}
 	}
+}
+
+// countClaims counts claims in res and the reclaimed ones in the metrics.
+func (r *Reconciler) countClaims(res *SweepResult, claims []claim) {
+	res.Claimed += len(claims)
+	for _, c := range claims {
+		if c.reclaimed {
+			res.Reclaimed++
+			r.metrics.leaseReclaims.Inc()
+		}
+	}
+}
+
+// spawn runs work in a goroutine that holds one slot, which it frees when
+// done; wg, when set, tracks it too.
+func (r *Reconciler) spawn(wg *sync.WaitGroup, work func()) {
+	r.runs.Add(1)
+	if wg != nil {
+		wg.Add(1)
+	}
+	go func() {
+		defer func() {
+			<-r.slots
+			r.runs.Done()
+			if wg != nil {
+				wg.Done()
+			}
+		}()
+		work()
+	}()
 }
 
 // claim is a portfolio this replica now holds the lease of.
