@@ -101,13 +101,24 @@ func (e *Engine) writeAdvance(ctx context.Context, items []*advanceItem) (map[uu
 				return fmt.Errorf("portfolio %s: %w", it.claim.PortfolioID, err)
 			}
 		}
+		// Rows of the days written (left after the watermark by a rewind)
+		// are replaced. One (portfolio, day) pair per day: equality on the
+		// whole key is an index probe each, where a range per portfolio
+		// is planned as a scan of the table.
+		var delIDs []uuid.UUID
+		var delDays []time.Time
+		for _, it := range w {
+			for k := range it.days {
+				delIDs, delDays = append(delIDs, it.claim.PortfolioID), append(delDays, it.days[k].date)
+			}
+		}
 		b := &pgx.Batch{}
 		b.Queue(e.sql(`
-			DELETE FROM {schema}.portfolio_snapshots s USING unnest($1::uuid[], $2::date[], $3::date[]) c (id, first, last)
-			WHERE s.portfolio_id = c.id AND s.snapshot_date BETWEEN c.first AND c.last`), wIDs, wFrom, wThrough)
+			DELETE FROM {schema}.portfolio_snapshots s USING unnest($1::uuid[], $2::date[]) c (id, day)
+			WHERE s.portfolio_id = c.id AND s.snapshot_date = c.day`), delIDs, delDays)
 		b.Queue(e.sql(`
-			DELETE FROM {schema}.correlation_sets s USING unnest($1::uuid[], $2::date[], $3::date[]) c (id, first, last)
-			WHERE s.portfolio_id = c.id AND s.as_of_date BETWEEN c.first AND c.last`), wIDs, wFrom, wThrough)
+			DELETE FROM {schema}.correlation_sets s USING unnest($1::uuid[], $2::date[]) c (id, day)
+			WHERE s.portfolio_id = c.id AND s.as_of_date = c.day`), delIDs, delDays)
 		b.Queue(e.sql(`
 			UPDATE {schema}.batch_runs r
 			SET status = c.status, finished_at = now(), from_date = c.first, through_date = c.last,
