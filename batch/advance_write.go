@@ -66,13 +66,10 @@ func (e *Engine) writeAdvance(ctx context.Context, items []*advanceItem) (map[uu
 			return nil
 		}
 		var (
-			w                        []*advanceItem
-			wIDs, runs               []uuid.UUID
-			wFrom, wThrough          []time.Time
-			statuses, warns, timings []string
-			totals                   []int32
-			rolling                  []*rollingState
-			buf                      = make([]byte, 0, 1024*len(fenced))
+			w       []*advanceItem
+			wIDs    []uuid.UUID
+			rolling []*rollingState
+			buf     = make([]byte, 0, 1024*len(fenced))
 		)
 		for _, it := range items {
 			if !fenced[it.claim.PortfolioID] {
@@ -80,22 +77,8 @@ func (e *Engine) writeAdvance(ctx context.Context, items []*advanceItem) (map[uu
 			}
 			r := it.res
 			r.DaysTotal, r.DaysWritten, r.Watermark = len(it.days), len(it.days), r.Through
-			wj, err := json.Marshal(r.Warnings)
-			if err != nil {
-				return err
-			}
-			tj, err := json.Marshal(map[string]float64{
-				"load_seconds": r.Timings.Load.Seconds(), "prices_seconds": r.Timings.Prices.Seconds(),
-				"compute_seconds": r.Timings.Compute.Seconds(), "write_seconds": 0, "total_seconds": 0,
-			})
-			if err != nil {
-				return err
-			}
 			w = append(w, it)
-			wIDs, runs = append(wIDs, it.claim.PortfolioID), append(runs, r.RunID)
-			wFrom, wThrough = append(wFrom, r.From), append(wThrough, r.Through)
-			statuses, warns, timings = append(statuses, string(r.Status)), append(warns, string(wj)), append(timings, string(tj))
-			totals = append(totals, int32(len(it.days)))
+			wIDs = append(wIDs, it.claim.PortfolioID)
 			rolling = append(rolling, r.rolling)
 			if buf, err = appendSnapshotRows(buf, it.claim.PortfolioID, r.RunID, at, it.days); err != nil {
 				return fmt.Errorf("portfolio %s: %w", it.claim.PortfolioID, err)
@@ -119,16 +102,9 @@ func (e *Engine) writeAdvance(ctx context.Context, items []*advanceItem) (map[uu
 		b.Queue(e.sql(`
 			DELETE FROM {schema}.correlation_sets s USING unnest($1::uuid[], $2::date[]) c (id, day)
 			WHERE s.portfolio_id = c.id AND s.as_of_date = c.day`), delIDs, delDays)
-		b.Queue(e.sql(`
-			UPDATE {schema}.batch_runs r
-			SET status = c.status, finished_at = now(), from_date = c.first, through_date = c.last,
-			    days_total = c.days, days_written = c.days, warnings = c.warnings, error = NULL,
-			    phase_timings = c.timings, factors = $9
-			FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::date[], $5::date[], $6::int4[], $7::jsonb[], $8::jsonb[])
-			     c (id, run, status, first, last, days, warnings, timings)
-			WHERE r.portfolio_id = c.id AND r.id = c.run`),
-			wIDs, runs, statuses, wFrom, wThrough, totals, warns, timings, e.factors())
-		e.queueAdvanceStress(b, w)
+		if err := e.queueAdvanceRuns(b, w); err != nil {
+			return err
+		}
 		e.queueRollingStates(b, wIDs, rolling)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return fmt.Errorf("write runs: %w", err)
@@ -158,26 +134,60 @@ func (e *Engine) writeAdvance(ctx context.Context, items []*advanceItem) (map[uu
 	return fenced, nil
 }
 
-// queueAdvanceStress queues the runs' stress columns: one statement per
-// stress plan, which the portfolios of one price generation share.
-func (e *Engine) queueAdvanceStress(b *pgx.Batch, items []*advanceItem) {
-	byPlan := map[*stressPlan][]uuid.UUID{}
+// queueAdvanceRuns queues the completion of the written portfolios' runs
+// with their stress columns: one statement per stress plan, which the
+// portfolios of one price generation share, so each run is updated once.
+func (e *Engine) queueAdvanceRuns(b *pgx.Batch, items []*advanceItem) error {
+	type group struct {
+		ids, runs      []uuid.UUID
+		statuses       []string
+		first, last    []time.Time
+		days           []int32
+		warns, timings []string
+	}
+	byPlan := map[*stressPlan]*group{}
 	var order []*stressPlan
 	for _, it := range items {
+		r := it.res
 		var plan *stressPlan
-		if it.res.risk != nil {
-			plan = it.res.risk.plan
+		if r.risk != nil {
+			plan = r.risk.plan
 		}
-		if _, ok := byPlan[plan]; !ok {
+		g := byPlan[plan]
+		if g == nil {
+			g = &group{}
+			byPlan[plan] = g
 			order = append(order, plan)
 		}
-		byPlan[plan] = append(byPlan[plan], it.res.RunID)
+		wj, err := json.Marshal(r.Warnings)
+		if err != nil {
+			return err
+		}
+		tj, err := json.Marshal(map[string]float64{
+			"load_seconds": r.Timings.Load.Seconds(), "prices_seconds": r.Timings.Prices.Seconds(),
+			"compute_seconds": r.Timings.Compute.Seconds(), "write_seconds": 0, "total_seconds": 0,
+		})
+		if err != nil {
+			return err
+		}
+		g.ids, g.runs = append(g.ids, it.claim.PortfolioID), append(g.runs, r.RunID)
+		g.statuses, g.first, g.last = append(g.statuses, string(r.Status)), append(g.first, r.From), append(g.last, r.Through)
+		g.days, g.warns, g.timings = append(g.days, int32(len(it.days))), append(g.warns, string(wj)), append(g.timings, string(tj))
 	}
 	for _, plan := range order {
+		g := byPlan[plan]
 		ids, cats, missing, factors, shocks := plan.runColumns()
 		b.Queue(e.sql(`
-			UPDATE {schema}.batch_runs SET stress_scenarios = $2, stress_categories = $3, stress_factors_missing = $4,
-			       stress_factors = $5, stress_shocks = $6
-			WHERE id = ANY($1)`), byPlan[plan], ids, cats, missing, factors, shocks)
+			UPDATE {schema}.batch_runs r
+			SET status = c.status, finished_at = now(), from_date = c.first, through_date = c.last,
+			    days_total = c.days, days_written = c.days, warnings = c.warnings, error = NULL,
+			    phase_timings = c.timings, factors = $9, stress_scenarios = $10, stress_categories = $11,
+			    stress_factors_missing = $12, stress_factors = $13, stress_shocks = $14
+			FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::date[], $5::date[], $6::int4[], $7::jsonb[], $8::jsonb[])
+			     c (id, run, status, first, last, days, warnings, timings)
+			WHERE r.portfolio_id = c.id AND r.id = c.run`),
+			g.ids, g.runs, g.statuses, g.first, g.last, g.days, g.warns, g.timings, e.factors(),
+			ids, cats, missing, factors, shocks)
 	}
+	return nil
 }
