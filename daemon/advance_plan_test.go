@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/sigmasight/backfill/portfolio/portfoliotest"
 )
 
@@ -21,13 +19,7 @@ func TestAdvanceClaimPlanAt100kPortfolios(t *testing.T) {
 	t.Parallel()
 	db := portfoliotest.NewDB(t)
 	ctx := context.Background()
-	if _, err := db.Pool.Exec(ctx, `
-		INSERT INTO backfill.portfolios (id, owner_id, name, account_name, account_type, starting_equity, inception_date)
-		SELECT gen_random_uuid(), 'o' || i, 'p', 'a', 'taxable', 1000, '2024-01-02' FROM generate_series(1, 100000) i;
-		INSERT INTO backfill.backfill_state (portfolio_id, status, snapshot_through, next_attempt_at)
-		SELECT id, 'current', '2024-12-30', now() - interval '1 day' FROM backfill.portfolios`); err != nil {
-		t.Fatal(err)
-	}
+	seedStates(t, db, 100000, "2024-12-30")
 	if _, err := db.Pool.Exec(ctx, `VACUUM ANALYZE backfill.backfill_state`); err != nil {
 		t.Fatal(err)
 	}
@@ -36,21 +28,7 @@ func TestAdvanceClaimPlanAt100kPortfolios(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = DefaultAdvanceBatch
-	tx, err := db.Pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, COSTS OFF) "+r.cfg.Schema.SQL(claimAdvanceSQL),
-		time.Date(2024, 12, 30, 0, 0, 0, 0, time.UTC), n, "explain", 60.0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan := strings.Join(lines, "\n")
+	plan := explainQuery(t, db, r.cfg.Schema.SQL(claimAdvanceSQL), time.Date(2024, 12, 30, 0, 0, 0, 0, time.UTC), n, "explain", 60.0)
 	t.Logf("advance claim plan at 100,000 portfolios:\n%s", plan)
 	if strings.Contains(plan, "Seq Scan") || !strings.Contains(plan, "backfill_state_watermark_idx") {
 		t.Errorf("the advance claim does not read one range of the watermark index")

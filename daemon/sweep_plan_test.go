@@ -28,11 +28,7 @@ func TestSweepQueryPlanAt100kPortfolios(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	exec(`
-		INSERT INTO backfill.portfolios (id, owner_id, name, account_name, account_type, starting_equity, inception_date)
-		SELECT gen_random_uuid(), 'o' || i, 'p', 'a', 'taxable', 1000, '2024-01-02' FROM generate_series(1, 100000) i;
-		INSERT INTO backfill.backfill_state (portfolio_id, status, snapshot_through, next_attempt_at)
-		SELECT id, 'current', '2024-12-31', now() - interval '1 day' FROM backfill.portfolios`)
+	seedStates(t, db, 100000, "2024-12-31")
 	r, err := New(db.Pool, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -86,13 +82,36 @@ func TestSweepQueryPlanAt100kPortfolios(t *testing.T) {
 // transaction it rolls back, and returns the plan.
 func explainClaim(t *testing.T, db *portfoliotest.DB, r *Reconciler, target time.Time, n int) string {
 	t.Helper()
+	return explainQuery(t, db, r.cfg.Schema.SQL(claimSQL), target, n, "explain", 60.0)
+}
+
+// seedStates adds n portfolios current through the day through.
+func seedStates(t *testing.T, db *portfoliotest.DB, n int, through string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := db.Pool.Exec(ctx, `
+		INSERT INTO backfill.portfolios (id, owner_id, name, account_name, account_type, starting_equity, inception_date)
+		SELECT gen_random_uuid(), 'o' || i, 'p', 'a', 'taxable', 1000, '2024-01-02' FROM generate_series(1, $1::int) i`, n); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `
+		INSERT INTO backfill.backfill_state (portfolio_id, status, snapshot_through, next_attempt_at)
+		SELECT id, 'current', $1::date, now() - interval '1 day' FROM backfill.portfolios`, through); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// explainQuery runs sql under EXPLAIN ANALYZE in a transaction it rolls
+// back, and returns the plan.
+func explainQuery(t *testing.T, db *portfoliotest.DB, sql string, args ...any) string {
+	t.Helper()
 	ctx := context.Background()
 	tx, err := db.Pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tx.Rollback(ctx)
-	rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, COSTS OFF) "+r.cfg.Schema.SQL(claimSQL), target, n, "explain", 60.0)
+	rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, COSTS OFF) "+sql, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
