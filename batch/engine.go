@@ -131,6 +131,7 @@ type Engine struct {
 	store  *betaStore // nil: symbol betas are not persisted
 	stress *stressCache
 	corr   *corrCache
+	axes   *axisCache
 
 	// The caches' price generation, the last price change they saw and
 	// their epoch (see syncCaches).
@@ -153,7 +154,7 @@ func NewEngine(pool *pgxpool.Pool, cfg *Config) (*Engine, error) {
 		return nil, err
 	}
 	return &Engine{pool: pool, cfg: c, prices: newPriceCache(c.Prices), betas: newBetaCache(), series: newSeriesCache(),
-		stress: newStressCache(), corr: newCorrCache(), syncedGen: -1, store: newBetaStore(pool, &c)}, nil
+		stress: newStressCache(), corr: newCorrCache(), axes: newAxisCache(), syncedGen: -1, store: newBetaStore(pool, &c)}, nil
 }
 
 // Config returns the engine's configuration with defaults filled in.
@@ -383,16 +384,13 @@ func (e *Engine) compute(ctx context.Context, p *portfolioData, o *BackfillOpts,
 	if !e.cfg.Analytics.Disabled {
 		lookback = max(lookback, e.cfg.Analytics.Lookback()+1, e.riskLookback())
 	}
-	axisFrom := start
-	for range lookback {
-		axisFrom = PrevSession(cal, axisFrom)
-	}
 	if target.Before(start) {
 		res.Ready = target
 		res.Status = portfolio.RunCompleted
 		return nil, nil
 	}
-	ax := newAxis(cal, axisFrom, target)
+	ax := e.axes.get(cal, start, target, lookback)
+	axisFrom := ax.days[0]
 	symbols := symbolsOf(p.positions, e.cfg.Benchmark)
 	if !e.cfg.Analytics.Disabled {
 		for _, s := range e.cfg.Analytics.Proxies() {
