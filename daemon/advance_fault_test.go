@@ -72,6 +72,14 @@ func (f *advanceFault) start() {
 		}
 	}()
 	<-f.src.entered
+	// The sweep has handed the batch over and stops claiming (it records
+	// itself before waiting for its backfills): nothing it does races the
+	// test's changes to the leases.
+	eventually(f.t, 10*time.Second, "the batcher's sweep to stop claiming", func() bool {
+		f.batcher.mu.Lock()
+		defer f.batcher.mu.Unlock()
+		return !f.batcher.lastSweep.Started.IsZero()
+	})
 	if n := f.queryInt(`SELECT count(*) FROM backfill.batch_runs WHERE status = 'running' AND worker = 'batcher'`); n != len(f.ids) {
 		f.t.Fatalf("%d runs running in the batch, want %d", n, len(f.ids))
 	}
