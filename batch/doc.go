@@ -32,4 +32,12 @@
 //
 // Every Backfill records its batch_runs row synchronously and never leaves
 // it running, also on error, panic or cancellation.
+//
+// The nightly advance moves many portfolios whose leases the caller holds
+// one session at once, with the same compute, one load round trip and one
+// write transaction (each portfolio fenced by its own lease), starting from
+// each portfolio's rolling state (portfolio_rolling_state) instead of its
+// snapshots:
+//
+//	results := engine.Advance(ctx, []batch.AdvanceClaim{{PortfolioID: id, LeaseToken: token}}, nil)
 package batch
