@@ -2,14 +2,18 @@ package batch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/sigmasight/backfill/portfolio"
 )
 
 // advanceTemplates are the positions of the portfolios the advance tests
@@ -238,3 +242,57 @@ func TestAdvanceEqualsPerPortfolio(t *testing.T) {
 }
 
 func dayText(t time.Time) string { return t.Format(time.DateOnly) }
+
+// An implausible portfolio fails alone: its run is recorded failed with the
+// value it refused, nothing of it is written, and the rest of the batch is.
+func TestAdvanceImplausibleFailsAlone(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "2024-03-09T12:00:00Z", nil)
+	f.prices("SPY", "2024-03-04", 500, 501, 502, 503, 504)
+	f.prices("XYZ", "2024-03-04", 100, 101, 102, 103, 104)
+	f.prices("BAD", "2024-03-04", 100, 101, 102, 103, 10400)
+	ctx := context.Background()
+	var ids []uuid.UUID
+	for i := range 4 {
+		rows := []string{"XYZ,10,100,2024-03-04,,,,,,,,"}
+		if i == 2 {
+			rows = append(rows, "BAD,10,100,2024-03-04,,,,,,,,")
+		}
+		id := f.onboard("1000", rows...)
+		f.backfill(id, &BackfillOpts{Through: date("2024-03-07")})
+		ids = append(ids, id)
+	}
+	w := &advanceWorld{fixture: f}
+	out := f.engine.Advance(ctx, w.lease(ids), nil)
+	for i, r := range out {
+		if i != 2 {
+			if r.Err != nil || !r.Settled || r.Result.DaysWritten != 1 {
+				t.Errorf("portfolio %d: settled %v, %d days, %v", i, r.Settled, r.Result.DaysWritten, r.Err)
+			}
+			continue
+		}
+		var ie *ImplausibleError
+		if !errors.As(r.Err, &ie) || r.Settled || r.Result.Status != portfolio.RunFailed || r.Result.DaysWritten != 0 {
+			t.Fatalf("implausible portfolio: settled %v, %+v, %v", r.Settled, r.Result, r.Err)
+		}
+	}
+	var status, runErr string
+	if err := f.db.Pool.QueryRow(ctx, `SELECT status, coalesce(error, '') FROM backfill.batch_runs
+		WHERE portfolio_id = $1 ORDER BY started_at DESC LIMIT 1`, ids[2]).Scan(&status, &runErr); err != nil {
+		t.Fatal(err)
+	}
+	if status != "failed" || !strings.Contains(runErr, "BAD") {
+		t.Errorf("the implausible portfolio's run: %s, %q", status, runErr)
+	}
+	if n := len(f.snapshots(ids[2])); n != 4 {
+		t.Errorf("the implausible portfolio has %d days, want the 4 before", n)
+	}
+	if st, wm := f.state(ids[2]); st != "failing" || !wm.Equal(date("2024-03-07")) {
+		t.Errorf("the implausible portfolio: %s through %v", st, wm)
+	}
+	for _, i := range []int{0, 1, 3} {
+		if st, wm := f.state(ids[i]); st != "current" || !wm.Equal(date("2024-03-08")) {
+			t.Errorf("portfolio %d: %s through %v", i, st, wm)
+		}
+	}
+}
