@@ -23,7 +23,7 @@ func (e *Engine) claim(ctx context.Context, id uuid.UUID) (uuid.UUID, error) {
 	tag, err := e.pool.Exec(ctx, e.sql(`
 		UPDATE {schema}.backfill_state
 		SET lease_owner = $2, lease_token = $3, lease_expires_at = now() + make_interval(secs => $4),
-		    status = 'running', updated_at = now()
+		    status = `+portfolio.StateRunning.Literal()+`, updated_at = now()
 		WHERE portfolio_id = $1 AND (lease_token IS NULL OR lease_expires_at <= now())`),
 		id, e.cfg.Worker, token, e.cfg.LeaseTTL.Seconds())
 	if err != nil {
@@ -62,21 +62,22 @@ func (e *Engine) release(ctx context.Context, id, token uuid.UUID) error {
 // implicit transaction.
 func (e *Engine) startRun(ctx context.Context, id, runID uuid.UUID, trigger portfolio.Trigger, token uuid.UUID) (uuid.UUID, error) {
 	newID := uuid.Must(uuid.NewV7())
+	running := portfolio.RunRunning.Literal()
 	b := &pgx.Batch{}
 	b.Queue(e.sql(`
-		UPDATE {schema}.batch_runs SET status = CASE WHEN days_written > 0 THEN 'partial' ELSE 'failed' END,
+		UPDATE {schema}.batch_runs SET status = CASE WHEN days_written > 0 THEN `+portfolio.RunPartial.Literal()+` ELSE `+portfolio.RunFailed.Literal()+` END,
 		       finished_at = now(), error = 'abandoned: its worker lost the lease before finishing'
-		WHERE portfolio_id = $1 AND status = 'running'`), id)
+		WHERE portfolio_id = $1 AND status = `+running), id)
 	b.Queue(e.sql(`
-		UPDATE {schema}.batch_runs SET status = 'running', started_at = now(), worker = $3, lease_token = $4
-		WHERE portfolio_id = $1 AND status = 'pending' AND ($2::uuid IS NULL OR id = $2)`),
+		UPDATE {schema}.batch_runs SET status = `+running+`, started_at = now(), worker = $3, lease_token = $4
+		WHERE portfolio_id = $1 AND status = `+portfolio.RunPending.Literal()+` AND ($2::uuid IS NULL OR id = $2)`),
 		id, nullUUID(runID), e.cfg.Worker, token)
 	b.Queue(e.sql(`
 		INSERT INTO {schema}.batch_runs (portfolio_id, id, trigger, status, started_at, worker, lease_token)
-		SELECT $1, $2, $3, 'running', now(), $4, $5
-		WHERE $6 AND NOT EXISTS (SELECT 1 FROM {schema}.batch_runs WHERE portfolio_id = $1 AND status = 'running')`),
+		SELECT $1, $2, $3, `+running+`, now(), $4, $5
+		WHERE $6 AND NOT EXISTS (SELECT 1 FROM {schema}.batch_runs WHERE portfolio_id = $1 AND status = `+running+`)`),
 		id, newID, string(trigger), e.cfg.Worker, token, runID == uuid.Nil)
-	b.Queue(e.sql(`SELECT id FROM {schema}.batch_runs WHERE portfolio_id = $1 AND status = 'running' AND lease_token = $2`), id, token)
+	b.Queue(e.sql(`SELECT id FROM {schema}.batch_runs WHERE portfolio_id = $1 AND status = `+running+` AND lease_token = $2`), id, token)
 	var out uuid.UUID
 	br := e.pool.SendBatch(ctx, b)
 	err := execN(br, 3)
@@ -320,18 +321,20 @@ func (e *Engine) finish(ctx context.Context, res *Result, token uuid.UUID, relea
 		"compute_seconds": res.Timings.Compute.Seconds(), "write_seconds": res.Timings.Write.Seconds(),
 		"total_seconds": res.Timings.Total.Seconds(),
 	}
-	var state string
+	var state portfolio.State
 	switch {
 	case res.Status == portfolio.RunCompleted:
-		state = "current"
+		state = portfolio.StateCurrent
 	case res.Status == portfolio.RunWaitingForPrices:
-		state = "waiting_for_prices"
+		state = portfolio.StateWaitingForPrices
 	case cancelled:
 		// Cancelled by the caller (a shutdown): not the portfolio's failure.
-		state = "pending"
+		state = portfolio.StatePending
 	default:
-		state = "failing"
+		state = portfolio.StateFailing
 	}
+	current, waiting := portfolio.StateCurrent.Literal(), portfolio.StateWaitingForPrices.Literal()
+	failing, pending := portfolio.StateFailing.Literal(), portfolio.StatePending.Literal()
 	b := &pgx.Batch{}
 	b.Queue(e.sql(`
 		UPDATE {schema}.batch_runs
@@ -342,12 +345,12 @@ func (e *Engine) finish(ctx context.Context, res *Result, token uuid.UUID, relea
 		res.DaysTotal, res.DaysWritten, res.Warnings, nullString(res.Error), timings)
 	b.Queue(e.sql(`
 		UPDATE {schema}.backfill_state
-		SET status = CASE WHEN rewind_seq <> $7 AND $3 IN ('current', 'waiting_for_prices') THEN 'pending' ELSE $3 END,
+		SET status = CASE WHEN rewind_seq <> $7 AND $3 IN (`+current+`, `+waiting+`) THEN `+pending+` ELSE $3 END,
 		    target_date = $4, updated_at = now(),
-		    requested_at = CASE WHEN $3 IN ('failing', 'pending') OR rewind_seq <> $7 THEN requested_at END,
-		    attempts = CASE $3 WHEN 'failing' THEN attempts + 1 WHEN 'pending' THEN attempts ELSE 0 END,
+		    requested_at = CASE WHEN $3 IN (`+failing+`, `+pending+`) OR rewind_seq <> $7 THEN requested_at END,
+		    attempts = CASE $3 WHEN `+failing+` THEN attempts + 1 WHEN `+pending+` THEN attempts ELSE 0 END,
 		    last_error = $5,
-		    behind_since = CASE WHEN $3 = 'current' AND rewind_seq = $7 THEN NULL ELSE coalesce(behind_since, now()) END,
+		    behind_since = CASE WHEN $3 = `+current+` AND rewind_seq = $7 THEN NULL ELSE coalesce(behind_since, now()) END,
 		    lease_owner = CASE WHEN $6 THEN NULL ELSE lease_owner END,
 		    lease_token = CASE WHEN $6 THEN NULL ELSE lease_token END,
 		    lease_expires_at = CASE WHEN $6 THEN NULL ELSE lease_expires_at END

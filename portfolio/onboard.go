@@ -404,7 +404,7 @@ func (c *Client) writePortfolio(ctx context.Context, tx pgx.Tx, in *validRequest
 	}
 	_, err = tx.Exec(ctx, c.cfg.Schema.SQL(`
 		INSERT INTO {schema}.backfill_state (portfolio_id, status, requested_at, behind_since)
-		VALUES ($1, 'pending', CASE WHEN $2 THEN now() END, now())`),
+		VALUES ($1, `+StatePending.Literal()+`, CASE WHEN $2 THEN now() END, now())`),
 		res.PortfolioID, request)
 	if err != nil {
 		return fmt.Errorf("insert backfill state: %w", err)

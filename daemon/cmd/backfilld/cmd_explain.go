@@ -77,7 +77,7 @@ func parsePortfolioID(arg string) (uuid.UUID, error) {
 
 func printExplanation(w io.Writer, ex *daemon.Explanation) {
 	tw := newTable(w)
-	fmt.Fprintf(tw, "Portfolio %s: %s\n", ex.PortfolioID, orNone(ex.State))
+	fmt.Fprintf(tw, "Portfolio %s: %s\n", ex.PortfolioID, orNone(string(ex.State)))
 	fmt.Fprintf(tw, "  name:\t%s (account %s), inception %s\n", ex.Name, ex.AccountName, day(ex.Inception))
 	if ex.DeletedAt != nil {
 		fmt.Fprintf(tw, "  deleted:\t%s\n", ex.DeletedAt.UTC().Format(time.RFC3339))
@@ -100,7 +100,7 @@ func printExplanation(w io.Writer, ex *daemon.Explanation) {
 		fmt.Fprintf(tw, "  last error:\t%s\n", ex.LastError)
 	}
 	switch {
-	case ex.State == "quarantined":
+	case ex.State == portfolio.StateQuarantined:
 		fmt.Fprintf(tw, "  next attempt:\tnone until `backfilld retry`\n")
 	case ex.Due:
 		fmt.Fprintf(tw, "  next attempt:\tdue since %s\n", ex.NextAttemptAt.UTC().Format(time.RFC3339))

@@ -78,7 +78,7 @@ portfolio.`,
 
 func printRetried(w io.Writer, r *daemon.Retried) {
 	switch r.PreviousState {
-	case "quarantined", "failing":
+	case portfolio.StateQuarantined, portfolio.StateFailing:
 		fmt.Fprintf(w, "Retried portfolio %s: it was %s after %d failed attempts; now %s, attempts reset, due now.\n",
 			r.PortfolioID, r.PreviousState, r.PreviousAttempts, r.State)
 		if r.LastError != "" {
