@@ -102,11 +102,7 @@ the portfolios that depend on it by itself.`,
 				return err
 			}
 			if !*wait {
-				if *asJSON {
-					return writeJSON(a.stdout, run)
-				}
-				printRun(a.stdout, run)
-				return nil
+				return printOut(a, *asJSON, run, printRun)
 			}
 
 			engine, err := batch.NewEngine(pool, &batch.Config{Schema: a.schema, Now: a.now, Logger: a.logger})

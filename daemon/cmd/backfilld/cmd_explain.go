@@ -38,10 +38,7 @@ Exit status 1 for an unknown portfolio.`,
 	Flags: func(fs *flag.FlagSet) runFunc {
 		asJSON := fs.Bool("json", false, "print the explanation as JSON")
 		return func(ctx context.Context, a *app, args []string) error {
-			if err := a.checkArgs(args, 1, 1); err != nil {
-				return err
-			}
-			id, err := parsePortfolioID(args[0])
+			id, err := a.portfolioID(args, 1)
 			if err != nil {
 				return err
 			}
@@ -56,11 +53,7 @@ Exit status 1 for an unknown portfolio.`,
 			if err != nil {
 				return err
 			}
-			if *asJSON {
-				return writeJSON(a.stdout, ex)
-			}
-			printExplanation(a.stdout, ex)
-			return nil
+			return printOut(a, *asJSON, ex, printExplanation)
 		}
 	},
 }

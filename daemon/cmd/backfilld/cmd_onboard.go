@@ -93,11 +93,7 @@ Exit status 2 for invalid input and a duplicate account.`,
 			if err != nil {
 				return err
 			}
-			if *asJSON {
-				return writeJSON(a.stdout, res)
-			}
-			printOnboarded(a.stdout, res)
-			return nil
+			return printOut(a, *asJSON, res, printOnboarded)
 		}
 	},
 }

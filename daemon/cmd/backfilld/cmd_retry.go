@@ -54,11 +54,7 @@ portfolio.`,
 				if err != nil {
 					return err
 				}
-				if *asJSON {
-					return writeJSON(a.stdout, out)
-				}
-				printRetriedQuarantined(a.stdout, out)
-				return nil
+				return printOut(a, *asJSON, out, printRetriedQuarantined)
 			}
 			out, err := r.RetryPortfolio(ctx, id)
 			if errors.Is(err, portfolio.ErrNotFound) {
@@ -67,11 +63,7 @@ portfolio.`,
 			if err != nil {
 				return err
 			}
-			if *asJSON {
-				return writeJSON(a.stdout, out)
-			}
-			printRetried(a.stdout, out)
-			return nil
+			return printOut(a, *asJSON, out, printRetried)
 		}
 	},
 }
