@@ -592,23 +592,27 @@ func (r *Reconciler) settle(ctx context.Context, s settlement) (state portfolio.
 		WITH closed AS (
 			UPDATE {schema}.batch_runs
 			SET status = CASE WHEN days_written > 0 THEN `+portfolio.RunPartial.Literal()+` ELSE `+portfolio.RunFailed.Literal()+` END,
-			    finished_at = now(), error = coalesce(error, $6, 'run not recorded by its worker')
-			WHERE portfolio_id = $1 AND id = $11 AND status = `+portfolio.RunRunning.Literal()+` AND lease_token = $2
+			    finished_at = now(), error = coalesce(error, @error, 'run not recorded by its worker')
+			WHERE portfolio_id = @portfolio_id AND id = @run_id AND status = `+portfolio.RunRunning.Literal()+` AND lease_token = @token
 			RETURNING 1)
 		UPDATE {schema}.backfill_state
 		SET lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, updated_at = now(),
-		    attempts = attempts + $4 + CASE WHEN $3 THEN (SELECT count(*) FROM closed) ELSE 0 END,
-		    status = CASE WHEN NOT $3 THEN CASE WHEN status = `+portfolio.StateRunning.Literal()+` THEN `+portfolio.StatePending.Literal()+` ELSE status END
-		                  WHEN attempts + $4 + (SELECT count(*) FROM closed) >= $5 THEN `+portfolio.StateQuarantined.Literal()+`
+		    attempts = attempts + @uncounted + CASE WHEN @failed THEN (SELECT count(*) FROM closed) ELSE 0 END,
+		    status = CASE WHEN NOT @failed THEN CASE WHEN status = `+portfolio.StateRunning.Literal()+` THEN `+portfolio.StatePending.Literal()+` ELSE status END
+		                  WHEN attempts + @uncounted + (SELECT count(*) FROM closed) >= @max_attempts THEN `+portfolio.StateQuarantined.Literal()+`
 		                  ELSE `+portfolio.StateFailing.Literal()+` END,
-		    last_error = CASE WHEN $3 THEN $6 ELSE last_error END,
-		    next_attempt_at = CASE WHEN $3
-		        THEN now() + make_interval(secs => least($8, $7 * power(2, greatest(attempts + $4 - 1, 0))) * $9)
-		        ELSE now() + make_interval(secs => $10) END
-		WHERE portfolio_id = $1 AND lease_token = $2
+		    last_error = CASE WHEN @failed THEN @error ELSE last_error END,
+		    next_attempt_at = CASE WHEN @failed
+		        THEN now() + make_interval(secs => least(@backoff_max, @backoff_base * power(2, greatest(attempts + @uncounted - 1, 0))) * @jitter)
+		        ELSE now() + make_interval(secs => @wait_secs) END
+		WHERE portfolio_id = @portfolio_id AND lease_token = @token
 		RETURNING status, attempts`),
-		c.portfolioID, c.token, failed, uncounted, r.cfg.MaxAttempts, msg,
-		r.cfg.BackoffBase.Seconds(), r.cfg.BackoffMax.Seconds(), jitter, waitSecs, runID).Scan(&state, &attempts)
+		pgx.NamedArgs{
+			"portfolio_id": c.portfolioID, "token": c.token, "run_id": runID, "error": msg,
+			"failed": failed, "uncounted": uncounted, "max_attempts": r.cfg.MaxAttempts,
+			"backoff_base": r.cfg.BackoffBase.Seconds(), "backoff_max": r.cfg.BackoffMax.Seconds(), "jitter": jitter,
+			"wait_secs": waitSecs,
+		}).Scan(&state, &attempts)
 	if errors.Is(err2, pgx.ErrNoRows) {
 		return "", 0, nil // a peer holds it now
 	}

@@ -77,11 +77,7 @@ Exit status 2 for invalid input and a duplicate account.`,
 			defer closeCSV()
 			req.CSV = csv
 
-			pool, err := a.db(ctx)
-			if err != nil {
-				return err
-			}
-			client, err := portfolio.NewClient(pool, &portfolio.Config{Schema: a.schema, Now: a.now, Logger: a.logger})
+			client, err := a.client(ctx)
 			if err != nil {
 				return err
 			}
