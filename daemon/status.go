@@ -44,6 +44,14 @@ func unixDay(t time.Time) float64 {
 
 // Status is the reconciler's view of all portfolios, served by /status.
 type Status struct {
+	Overview
+	LastSweep *SweepResult `json:"last_sweep,omitempty"`
+	InFlight  int          `json:"in_flight"`
+}
+
+// Overview is what the database tells of all portfolios: Status without
+// what only a running reconciler knows (`backfilld status --json`).
+type Overview struct {
 	Target time.Time `json:"target"`
 	// ByState counts the portfolios in each state, every state present.
 	ByState           map[portfolio.State]int `json:"by_state"`
@@ -54,8 +62,6 @@ type Status struct {
 	OldestMissing *time.Time `json:"oldest_missing"`
 	// Attention lists the most-behind or failing portfolios with why.
 	Attention []PortfolioStatus `json:"attention"`
-	LastSweep *SweepResult      `json:"last_sweep,omitempty"`
-	InFlight  int               `json:"in_flight"`
 }
 
 // PortfolioStatus explains one portfolio's state.
@@ -78,7 +84,7 @@ func (r *Reconciler) Status(ctx context.Context, target time.Time, limit int) (*
 			return nil, err
 		}
 	}
-	st := &Status{Target: target, ByState: map[portfolio.State]int{}, Behind: map[string]int{}}
+	st := &Status{Overview: Overview{Target: target, ByState: map[portfolio.State]int{}, Behind: map[string]int{}}}
 	var oldest time.Time // zero until a missing day is found
 	for _, s := range portfolio.States() {
 		st.ByState[s] = 0

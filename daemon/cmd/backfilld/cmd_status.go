@@ -48,26 +48,12 @@ its process-local last_sweep and in_flight.`,
 				st.Attention = []daemon.PortfolioStatus{}
 			}
 			if *asJSON {
-				return writeJSON(a.stdout, statusOutput{
-					Target: st.Target, ByState: st.ByState, Behind: st.Behind,
-					MaxLagTradingDays: st.MaxLagTradingDays, OldestMissing: st.OldestMissing, Attention: st.Attention,
-				})
+				return writeJSON(a.stdout, st.Overview)
 			}
 			printStatus(a.stdout, st, r.Engine().Config().Benchmark, *limit)
 			return nil
 		}
 	},
-}
-
-// statusOutput is daemon.Status without what only a running reconciler
-// knows.
-type statusOutput struct {
-	Target            time.Time                `json:"target"`
-	ByState           map[portfolio.State]int  `json:"by_state"`
-	Behind            map[string]int           `json:"behind"`
-	MaxLagTradingDays int                      `json:"max_lag_trading_days"`
-	OldestMissing     *time.Time               `json:"oldest_missing"`
-	Attention         []daemon.PortfolioStatus `json:"attention"`
 }
 
 // stateOrder lists the reconciler's states from done to stuck: current,
