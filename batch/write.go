@@ -248,7 +248,8 @@ func (e *Engine) write(ctx context.Context, id, token uuid.UUID, res *Result, da
 			if fenced {
 				return ErrLeaseLost
 			}
-			w := &copyRows{buf: make([]byte, 0, 1280*len(chunk)+64)}
+			w := copyBuffers.Get().(*copyRows)
+			defer copyBuffers.Put(w)
 			w.begin()
 			if err := appendSnapshotRows(w, id, res.RunID, at, chunk); err != nil {
 				return err
