@@ -192,11 +192,11 @@ type priceMessages struct {
 
 var (
 	entryPriceMessages = priceMessages{
-		required: codeMessages[ErrPos008],
+		required: codeMessages[CodePos008],
 		syntax:   msgEntryPriceSyntax,
 		tooLarge: msgEntryPriceTooLarge,
-		positive: codeMessages[ErrPos010],
-		scale:    codeMessages[ErrPos011],
+		positive: codeMessages[CodePos010],
+		scale:    codeMessages[CodePos011],
 	}
 	exitPriceMessages = priceMessages{
 		syntax:   msgExitPriceSyntax,
@@ -249,7 +249,7 @@ var (
 //
 // Validation is complete and all-or-nothing: every row is checked, all
 // problems are returned together in row order in one *ValidationError with
-// Code ErrCodeCSVValidation, and no positions are returned if any row fails.
+// Code CodeCSVValidation, and no positions are returned if any row fails.
 // A row may have several errors, but never two for the same cause. The rules:
 //   - Symbol: required (ERR_POS_001) except for options given by their
 //     contract fields; at most 100 characters (002); only letters, digits,
@@ -382,17 +382,17 @@ func (lr *lineReader) next() ([]byte, error) {
 	}
 	if bytes.IndexByte(b, 0) >= 0 {
 		msg := "Line " + strconv.Itoa(lr.line) + " contains NUL bytes: the file is binary (or UTF-16), not CSV text; save it as CSV UTF-8"
-		return nil, csvFileError(ErrCSV002, msg, FieldError{Line: lr.line, Code: ErrCSV002, Message: msg})
+		return nil, csvFileError(CodeCSV002, msg, FieldError{Line: lr.line, Code: CodeCSV002, Message: msg})
 	}
 	if !utf8.Valid(b) {
 		msg := "Line " + strconv.Itoa(lr.line) + " is not valid UTF-8: save the file as CSV UTF-8"
-		return nil, csvFileError(ErrCSV002, msg, FieldError{Line: lr.line, Code: ErrCSV002, Message: msg})
+		return nil, csvFileError(CodeCSV002, msg, FieldError{Line: lr.line, Code: CodeCSV002, Message: msg})
 	}
 	return b, nil
 }
 
 // csvFileError returns a file-level ValidationError.
-func csvFileError(code, msg string, errs ...FieldError) *ValidationError {
+func csvFileError(code Code, msg string, errs ...FieldError) *ValidationError {
 	if len(errs) == 0 {
 		errs = []FieldError{{Code: code, Message: msg}}
 	}
@@ -474,7 +474,7 @@ func (p *positionsParser) parse() ([]Position, error) {
 		return nil, p.mapErr(err)
 	}
 	if !ok {
-		return nil, csvFileError(ErrCSV003, "CSV file is empty: it has no header and no data rows")
+		return nil, csvFileError(CodeCSV003, "CSV file is empty: it has no header and no data rows")
 	}
 	if err := p.parseHeader(); err != nil {
 		return nil, err
@@ -490,7 +490,7 @@ func (p *positionsParser) parse() ([]Position, error) {
 		}
 		if p.rows == p.opts.MaxRows {
 			msg := "Too many rows: the limit is " + strconv.Itoa(p.opts.MaxRows) + " data rows"
-			return nil, csvFileError(ErrCSV001, msg, FieldError{Line: p.recLine, Code: ErrCSV001, Message: msg})
+			return nil, csvFileError(CodeCSV001, msg, FieldError{Line: p.recLine, Code: CodeCSV001, Message: msg})
 		}
 		p.rows++
 		p.row = p.rows + 1
@@ -499,11 +499,11 @@ func (p *positionsParser) parse() ([]Position, error) {
 	}
 	if p.rows == 0 {
 		msg := "CSV file has a header but no data rows"
-		return nil, csvFileError(ErrCSV003, msg)
+		return nil, csvFileError(CodeCSV003, msg)
 	}
 	if len(p.errs) > 0 {
 		return nil, &ValidationError{
-			Code:    ErrCodeCSVValidation,
+			Code:    CodeCSVValidation,
 			Message: "CSV validation failed with " + strconv.Itoa(len(p.errs)) + " error(s)",
 			Errors:  p.errs,
 		}
@@ -539,7 +539,7 @@ func (p *positionsParser) mapErr(err error) error {
 	if p.opts.MaxBytes%(1<<20) == 0 {
 		limit = strconv.FormatInt(p.opts.MaxBytes>>20, 10) + " MiB"
 	}
-	return csvFileError(ErrCSV001, "File too large: the limit is "+limit)
+	return csvFileError(CodeCSV001, "File too large: the limit is "+limit)
 }
 
 // nextRecord reads the next record that is not a comment, blank line or
@@ -577,13 +577,13 @@ func isSkippable(b []byte) bool {
 
 // malformed returns an ERR_CSV_006 error for the current record.
 func (p *positionsParser) malformed(line int, msg string) error {
-	fe := FieldError{Line: line, Code: ErrCSV006, Message: msg}
+	fe := FieldError{Line: line, Code: CodeCSV006, Message: msg}
 	if p.headerSeen {
 		fe.Row = p.rows + 2
 	} else {
 		fe.Row = 1
 	}
-	return csvFileError(ErrCSV006, "Malformed CSV at line "+strconv.Itoa(line)+": "+msg, fe)
+	return csvFileError(CodeCSV006, "Malformed CSV at line "+strconv.Itoa(line)+": "+msg, fe)
 }
 
 // readRecord reads one record, skipping blank and comment lines before it.
@@ -701,7 +701,7 @@ func (p *positionsParser) parseHeader() error {
 	line := p.recLine
 	if p.extraCol > 0 {
 		msg := "The header has more than " + strconv.Itoa(maxCSVColumns) + " columns"
-		return csvFileError(ErrCSV005, "Invalid CSV header: "+msg, FieldError{Row: 1, Line: line, Code: ErrCSV005, Message: msg, Value: p.extraVal})
+		return csvFileError(CodeCSV005, "Invalid CSV header: "+msg, FieldError{Row: 1, Line: line, Code: CodeCSV005, Message: msg, Value: p.extraVal})
 	}
 	if len(p.fields) < 2 {
 		f := p.fields[0]
@@ -726,7 +726,7 @@ func (p *positionsParser) parseHeader() error {
 		name := normalizeColumnName(p.fields[i])
 		if name == "" {
 			msg := "Column " + strconv.Itoa(i+1) + " of the header has no name"
-			problems = append(problems, FieldError{Row: 1, Line: line, Code: ErrCSV005, Message: msg})
+			problems = append(problems, FieldError{Row: 1, Line: line, Code: CodeCSV005, Message: msg})
 			continue
 		}
 		for c, want := range columnNames {
@@ -735,7 +735,7 @@ func (p *positionsParser) parseHeader() error {
 			}
 			if prev := p.idx[c]; prev >= 0 {
 				msg := fmt.Sprintf("Column %q appears twice in the header (columns %d and %d)", want, prev+1, i+1)
-				problems = append(problems, FieldError{Row: 1, Line: line, Field: want, Code: ErrCSV005, Message: msg, Value: truncateValue(p.fields[i])})
+				problems = append(problems, FieldError{Row: 1, Line: line, Field: want, Code: CodeCSV005, Message: msg, Value: truncateValue(p.fields[i])})
 			} else {
 				p.idx[c] = i
 			}
@@ -746,7 +746,7 @@ func (p *positionsParser) parseHeader() error {
 		if len(problems) > 1 {
 			msg += " (and " + strconv.Itoa(len(problems)-1) + " more)"
 		}
-		return csvFileError(ErrCSV005, msg, problems...)
+		return csvFileError(CodeCSV005, msg, problems...)
 	}
 	p.exitShift = p.idx[colOptionType] >= 0 &&
 		p.idx[colExitDate] == p.idx[colOptionType]+1 &&
@@ -755,17 +755,17 @@ func (p *positionsParser) parseHeader() error {
 	for _, c := range requiredColumns {
 		if p.idx[c] < 0 {
 			missing = append(missing, c.name())
-			problems = append(problems, FieldError{Row: 1, Line: line, Field: c.name(), Code: ErrCSV004, Message: "Missing required column: " + c.name()})
+			problems = append(problems, FieldError{Row: 1, Line: line, Field: c.name(), Code: CodeCSV004, Message: "Missing required column: " + c.name()})
 		}
 	}
 	if len(missing) > 0 {
-		return csvFileError(ErrCSV004, "Missing required columns: "+strings.Join(missing, ", "), problems...)
+		return csvFileError(CodeCSV004, "Missing required columns: "+strings.Join(missing, ", "), problems...)
 	}
 	return nil
 }
 
 // fail records an error of the current row.
-func (p *positionsParser) fail(c csvColumn, code, msg, value string) {
+func (p *positionsParser) fail(c csvColumn, code Code, msg, value string) {
 	p.errs = append(p.errs, FieldError{
 		Row:     p.row,
 		Line:    p.line,
@@ -800,7 +800,7 @@ func (p *positionsParser) validateRow() {
 
 	if p.extraCol > 0 {
 		msg := "Row has a value in column " + strconv.Itoa(p.extraCol) + " but the header names only " + strconv.Itoa(p.width) + " columns"
-		p.fail(noColumn, ErrCSV006, msg, p.extraVal)
+		p.fail(noColumn, CodeCSV006, msg, p.extraVal)
 	}
 
 	symbol := v[colSymbol]
@@ -812,7 +812,7 @@ func (p *positionsParser) validateRow() {
 	classRaw, subRaw := v[colClass], v[colSubtype]
 	class, classOK := parseInvestmentClass(classRaw)
 	if !classOK {
-		p.fail(colClass, ErrPos016, codeMessages[ErrPos016], classRaw)
+		p.fail(colClass, CodePos016, codeMessages[CodePos016], classRaw)
 	}
 	subtype := canonicalSubtype(subRaw)
 	cashSymbol := len(symbol) >= 5 && strings.EqualFold(symbol[:5], "CASH_")
@@ -829,7 +829,7 @@ func (p *positionsParser) validateRow() {
 		}
 	}
 	if classOK && class == ClassOptions && cashSymbol {
-		p.fail(colClass, ErrPos016, msgCashOptions, classRaw)
+		p.fail(colClass, CodePos016, msgCashOptions, classRaw)
 		classOK = false
 	}
 
@@ -843,21 +843,21 @@ func (p *positionsParser) validateRow() {
 				if subRaw == "" {
 					subtype = subtypeCash
 				} else if subtype != subtypeCash {
-					p.fail(colSubtype, ErrPos017, msgSubtypeCash, subRaw)
+					p.fail(colSubtype, CodePos017, msgSubtypeCash, subRaw)
 				}
 			case subRaw == "":
 				if class == ClassPrivate {
-					p.fail(colSubtype, ErrPos017, msgSubtypeRequired, subRaw)
+					p.fail(colSubtype, CodePos017, msgSubtypeRequired, subRaw)
 				}
 			case class == ClassPublic && !slices.Contains(publicSubtypes, subtype):
-				p.fail(colSubtype, ErrPos017, msgSubtypePublic, subRaw)
+				p.fail(colSubtype, CodePos017, msgSubtypePublic, subRaw)
 			case class == ClassPrivate && !slices.Contains(privateSubtypes, subtype):
-				p.fail(colSubtype, ErrPos017, msgSubtypePrivate, subRaw)
+				p.fail(colSubtype, CodePos017, msgSubtypePrivate, subRaw)
 			}
 			isCash = subtype == subtypeCash
 		case ClassOptions:
 			if subRaw != "" && !slices.Contains(optionSubtypes, subtype) {
-				p.fail(colSubtype, ErrPos017, msgSubtypeOptions, subRaw)
+				p.fail(colSubtype, CodePos017, msgSubtypeOptions, subRaw)
 			}
 		}
 	}
@@ -881,7 +881,7 @@ func (p *positionsParser) validateRow() {
 		expiry, expOK = p.checkExpiration(expRaw)
 		optType, typeOK = p.checkOptionType(typeRaw, subtype)
 		if expOK && entryOK && expiry.Before(entry) {
-			p.fail(colExpiration, ErrPos021, msgExpirationBefore, expRaw)
+			p.fail(colExpiration, CodePos021, msgExpirationBefore, expRaw)
 			expOK = false
 		}
 	}
@@ -896,17 +896,17 @@ func (p *positionsParser) validateRow() {
 			if contractOK {
 				posSymbol = deriveOptionSymbol(underlying, strike, expiry, optType)
 				if len(posSymbol) > maxSymbolChars {
-					p.fail(colUnderlying, ErrPos019, msgUnderlyingDerived, underlying)
+					p.fail(colUnderlying, CodePos019, msgUnderlyingDerived, underlying)
 					contractOK = false
 				}
 			}
 		} else if classOK || !optionCols {
-			p.fail(colSymbol, ErrPos001, codeMessages[ErrPos001], symbol)
+			p.fail(colSymbol, CodePos001, codeMessages[CodePos001], symbol)
 		}
 	case len(symbol) > maxSymbolChars && utf8.RuneCountInString(symbol) > maxSymbolChars:
-		p.fail(colSymbol, ErrPos002, codeMessages[ErrPos002], symbol)
+		p.fail(colSymbol, CodePos002, codeMessages[CodePos002], symbol)
 	case !isSymbolText(symbol):
-		p.fail(colSymbol, ErrPos003, codeMessages[ErrPos003], symbol)
+		p.fail(colSymbol, CodePos003, codeMessages[CodePos003], symbol)
 	default:
 		symOK = true
 	}
@@ -919,11 +919,11 @@ func (p *positionsParser) validateRow() {
 		d, ok := parseCSVDate(exitDateRaw)
 		switch {
 		case !ok:
-			p.fail(colExitDate, ErrPos013, msgExitDateFormat, exitDateRaw)
+			p.fail(colExitDate, CodePos013, msgExitDateFormat, exitDateRaw)
 		case d.After(p.today):
-			p.fail(colExitDate, ErrPos014, msgExitDateFuture, exitDateRaw)
+			p.fail(colExitDate, CodePos014, msgExitDateFuture, exitDateRaw)
 		case entryOK && d.Before(entry):
-			p.fail(colExitDate, ErrPos018, codeMessages[ErrPos018], exitDateRaw)
+			p.fail(colExitDate, CodePos018, codeMessages[CodePos018], exitDateRaw)
 		default:
 			exitDate, exitDateOK = d, true
 		}
@@ -934,9 +934,9 @@ func (p *positionsParser) validateRow() {
 	}
 	switch {
 	case exitDateRaw != "" && exitPriceRaw == "":
-		p.fail(colExitPrice, ErrPos018, msgExitPriceNeeded, "")
+		p.fail(colExitPrice, CodePos018, msgExitPriceNeeded, "")
 	case exitDateRaw == "" && exitPriceRaw != "":
-		p.fail(colExitDate, ErrPos018, msgExitDateNeeded, "")
+		p.fail(colExitDate, CodePos018, msgExitDateNeeded, "")
 	}
 
 	// Duplicates: the first row with a key keeps it; later ones are errors.
@@ -958,7 +958,7 @@ func (p *positionsParser) validateRow() {
 			if isOption {
 				what = "option contract (underlying, type, strike, expiration)"
 			}
-			p.fail(colSymbol, ErrPos023, "Duplicate position: same "+what+" and entry date as row "+strconv.Itoa(prev), posSymbol)
+			p.fail(colSymbol, CodePos023, "Duplicate position: same "+what+" and entry date as row "+strconv.Itoa(prev), posSymbol)
 		} else {
 			p.seen[key] = p.row
 		}
@@ -1045,19 +1045,19 @@ func (pos *Position) detach() {
 // checkQuantity validates the Quantity field.
 func (p *positionsParser) checkQuantity(s string) (Decimal, bool) {
 	if s == "" {
-		p.fail(colQuantity, ErrPos004, codeMessages[ErrPos004], s)
+		p.fail(colQuantity, CodePos004, codeMessages[CodePos004], s)
 		return Decimal{}, false
 	}
 	d, ok := parseDecimal(s)
 	switch {
 	case !ok:
-		p.fail(colQuantity, ErrPos005, msgQuantitySyntax, s)
+		p.fail(colQuantity, CodePos005, msgQuantitySyntax, s)
 	case d.IsZero():
-		p.fail(colQuantity, ErrPos006, codeMessages[ErrPos006], s)
+		p.fail(colQuantity, CodePos006, codeMessages[CodePos006], s)
 	case d.IntDigits() > maxQuantityIntDigit:
-		p.fail(colQuantity, ErrPos005, msgQuantityTooLarge, s)
+		p.fail(colQuantity, CodePos005, msgQuantityTooLarge, s)
 	case d.significantScale() > maxQuantityScale:
-		p.fail(colQuantity, ErrPos007, codeMessages[ErrPos007], s)
+		p.fail(colQuantity, CodePos007, codeMessages[CodePos007], s)
 	default:
 		return d, true
 	}
@@ -1067,19 +1067,19 @@ func (p *positionsParser) checkQuantity(s string) (Decimal, bool) {
 // checkPrice validates a price field (entry or exit price).
 func (p *positionsParser) checkPrice(c csvColumn, s string, m *priceMessages) (Decimal, bool) {
 	if s == "" {
-		p.fail(c, ErrPos008, m.required, s)
+		p.fail(c, CodePos008, m.required, s)
 		return Decimal{}, false
 	}
 	d, ok := parseDecimal(s)
 	switch {
 	case !ok:
-		p.fail(c, ErrPos009, m.syntax, s)
+		p.fail(c, CodePos009, m.syntax, s)
 	case d.Sign() <= 0:
-		p.fail(c, ErrPos010, m.positive, s)
+		p.fail(c, CodePos010, m.positive, s)
 	case d.IntDigits() > maxPriceIntDigits:
-		p.fail(c, ErrPos009, m.tooLarge, s)
+		p.fail(c, CodePos009, m.tooLarge, s)
 	case d.significantScale() > maxPriceScale:
-		p.fail(c, ErrPos011, m.scale, s)
+		p.fail(c, CodePos011, m.scale, s)
 	default:
 		return d, true
 	}
@@ -1089,17 +1089,17 @@ func (p *positionsParser) checkPrice(c csvColumn, s string, m *priceMessages) (D
 // checkEntryDate validates the Entry Date field.
 func (p *positionsParser) checkEntryDate(s string) (time.Time, bool) {
 	if s == "" {
-		p.fail(colEntryDate, ErrPos012, codeMessages[ErrPos012], s)
+		p.fail(colEntryDate, CodePos012, codeMessages[CodePos012], s)
 		return time.Time{}, false
 	}
 	d, ok := parseCSVDate(s)
 	switch {
 	case !ok:
-		p.fail(colEntryDate, ErrPos013, msgEntryDateFormat, s)
+		p.fail(colEntryDate, CodePos013, msgEntryDateFormat, s)
 	case d.After(p.today):
-		p.fail(colEntryDate, ErrPos014, codeMessages[ErrPos014], s)
+		p.fail(colEntryDate, CodePos014, codeMessages[CodePos014], s)
 	case d.Before(p.oldest):
-		p.fail(colEntryDate, ErrPos015, codeMessages[ErrPos015], s)
+		p.fail(colEntryDate, CodePos015, codeMessages[CodePos015], s)
 	default:
 		return d, true
 	}
@@ -1110,11 +1110,11 @@ func (p *positionsParser) checkEntryDate(s string) (time.Time, bool) {
 func (p *positionsParser) checkUnderlying(s string) (string, bool) {
 	switch {
 	case s == "":
-		p.fail(colUnderlying, ErrPos019, msgUnderlyingRequired, s)
+		p.fail(colUnderlying, CodePos019, msgUnderlyingRequired, s)
 	case len(s) > maxSymbolChars && utf8.RuneCountInString(s) > maxSymbolChars:
-		p.fail(colUnderlying, ErrPos019, msgUnderlyingTooLong, s)
+		p.fail(colUnderlying, CodePos019, msgUnderlyingTooLong, s)
 	case !isSymbolText(s):
-		p.fail(colUnderlying, ErrPos019, msgUnderlyingChars, s)
+		p.fail(colUnderlying, CodePos019, msgUnderlyingChars, s)
 	default:
 		return s, true
 	}
@@ -1124,19 +1124,19 @@ func (p *positionsParser) checkUnderlying(s string) (string, bool) {
 // checkStrike validates an option's strike price.
 func (p *positionsParser) checkStrike(s string) (Decimal, bool) {
 	if s == "" {
-		p.fail(colStrike, ErrPos020, msgStrikeRequired, s)
+		p.fail(colStrike, CodePos020, msgStrikeRequired, s)
 		return Decimal{}, false
 	}
 	d, ok := parseDecimal(s)
 	switch {
 	case !ok:
-		p.fail(colStrike, ErrPos020, msgStrikeSyntax, s)
+		p.fail(colStrike, CodePos020, msgStrikeSyntax, s)
 	case d.Sign() <= 0:
-		p.fail(colStrike, ErrPos020, msgStrikePositive, s)
+		p.fail(colStrike, CodePos020, msgStrikePositive, s)
 	case d.IntDigits() > maxPriceIntDigits:
-		p.fail(colStrike, ErrPos020, msgStrikeTooLarge, s)
+		p.fail(colStrike, CodePos020, msgStrikeTooLarge, s)
 	case d.significantScale() > maxPriceScale:
-		p.fail(colStrike, ErrPos020, msgStrikeScale, s)
+		p.fail(colStrike, CodePos020, msgStrikeScale, s)
 	default:
 		return d, true
 	}
@@ -1146,12 +1146,12 @@ func (p *positionsParser) checkStrike(s string) (Decimal, bool) {
 // checkExpiration validates an option's expiration date.
 func (p *positionsParser) checkExpiration(s string) (time.Time, bool) {
 	if s == "" {
-		p.fail(colExpiration, ErrPos021, msgExpirationRequired, s)
+		p.fail(colExpiration, CodePos021, msgExpirationRequired, s)
 		return time.Time{}, false
 	}
 	d, ok := parseCSVDate(s)
 	if !ok {
-		p.fail(colExpiration, ErrPos021, msgExpirationFormat, s)
+		p.fail(colExpiration, CodePos021, msgExpirationFormat, s)
 		return time.Time{}, false
 	}
 	return d, true
@@ -1173,18 +1173,18 @@ func (p *positionsParser) checkOptionType(s, subtype string) (OptionType, bool) 
 		if fromSubtype != "" {
 			return fromSubtype, true
 		}
-		p.fail(colOptionType, ErrPos022, msgOptionTypeRequired, s)
+		p.fail(colOptionType, CodePos022, msgOptionTypeRequired, s)
 		return "", false
 	case strings.EqualFold(s, "CALL"):
 		t = OptionCall
 	case strings.EqualFold(s, "PUT"):
 		t = OptionPut
 	default:
-		p.fail(colOptionType, ErrPos022, codeMessages[ErrPos022], s)
+		p.fail(colOptionType, CodePos022, codeMessages[CodePos022], s)
 		return "", false
 	}
 	if fromSubtype != "" && t != fromSubtype {
-		p.fail(colOptionType, ErrPos022, msgOptionTypeMismatch, s)
+		p.fail(colOptionType, CodePos022, msgOptionTypeMismatch, s)
 		return "", false
 	}
 	return t, true
