@@ -1,0 +1,507 @@
+package portfolio
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Messages used by the row validation beyond the defaults of Message. They
+// are constants so that reporting an error does not format strings.
+const (
+	msgQuantitySyntax   = "Quantity must be a valid number (digits with an optional sign and decimal point, like -12.5; no exponent, thousands separators or currency symbols)"
+	msgQuantityTooLarge = "Quantity is too large (at most 18 digits before the decimal point)"
+
+	msgEntryPriceSyntax   = "Entry price must be a valid number (digits with an optional decimal point, like 12.50; no exponent, thousands separators or currency symbols)"
+	msgEntryPriceTooLarge = "Entry price is too large (at most 16 digits before the decimal point)"
+	msgExitPriceSyntax    = "Exit price must be a valid number (digits with an optional decimal point, like 12.50; no exponent, thousands separators or currency symbols)"
+	msgExitPriceTooLarge  = "Exit price is too large (at most 16 digits before the decimal point)"
+	msgExitPricePositive  = "Exit price must be positive"
+	msgExitPriceScale     = "Exit price has too many decimal places (max 4)"
+
+	msgEntryDateFormat = "Entry date must be a valid date in YYYY-MM-DD format"
+	msgExitDateFormat  = "Exit date must be a valid date in YYYY-MM-DD format"
+	msgExitDateFuture  = "Exit date cannot be in the future"
+	msgExitPriceNeeded = "Exit price is required when an exit date is given"
+	msgExitDateNeeded  = "Exit date is required when an exit price is given"
+
+	msgCashOptions     = "Symbols starting with CASH_ are cash and cannot be OPTIONS"
+	msgSubtypeCash     = "Symbols starting with CASH_ are cash: Investment subtype must be CASH or blank"
+	msgSubtypeRequired = "Investment subtype is required for PRIVATE holdings"
+	msgSubtypePublic   = "Investment subtype is not valid for PUBLIC (use STOCK, ETF, MUTUAL_FUND, BOND or CASH)"
+	msgSubtypeOptions  = "Investment subtype is not valid for OPTIONS (use CALL, PUT or leave it blank)"
+	msgSubtypePrivate  = "Investment subtype is not valid for PRIVATE (use PRIVATE_EQUITY, VENTURE_CAPITAL, HEDGE_FUND, PRIVATE_REIT, REAL_ESTATE, CRYPTOCURRENCY, CRYPTO, ART, MONEY_MARKET, TREASURY_BILLS, CASH, COMMODITY or OTHER)"
+
+	msgUnderlyingRequired = "Underlying symbol is required for options"
+	msgUnderlyingTooLong  = "Underlying symbol must be at most 100 characters"
+	msgUnderlyingChars    = "Underlying symbol contains invalid characters (allowed: letters, digits, '.', '_' and '-')"
+	msgUnderlyingDerived  = "Underlying symbol is too long to derive an option symbol from it (a symbol is at most 100 characters); give the Symbol"
+	msgStrikeRequired     = "Strike price is required for options"
+	msgStrikeSyntax       = "Strike price must be a valid number (digits with an optional decimal point, like 450.00)"
+	msgStrikePositive     = "Strike price must be positive"
+	msgStrikeTooLarge     = "Strike price is too large (at most 16 digits before the decimal point)"
+	msgStrikeScale        = "Strike price has too many decimal places (max 4)"
+	msgExpirationRequired = "Expiration date is required for options"
+	msgExpirationFormat   = "Expiration date must be a valid date in YYYY-MM-DD format"
+	msgExpirationBefore   = "Expiration date cannot be before the entry date"
+	msgOptionTypeRequired = "Option type is required for options (CALL or PUT)"
+	msgOptionTypeMismatch = "Option type does not match the investment subtype (CALL or PUT)"
+)
+
+// priceMessages are the messages for one price column.
+type priceMessages struct {
+	required, syntax, tooLarge, positive, scale string
+}
+
+var (
+	entryPriceMessages = priceMessages{
+		required: codeMessages[CodePos008],
+		syntax:   msgEntryPriceSyntax,
+		tooLarge: msgEntryPriceTooLarge,
+		positive: codeMessages[CodePos010],
+		scale:    codeMessages[CodePos011],
+	}
+	exitPriceMessages = priceMessages{
+		syntax:   msgExitPriceSyntax,
+		tooLarge: msgExitPriceTooLarge,
+		positive: msgExitPricePositive,
+		scale:    msgExitPriceScale,
+	}
+)
+
+// positionKey identifies a position for duplicate detection.
+type positionKey struct {
+	symbol string // upper-case symbol, or underlying for options
+	strike string // options: strike without trailing zeros
+	expiry int32  // options: expiration, days since 1970-01-01
+	entry  int32  // entry date, days since 1970-01-01
+	kind   uint8  // 0 for non-options, 1 for a call, 2 for a put
+}
+
+// fail records an error of the current row.
+func (p *positionsParser) fail(c csvColumn, code Code, msg, value string) {
+	p.errs = append(p.errs, FieldError{
+		Row:     p.row,
+		Line:    p.line,
+		Field:   c.name(),
+		Code:    code,
+		Message: msg,
+		Value:   strings.Clone(truncateValue(value)),
+	})
+}
+
+// validateRow validates the current record and appends a Position or errors.
+func (p *positionsParser) validateRow() {
+	var v [numColumns]string
+	for c, i := range p.idx {
+		if i >= 0 && i < len(p.fields) {
+			v[c] = strings.TrimSpace(p.fields[i])
+		}
+	}
+	first := len(p.errs)
+
+	// The seed system's own template writes its closed-position example
+	// with one comma too few: the exit date lands under Option Type and the
+	// exit price under Exit Date. As written such a row can never be valid
+	// (an option type is never a date), so it is read as meant.
+	if p.exitShift && len(p.fields) == p.idx[colExitPrice] && v[colOptionType] != "" {
+		if _, ok := parseCSVDate(v[colOptionType]); ok {
+			if _, ok := parseDecimal(v[colExitDate]); ok {
+				v[colOptionType], v[colExitDate], v[colExitPrice] = "", v[colOptionType], v[colExitDate]
+			}
+		}
+	}
+
+	if col, val := p.cr.Extra(); col > 0 {
+		msg := "Row has a value in column " + strconv.Itoa(col) + " but the header names only " + strconv.Itoa(p.width) + " columns"
+		p.fail(noColumn, CodeCSV006, msg, val)
+	}
+
+	symbol := v[colSymbol]
+	qty, _ := p.checkQuantity(v[colQuantity])
+	price, _ := p.checkPrice(colEntryPrice, v[colEntryPrice], &entryPriceMessages)
+	entry, entryOK := p.checkEntryDate(v[colEntryDate])
+
+	// Class, with auto-classification when blank.
+	classRaw, subRaw := v[colClass], v[colSubtype]
+	class, classOK := parseInvestmentClass(classRaw)
+	if !classOK {
+		p.fail(colClass, CodePos016, codeMessages[CodePos016], classRaw)
+	}
+	subtype := canonicalSubtype(subRaw)
+	cashSymbol := len(symbol) >= 5 && strings.EqualFold(symbol[:5], "CASH_")
+	optionCols := v[colUnderlying] != "" || v[colStrike] != "" || v[colExpiration] != "" || v[colOptionType] != ""
+	occ := isOCCSymbol(symbol)
+	if classOK && class == "" {
+		switch {
+		case cashSymbol:
+			class = ClassPrivate
+		case occ || optionCols:
+			class = ClassOptions
+		default:
+			class = classOfSubtype(subtype)
+		}
+	}
+	if classOK && class == ClassOptions && cashSymbol {
+		p.fail(colClass, CodePos016, msgCashOptions, classRaw)
+		classOK = false
+	}
+
+	// Subtype.
+	isCash := false
+	if classOK {
+		switch class {
+		case ClassPublic, ClassPrivate:
+			switch {
+			case cashSymbol:
+				if subRaw == "" {
+					subtype = subtypeCash
+				} else if subtype != subtypeCash {
+					p.fail(colSubtype, CodePos017, msgSubtypeCash, subRaw)
+				}
+			case subRaw == "":
+				if class == ClassPrivate {
+					p.fail(colSubtype, CodePos017, msgSubtypeRequired, subRaw)
+				}
+			case class == ClassPublic && !slices.Contains(publicSubtypes, subtype):
+				p.fail(colSubtype, CodePos017, msgSubtypePublic, subRaw)
+			case class == ClassPrivate && !slices.Contains(privateSubtypes, subtype):
+				p.fail(colSubtype, CodePos017, msgSubtypePrivate, subRaw)
+			}
+			isCash = subtype == subtypeCash
+		case ClassOptions:
+			if subRaw != "" && !slices.Contains(optionSubtypes, subtype) {
+				p.fail(colSubtype, CodePos017, msgSubtypeOptions, subRaw)
+			}
+		}
+	}
+
+	// Option contract.
+	isOption := classOK && class == ClassOptions
+	var (
+		underlying                     string
+		strike                         Decimal
+		expiry                         time.Time
+		optType                        OptionType
+		undOK, strikeOK, expOK, typeOK bool
+	)
+	if isOption {
+		undRaw, strikeRaw, expRaw, typeRaw := v[colUnderlying], v[colStrike], v[colExpiration], v[colOptionType]
+		if occ && !optionCols {
+			undRaw, strikeRaw, expRaw, typeRaw = decodeOCCSymbol(symbol)
+		}
+		underlying, undOK = p.checkUnderlying(undRaw)
+		strike, strikeOK = p.checkStrike(strikeRaw)
+		expiry, expOK = p.checkExpiration(expRaw)
+		optType, typeOK = p.checkOptionType(typeRaw, subtype)
+		if expOK && entryOK && expiry.Before(entry) {
+			p.fail(colExpiration, CodePos021, msgExpirationBefore, expRaw)
+			expOK = false
+		}
+	}
+	contractOK := isOption && undOK && strikeOK && expOK && typeOK
+
+	// Symbol, or one derived from the contract.
+	posSymbol := symbol
+	symOK := false
+	switch {
+	case symbol == "":
+		if isOption {
+			if contractOK {
+				posSymbol = deriveOptionSymbol(underlying, strike, expiry, optType)
+				if len(posSymbol) > maxSymbolChars {
+					p.fail(colUnderlying, CodePos019, msgUnderlyingDerived, underlying)
+					contractOK = false
+				}
+			}
+		} else if classOK || !optionCols {
+			p.fail(colSymbol, CodePos001, codeMessages[CodePos001], symbol)
+		}
+	case len(symbol) > maxSymbolChars && utf8.RuneCountInString(symbol) > maxSymbolChars:
+		p.fail(colSymbol, CodePos002, codeMessages[CodePos002], symbol)
+	case !isSymbolText(symbol):
+		p.fail(colSymbol, CodePos003, codeMessages[CodePos003], symbol)
+	default:
+		symOK = true
+	}
+
+	// Exit.
+	exitDateRaw, exitPriceRaw := v[colExitDate], v[colExitPrice]
+	var exitDate time.Time
+	exitDateOK := false
+	if exitDateRaw != "" {
+		d, ok := parseCSVDate(exitDateRaw)
+		switch {
+		case !ok:
+			p.fail(colExitDate, CodePos013, msgExitDateFormat, exitDateRaw)
+		case d.After(p.today):
+			p.fail(colExitDate, CodePos014, msgExitDateFuture, exitDateRaw)
+		case entryOK && d.Before(entry):
+			p.fail(colExitDate, CodePos018, codeMessages[CodePos018], exitDateRaw)
+		default:
+			exitDate, exitDateOK = d, true
+		}
+	}
+	var exitPrice Decimal
+	if exitPriceRaw != "" {
+		exitPrice, _ = p.checkPrice(colExitPrice, exitPriceRaw, &exitPriceMessages)
+	}
+	switch {
+	case exitDateRaw != "" && exitPriceRaw == "":
+		p.fail(colExitPrice, CodePos018, msgExitPriceNeeded, "")
+	case exitDateRaw == "" && exitPriceRaw != "":
+		p.fail(colExitDate, CodePos018, msgExitDateNeeded, "")
+	}
+
+	// Duplicates: the first row with a key keeps it; later ones are errors.
+	if entryOK && (contractOK || (!isOption && symOK)) {
+		key := positionKey{entry: epochDay(entry)}
+		if isOption {
+			key.symbol = upperASCII(underlying)
+			key.strike = strike.trimmed()
+			key.expiry = epochDay(expiry)
+			key.kind = 1
+			if optType == OptionPut {
+				key.kind = 2
+			}
+		} else {
+			key.symbol = upperASCII(symbol)
+		}
+		if prev, dup := p.seen[key]; dup {
+			what := "symbol"
+			if isOption {
+				what = "option contract (underlying, type, strike, expiration)"
+			}
+			p.fail(colSymbol, CodePos023, "Duplicate position: same "+what+" and entry date as row "+strconv.Itoa(prev), posSymbol)
+		} else {
+			p.seen[key] = p.row
+		}
+	}
+
+	if len(p.errs) > first {
+		s := strings.Clone(truncateValue(posSymbol))
+		for i := first; i < len(p.errs); i++ {
+			p.errs[i].Symbol = s
+		}
+		return
+	}
+	if len(p.errs) > 0 {
+		// Positions are not returned once a row failed; skip building them.
+		return
+	}
+
+	// Symbols are upper-cased, so that aapl and AAPL are one symbol, as in
+	// market_prices.
+	pos := Position{
+		Row:        p.row,
+		Line:       p.line,
+		Symbol:     upperASCII(posSymbol),
+		Quantity:   qty,
+		EntryPrice: price,
+		EntryDate:  entry,
+		Class:      class,
+		Subtype:    subtype,
+		IsCash:     isCash,
+		Multiplier: 1,
+	}
+	long := qty.Sign() > 0
+	switch {
+	case isOption:
+		pos.Multiplier = optionMultiplier
+		pos.Underlying = upperASCII(underlying)
+		k := strike
+		pos.Strike = &k
+		e := expiry
+		pos.Expiration = &e
+		pos.OptionType = optType
+		switch {
+		case optType == OptionCall && long:
+			pos.Type = PositionLongCall
+		case optType == OptionCall:
+			pos.Type = PositionShortCall
+		case long:
+			pos.Type = PositionLongPut
+		default:
+			pos.Type = PositionShortPut
+		}
+	case long:
+		pos.Type = PositionLong
+	default:
+		pos.Type = PositionShort
+	}
+	if exitDateOK {
+		d, x := exitDate, exitPrice
+		pos.ExitDate = &d
+		pos.ExitPrice = &x
+	}
+	if p.cr.RecordLen() > 4096 {
+		// The strings share the record's memory; do not let a position pin a
+		// large record (an ignored column may hold megabytes).
+		pos.detach()
+	}
+	p.add(&pos)
+}
+
+// detach copies the strings of pos that may share memory with the input.
+func (pos *Position) detach() {
+	pos.Symbol = strings.Clone(pos.Symbol)
+	pos.Underlying = strings.Clone(pos.Underlying)
+	pos.Quantity.s = strings.Clone(pos.Quantity.s)
+	pos.EntryPrice.s = strings.Clone(pos.EntryPrice.s)
+	if pos.Strike != nil {
+		pos.Strike.s = strings.Clone(pos.Strike.s)
+	}
+	if pos.ExitPrice != nil {
+		pos.ExitPrice.s = strings.Clone(pos.ExitPrice.s)
+	}
+}
+
+// checkQuantity validates the Quantity field.
+func (p *positionsParser) checkQuantity(s string) (Decimal, bool) {
+	if s == "" {
+		p.fail(colQuantity, CodePos004, codeMessages[CodePos004], s)
+		return Decimal{}, false
+	}
+	d, ok := parseDecimal(s)
+	switch {
+	case !ok:
+		p.fail(colQuantity, CodePos005, msgQuantitySyntax, s)
+	case d.IsZero():
+		p.fail(colQuantity, CodePos006, codeMessages[CodePos006], s)
+	case d.IntDigits() > maxQuantityIntDigit:
+		p.fail(colQuantity, CodePos005, msgQuantityTooLarge, s)
+	case d.significantScale() > maxQuantityScale:
+		p.fail(colQuantity, CodePos007, codeMessages[CodePos007], s)
+	default:
+		return d, true
+	}
+	return Decimal{}, false
+}
+
+// checkPrice validates a price field (entry or exit price).
+func (p *positionsParser) checkPrice(c csvColumn, s string, m *priceMessages) (Decimal, bool) {
+	if s == "" {
+		p.fail(c, CodePos008, m.required, s)
+		return Decimal{}, false
+	}
+	d, ok := parseDecimal(s)
+	switch {
+	case !ok:
+		p.fail(c, CodePos009, m.syntax, s)
+	case d.Sign() <= 0:
+		p.fail(c, CodePos010, m.positive, s)
+	case d.IntDigits() > maxPriceIntDigits:
+		p.fail(c, CodePos009, m.tooLarge, s)
+	case d.significantScale() > maxPriceScale:
+		p.fail(c, CodePos011, m.scale, s)
+	default:
+		return d, true
+	}
+	return Decimal{}, false
+}
+
+// checkEntryDate validates the Entry Date field.
+func (p *positionsParser) checkEntryDate(s string) (time.Time, bool) {
+	if s == "" {
+		p.fail(colEntryDate, CodePos012, codeMessages[CodePos012], s)
+		return time.Time{}, false
+	}
+	d, ok := parseCSVDate(s)
+	switch {
+	case !ok:
+		p.fail(colEntryDate, CodePos013, msgEntryDateFormat, s)
+	case d.After(p.today):
+		p.fail(colEntryDate, CodePos014, codeMessages[CodePos014], s)
+	case d.Before(p.oldest):
+		p.fail(colEntryDate, CodePos015, codeMessages[CodePos015], s)
+	default:
+		return d, true
+	}
+	return time.Time{}, false
+}
+
+// checkUnderlying validates an option's underlying symbol.
+func (p *positionsParser) checkUnderlying(s string) (string, bool) {
+	switch {
+	case s == "":
+		p.fail(colUnderlying, CodePos019, msgUnderlyingRequired, s)
+	case len(s) > maxSymbolChars && utf8.RuneCountInString(s) > maxSymbolChars:
+		p.fail(colUnderlying, CodePos019, msgUnderlyingTooLong, s)
+	case !isSymbolText(s):
+		p.fail(colUnderlying, CodePos019, msgUnderlyingChars, s)
+	default:
+		return s, true
+	}
+	return "", false
+}
+
+// checkStrike validates an option's strike price.
+func (p *positionsParser) checkStrike(s string) (Decimal, bool) {
+	if s == "" {
+		p.fail(colStrike, CodePos020, msgStrikeRequired, s)
+		return Decimal{}, false
+	}
+	d, ok := parseDecimal(s)
+	switch {
+	case !ok:
+		p.fail(colStrike, CodePos020, msgStrikeSyntax, s)
+	case d.Sign() <= 0:
+		p.fail(colStrike, CodePos020, msgStrikePositive, s)
+	case d.IntDigits() > maxPriceIntDigits:
+		p.fail(colStrike, CodePos020, msgStrikeTooLarge, s)
+	case d.significantScale() > maxPriceScale:
+		p.fail(colStrike, CodePos020, msgStrikeScale, s)
+	default:
+		return d, true
+	}
+	return Decimal{}, false
+}
+
+// checkExpiration validates an option's expiration date.
+func (p *positionsParser) checkExpiration(s string) (time.Time, bool) {
+	if s == "" {
+		p.fail(colExpiration, CodePos021, msgExpirationRequired, s)
+		return time.Time{}, false
+	}
+	d, ok := parseCSVDate(s)
+	if !ok {
+		p.fail(colExpiration, CodePos021, msgExpirationFormat, s)
+		return time.Time{}, false
+	}
+	return d, true
+}
+
+// checkOptionType validates an option's type. A blank type is taken from a
+// CALL or PUT subtype.
+func (p *positionsParser) checkOptionType(s, subtype string) (OptionType, bool) {
+	var fromSubtype OptionType
+	switch subtype {
+	case "CALL":
+		fromSubtype = OptionCall
+	case "PUT":
+		fromSubtype = OptionPut
+	}
+	var t OptionType
+	switch {
+	case s == "":
+		if fromSubtype != "" {
+			return fromSubtype, true
+		}
+		p.fail(colOptionType, CodePos022, msgOptionTypeRequired, s)
+		return "", false
+	case strings.EqualFold(s, "CALL"):
+		t = OptionCall
+	case strings.EqualFold(s, "PUT"):
+		t = OptionPut
+	default:
+		p.fail(colOptionType, CodePos022, codeMessages[CodePos022], s)
+		return "", false
+	}
+	if fromSubtype != "" && t != fromSubtype {
+		p.fail(colOptionType, CodePos022, msgOptionTypeMismatch, s)
+		return "", false
+	}
+	return t, true
+}
