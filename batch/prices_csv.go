@@ -1,8 +1,6 @@
 package batch
 
 import (
-	"bufio"
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/csv"
@@ -110,7 +108,8 @@ func formatFileProblems(file, what string, problems []PriceProblem, more int) st
 // whitespace-insensitive, '_' equal to a space; a UTF-8 BOM and CRLF line
 // ends are accepted). "adj_close" or "adj close" is accepted for close when
 // there is no close column. Extra columns are ignored and blank lines
-// skipped. name is the file name used in errors.
+// skipped. The file is read by portfolio.CSVReader, the reader of position
+// files, without comments. name is the file name used in errors.
 //
 // Each row is validated: date exactly YYYY-MM-DD, a real date, not before
 // 1970-01-01 and not after the current session by the system clock (see
@@ -163,36 +162,12 @@ const (
 // priceColumnNames are the header names of the columns, normalized.
 var priceColumnNames = [numPriceColumns]string{"date", "symbol", "close", "adj close"}
 
-// priceByteCounter counts the bytes read through it.
-type priceByteCounter struct {
-	r io.Reader
-	n int64
-	// lines counts the line breaks read; nulLine is the line of the first
-	// NUL byte (0 when none), so that a binary or UTF-16 file is named as
-	// such even when the CSV reader trips over it first.
-	lines   int
-	nulLine int
-}
-
-func (c *priceByteCounter) Read(b []byte) (int, error) {
-	n, err := c.r.Read(b)
-	c.n += int64(n)
-	if c.nulLine == 0 {
-		if i := bytes.IndexByte(b[:n], 0); i >= 0 {
-			c.nulLine = c.lines + bytes.Count(b[:i], []byte{'\n'}) + 1
-		}
-	}
-	c.lines += bytes.Count(b[:n], []byte{'\n'})
-	return n, err
-}
-
 // priceParser holds the state of one parse.
 type priceParser struct {
 	name     string
 	maxBytes int64
 	lastDay  time.Time // the current session: later dates are rejected
-	src      priceByteCounter
-	cr       *csv.Reader
+	cr       *portfolio.CSVReader
 
 	idx [numPriceColumns]int // field index of each column, -1 if absent
 
@@ -220,14 +195,7 @@ func parsePrices(ctx context.Context, r io.Reader, name string, lim priceLimits)
 		seen:     make(map[priceKey]int, 1024),
 		symbols:  make(map[string]string, 64),
 	}
-	p.src.r = io.LimitReader(r, maxBytes+1)
-	br := bufio.NewReaderSize(&p.src, 64<<10)
-	if b, err := br.Peek(3); err == nil && string(b) == "\xEF\xBB\xBF" {
-		br.Discard(3) //nolint:errcheck // the bytes are buffered
-	}
-	p.cr = csv.NewReader(br)
-	p.cr.FieldsPerRecord = -1
-	p.cr.ReuseRecord = true
+	p.cr = portfolio.NewCSVReader(r, maxBytes)
 	if err := p.parse(ctx); err != nil {
 		return nil, priceStats{}, err
 	}
@@ -263,6 +231,8 @@ func (p *priceParser) parse(ctx context.Context) error {
 	if closeCol < 0 {
 		closeCol = p.idx[colPriceAdjClose]
 	}
+	// Columns after the last one read are not kept.
+	p.cr.MaxFields = max(p.idx[colPriceDate], p.idx[colPriceSymbol], closeCol) + 1
 	for n := 1; ; n++ {
 		if n%4096 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -285,63 +255,42 @@ func (p *priceParser) parse(ctx context.Context) error {
 	}
 }
 
-// next returns the next record that is not blank, with its line, checked
-// for the size limit, NUL bytes and UTF-8. It returns io.EOF at the end and
-// errPriceStop after a problem that ends parsing.
-const priceNULReason = "contains NUL bytes: the file is binary (or UTF-16), not CSV text; save it as CSV UTF-8"
-
+// next returns the next record that is not blank, with its line. It
+// returns io.EOF at the end and errPriceStop after a problem that ends
+// parsing (the size limit, NUL bytes, invalid UTF-8, malformed quoting).
 func (p *priceParser) next() ([]string, int, error) {
-	for {
-		rec, err := p.cr.Read()
-		// Checked first: a file cut at the limit may end inside a quoted
-		// field or a UTF-8 sequence.
-		if p.src.n > p.maxBytes {
-			// The file was not read to its end: the size is the problem
-			// to fix, and the others found so far would be a partial list.
-			p.problems = append(p.problems[:0], PriceProblem{Reason: "larger than the limit of " + priceFormatBytes(p.maxBytes)})
-			p.more = 0
-			return nil, 0, errPriceStop
-		}
-		if err == io.EOF {
-			return nil, 0, err
-		}
-		var pe *csv.ParseError
-		if errors.As(err, &pe) && p.src.nulLine > 0 && p.src.nulLine <= pe.Line {
-			p.fail(p.src.nulLine, priceNULReason)
-			return nil, 0, errPriceStop
-		}
-		if errors.As(err, &pe) {
-			reason := "malformed CSV: " + pe.Err.Error()
-			if pe.StartLine != pe.Line {
-				reason += " (in the quoted field starting on line " + strconv.Itoa(pe.StartLine) + ")"
-			}
-			p.fail(pe.Line, reason)
-			return nil, 0, errPriceStop
-		}
-		if err != nil {
-			return nil, 0, fmt.Errorf("read prices %s: %w", p.name, err)
-		}
-		line, _ := p.cr.FieldPos(0)
-		blank := true
-		for i, f := range rec {
-			if strings.IndexByte(f, 0) >= 0 {
-				l, _ := p.cr.FieldPos(i)
-				p.fail(l, priceNULReason)
-				return nil, 0, errPriceStop
-			}
-			if !utf8.ValidString(f) {
-				l, _ := p.cr.FieldPos(i)
-				p.fail(l, "not valid UTF-8: save the file as CSV UTF-8")
-				return nil, 0, errPriceStop
-			}
-			if blank && strings.TrimSpace(f) != "" {
-				blank = false
-			}
-		}
-		if !blank {
-			return rec, line, nil
-		}
+	rec, err := p.cr.Read()
+	if err == nil || err == io.EOF {
+		return rec, p.cr.Line(), err
 	}
+	var le *portfolio.CSVLineError
+	switch {
+	case errors.Is(err, portfolio.ErrCSVTooLarge):
+		// The file was not read to its end: the size is the problem to
+		// fix, and the others found so far would be a partial list.
+		p.problems = append(p.problems[:0], PriceProblem{Reason: "larger than the limit of " + priceFormatBytes(p.maxBytes)})
+		p.more = 0
+	case !errors.As(err, &le):
+		return nil, 0, fmt.Errorf("read prices %s: %w", p.name, err)
+	case le.Err == portfolio.ErrCSVBinary || le.Err == portfolio.ErrCSVNotUTF8:
+		p.fail(le.Line, le.Err.Error())
+	default:
+		p.fail(le.Line, malformedReason(le))
+	}
+	return nil, 0, errPriceStop
+}
+
+// malformedReason words a quoting error as encoding/csv does, which
+// price and symbol files were read with before.
+func malformedReason(le *portfolio.CSVLineError) string {
+	reason := "malformed CSV: " + csv.ErrQuote.Error()
+	if le.Err == portfolio.ErrCSVBareQuote {
+		reason = "malformed CSV: " + csv.ErrBareQuote.Error()
+	}
+	if le.QuoteLine != le.Line {
+		reason += " (in the quoted field starting on line " + strconv.Itoa(le.QuoteLine) + ")"
+	}
+	return reason
 }
 
 // normalizePriceColumn lower-cases a header name, reads '_' as a space and
@@ -413,7 +362,7 @@ func (p *priceParser) parseRow(rec []string, line, closeCol int) {
 	} else {
 		symbol = upperSymbol(symbol)
 	}
-	if priceRecordLen(rec) > 256 {
+	if p.cr.RecordLen() > 256 {
 		// A Decimal shares the record's memory; do not let a row pin a
 		// long record (an ignored column may be large).
 		closeText = strings.Clone(closeText)
@@ -448,15 +397,6 @@ func (p *priceParser) parseRow(rec []string, line, closeCol int) {
 		p.stats.to = day
 	}
 	p.rows = append(p.rows, PriceRow{Symbol: sym, Date: day, Close: value, Line: line})
-}
-
-// priceRecordLen returns the total length of a record's fields.
-func priceRecordLen(rec []string) int {
-	n := 0
-	for _, f := range rec {
-		n += len(f)
-	}
-	return n
 }
 
 // fail records a problem.

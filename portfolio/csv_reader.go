@@ -102,7 +102,7 @@ type CSVReader struct {
 func NewCSVReader(r io.Reader, maxBytes int64) *CSVReader {
 	c := &CSVReader{}
 	c.lr.src.r = io.LimitReader(r, maxBytes+1)
-	c.lr.br = bufio.NewReaderSize(&c.lr.src, 64<<10)
+	c.lr.br = bufio.NewReaderSize(&c.lr.src, 16<<10)
 	c.lr.max = maxBytes
 	return c
 }
