@@ -62,6 +62,13 @@ type PriceProblem struct {
 
 // PriceFileError reports a bad price file. Nothing of a file with a
 // PriceFileError is imported.
+//
+// It is not a portfolio.ValidationError, on purpose: that is the seed
+// system's error envelope for API clients (codes, rows, field names,
+// JSON) of an upload without a file name, while this is an operator's
+// "FILE:LINE: reason" report, for files that have no seed-system codes.
+// Both count lines the same way, from the same reader
+// (portfolio.CSVReader).
 type PriceFileError struct {
 	// File is the file's name, as passed to the parser.
 	File string

@@ -10,6 +10,14 @@ import (
 // (Code ERR_CSV_00x), invalid rows (Code CodeCSVValidation, one FieldError
 // per problem), or invalid request fields (Code ERR_PORT_00x). Use errors.As
 // to get it from an error.
+//
+// It differs from batch.PriceFileError, the other "problems at file:line"
+// error, on purpose: a ValidationError is the seed system's error envelope
+// that API clients parse (codes, rows, documented field names, JSON), and
+// it names no file, since an upload has none; a PriceFileError is an
+// operator's "FILE:LINE: reason" report of a price file, which has no
+// seed-system codes to keep. Both count lines the same way, from the same
+// reader (CSVReader).
 type ValidationError struct {
 	// Code is the top-level code.
 	Code Code `json:"code"`
