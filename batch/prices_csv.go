@@ -3,7 +3,6 @@ package batch
 import (
 	"cmp"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -51,15 +50,6 @@ type PriceRow struct {
 	Line int
 }
 
-// PriceProblem is one problem of a price file.
-type PriceProblem struct {
-	// Line is the physical line, from 1; 0 for problems of the whole file
-	// (its size).
-	Line int
-	// Reason says what is wrong, naming the column and quoting the value.
-	Reason string
-}
-
 // PriceFileError reports a bad price file. Nothing of a file with a
 // PriceFileError is imported.
 //
@@ -83,31 +73,6 @@ type PriceFileError struct {
 // line for each further problem up to 20, then "… and N more".
 func (e *PriceFileError) Error() string {
 	return formatFileProblems(e.File, "bad price file", e.Problems, e.More)
-}
-
-// formatFileProblems formats a bad file's problems as "FILE:LINE: reason"
-// lines, at most 20, then "… and N more".
-func formatFileProblems(file, what string, problems []PriceProblem, more int) string {
-	if len(problems) == 0 {
-		return file + ": " + what
-	}
-	var b strings.Builder
-	for i, p := range problems[:min(len(problems), errorListedProblems)] {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(file)
-		if p.Line > 0 {
-			b.WriteByte(':')
-			b.WriteString(strconv.Itoa(p.Line))
-		}
-		b.WriteString(": ")
-		b.WriteString(p.Reason)
-	}
-	if n := len(problems) - errorListedProblems + more; n > 0 {
-		fmt.Fprintf(&b, "\n… and %d more", n)
-	}
-	return b.String()
 }
 
 // ParsePriceCSV parses a long-format price file: one row per symbol and
@@ -178,12 +143,11 @@ type priceParser struct {
 
 	idx [numPriceColumns]int // field index of each column, -1 if absent
 
-	rows     []PriceRow
-	problems []PriceProblem
-	more     int
-	seen     map[priceKey]int  // line of each (symbol, date)
-	symbols  map[string]string // interned symbols, detached from the input
-	stats    priceStats
+	rows []PriceRow
+	fileProblems
+	seen    map[priceKey]int  // line of each (symbol, date)
+	symbols map[string]string // interned symbols, detached from the input
+	stats   priceStats
 }
 
 // priceLimits are the bounds a parse checks a file against.
@@ -270,34 +234,17 @@ func (p *priceParser) next() ([]string, int, error) {
 	if err == nil || err == io.EOF {
 		return rec, p.cr.Line(), err
 	}
-	var le *portfolio.CSVLineError
-	switch {
-	case errors.Is(err, portfolio.ErrCSVTooLarge):
+	prob, _, ok := csvProblem(err, p.maxBytes)
+	if !ok {
+		return nil, 0, fmt.Errorf("read prices %s: %w", p.name, err)
+	}
+	if prob.Line == 0 {
 		// The file was not read to its end: the size is the problem to
 		// fix, and the others found so far would be a partial list.
-		p.problems = append(p.problems[:0], PriceProblem{Reason: "larger than the limit of " + priceFormatBytes(p.maxBytes)})
-		p.more = 0
-	case !errors.As(err, &le):
-		return nil, 0, fmt.Errorf("read prices %s: %w", p.name, err)
-	case le.Err == portfolio.ErrCSVBinary || le.Err == portfolio.ErrCSVNotUTF8:
-		p.fail(le.Line, le.Err.Error())
-	default:
-		p.fail(le.Line, malformedReason(le))
+		p.reset()
 	}
+	p.fail(prob.Line, prob.Reason)
 	return nil, 0, errPriceStop
-}
-
-// malformedReason words a quoting error as encoding/csv does, which
-// price and symbol files were read with before.
-func malformedReason(le *portfolio.CSVLineError) string {
-	reason := "malformed CSV: " + csv.ErrQuote.Error()
-	if le.Err == portfolio.ErrCSVBareQuote {
-		reason = "malformed CSV: " + csv.ErrBareQuote.Error()
-	}
-	if le.QuoteLine != le.Line {
-		reason += " (in the quoted field starting on line " + strconv.Itoa(le.QuoteLine) + ")"
-	}
-	return reason
 }
 
 // normalizePriceColumn lower-cases a header name, reads '_' as a space and
@@ -404,15 +351,6 @@ func (p *priceParser) parseRow(rec []string, line, closeCol int) {
 		p.stats.to = day
 	}
 	p.rows = append(p.rows, PriceRow{Symbol: sym, Date: day, Close: value, Line: line})
-}
-
-// fail records a problem.
-func (p *priceParser) fail(line int, reason string) {
-	if len(p.problems) >= MaxPriceProblems {
-		p.more++
-		return
-	}
-	p.problems = append(p.problems, PriceProblem{Line: line, Reason: reason})
 }
 
 // parsePriceDate parses YYYY-MM-DD (portfolio.ParseDate); it returns a

@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -112,21 +111,12 @@ type symbolParser struct {
 	cr       *portfolio.CSVReader
 	idx      []int // field index of each symbolFileColumns entry, -1 if absent
 	file     SymbolFile
-	problems []PriceProblem
-	more     int
-	seen     map[string]int // line of each symbol
+	fileProblems
+	seen map[string]int // line of each symbol
 }
 
 func (p *symbolParser) err() error {
 	return &SymbolFileError{File: p.name, Problems: p.problems, More: p.more}
-}
-
-func (p *symbolParser) fail(line int, reason string) {
-	if len(p.problems) >= MaxPriceProblems {
-		p.more++
-		return
-	}
-	p.problems = append(p.problems, PriceProblem{Line: line, Reason: reason})
 }
 
 // next returns the next record that is not blank, and its line; ok is
@@ -135,24 +125,20 @@ func (p *symbolParser) fail(line int, reason string) {
 // those of the rows before it.
 func (p *symbolParser) next() (rec []string, line int, ok bool, err error) {
 	rec, err = p.cr.Read()
-	if err == nil {
-		return rec, p.cr.Line(), true, nil
-	}
-	var le *portfolio.CSVLineError
 	switch {
+	case err == nil:
+		return rec, p.cr.Line(), true, nil
 	case err == io.EOF:
 		return nil, 0, false, nil
-	case errors.Is(err, portfolio.ErrCSVTooLarge):
-		p.problems, p.more = p.problems[:0], 0
-		p.fail(0, "larger than the limit of "+priceFormatBytes(p.maxBytes))
-	case !errors.As(err, &le):
-		return nil, 0, false, fmt.Errorf("read symbols %s: %w", p.name, err)
-	case le.Err == portfolio.ErrCSVBinary || le.Err == portfolio.ErrCSVNotUTF8:
-		p.problems, p.more = p.problems[:0], 0
-		p.fail(le.Line, le.Err.Error())
-	default:
-		p.fail(le.Line, malformedReason(le))
 	}
+	prob, whole, ok := csvProblem(err, p.maxBytes)
+	if !ok {
+		return nil, 0, false, fmt.Errorf("read symbols %s: %w", p.name, err)
+	}
+	if whole {
+		p.reset()
+	}
+	p.fail(prob.Line, prob.Reason)
 	return nil, 0, false, nil
 }
 
