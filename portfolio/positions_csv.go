@@ -76,7 +76,7 @@ func (o *ParseOptions) withDefaults() (ParseOptions, error) {
 //
 //	Symbol,Quantity,Entry Price Per Share,Entry Date,Investment Class,Investment Subtype,Underlying Symbol,Strike Price,Expiration Date,Option Type,Exit Date,Exit Price Per Share
 //
-// Reading:
+// Reading (by CSVReader, with comments on):
 //   - At most MaxBytes bytes (plus one, to notice the excess) are read from r;
 //     a larger file is ERR_CSV_001. More than MaxRows data rows is also
 //     ERR_CSV_001, and reading stops there.
