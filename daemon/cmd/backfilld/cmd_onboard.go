@@ -101,7 +101,7 @@ type errorEnvelope struct {
 }
 
 type errorBody struct {
-	Code    string                 `json:"code"`
+	Code    portfolio.Code         `json:"code"`
 	Message string                 `json:"message"`
 	Details portfolio.ErrorDetails `json:"details"`
 }
