@@ -28,8 +28,8 @@ var explainedBy = map[portfolio.State]string{
 	portfolio.StateQuarantined:      "quarantined after 8 failed attempts",
 }
 
-// Every backfill state and outcome is known wherever states and outcomes
-// are listed: the database's CHECK constraints (read from the live
+// Every backfill state and outcome (and run status and trigger) is known
+// wherever they are listed: the database's CHECK constraints (read from the live
 // schema), the metric label sets, /status's counts and its JSON, Explain's
 // reasons, the README. A value added to portfolio.States or Outcomes and
 // missing in one of them fails here.
@@ -39,14 +39,14 @@ func TestEveryStateEverywhere(t *testing.T) {
 	w := newWorld(t, 10, 1)
 
 	// The CHECK constraints of the live schema.
-	checked := func(table string) []string {
+	checked := func(table, column string) []string {
 		var def string
 		if err := w.db.Pool.QueryRow(ctx, `
 			SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c
 			JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace
 			WHERE n.nspname = 'backfill' AND t.relname = $1 AND c.contype = 'c'
-			  AND pg_get_constraintdef(c.oid) LIKE '%(status %'`, table).Scan(&def); err != nil {
-			t.Fatalf("CHECK constraint of %s.status: %v", table, err)
+			  AND pg_get_constraintdef(c.oid) LIKE '%(' || $2 || ' %'`, table, column).Scan(&def); err != nil {
+			t.Fatalf("CHECK constraint of %s.%s: %v", table, column, err)
 		}
 		var values []string
 		for _, m := range regexp.MustCompile(`'([^']*)'`).FindAllStringSubmatch(def, -1) {
@@ -56,11 +56,14 @@ func TestEveryStateEverywhere(t *testing.T) {
 		return values
 	}
 	sorted := func(v []string) []string { v = slices.Clone(v); slices.Sort(v); return v }
-	if got, want := checked("backfill_state"), sorted(labels(portfolio.States())); !slices.Equal(got, want) {
+	if got, want := checked("backfill_state", "status"), sorted(labels(portfolio.States())); !slices.Equal(got, want) {
 		t.Errorf("backfill_state.status CHECK allows %v, portfolio.States() are %v", got, want)
 	}
-	if got, want := checked("batch_runs"), sorted(labels(portfolio.RunStatuses())); !slices.Equal(got, want) {
+	if got, want := checked("batch_runs", "status"), sorted(labels(portfolio.RunStatuses())); !slices.Equal(got, want) {
 		t.Errorf("batch_runs.status CHECK allows %v, portfolio.RunStatuses() are %v", got, want)
+	}
+	if got, want := checked("batch_runs", "trigger"), sorted(labels(portfolio.Triggers())); !slices.Equal(got, want) {
+		t.Errorf("batch_runs.trigger CHECK allows %v, portfolio.Triggers() are %v", got, want)
 	}
 
 	// One portfolio in each state, as the reconciler leaves it.
@@ -188,6 +191,7 @@ func TestEveryStateEverywhere(t *testing.T) {
 	for _, want := range []string{
 		"status (" + strings.Join(labels(portfolio.States()), " ") + ")",
 		"status (" + strings.Join(labels(portfolio.RunStatuses()), " ") + ")",
+		"trigger (" + strings.Join(labels(portfolio.Triggers()), " ") + ")",
 		"backfill_backfills_total{result=" + strings.Join(labels(Outcomes()), "|") + "}",
 	} {
 		if !strings.Contains(string(readme), want) {

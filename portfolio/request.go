@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -25,13 +26,13 @@ const (
 	TriggerPriceCorrection Trigger = "price_correction"
 )
 
-func (t Trigger) valid() bool {
-	switch t {
-	case TriggerOnboarding, TriggerCalculate, TriggerSchedule, TriggerNotify, TriggerManual, TriggerPriceCorrection:
-		return true
-	}
-	return false
+// Triggers returns every Trigger, in the order of the batch_runs CHECK
+// constraint.
+func Triggers() []Trigger {
+	return []Trigger{TriggerOnboarding, TriggerCalculate, TriggerSchedule, TriggerNotify, TriggerManual, TriggerPriceCorrection}
 }
+
+func (t Trigger) valid() bool { return slices.Contains(Triggers(), t) }
 
 // RunStatus is the state of a batch run.
 type RunStatus string
