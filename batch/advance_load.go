@@ -24,11 +24,12 @@ func (e *Engine) loadAdvance(ctx context.Context, items []*advanceItem, trigger 
 		ids[i], tokens[i], newIDs[i] = it.claim.PortfolioID, it.claim.LeaseToken, uuid.Must(uuid.NewV7())
 		byID[it.claim.PortfolioID] = it
 	}
+	running := portfolio.RunRunning.Literal()
 	b := &pgx.Batch{}
 	b.Queue(e.sql(`
-		UPDATE {schema}.batch_runs SET status = CASE WHEN days_written > 0 THEN 'partial' ELSE 'failed' END,
+		UPDATE {schema}.batch_runs SET status = CASE WHEN days_written > 0 THEN `+portfolio.RunPartial.Literal()+` ELSE `+portfolio.RunFailed.Literal()+` END,
 		       finished_at = now(), error = 'abandoned: its worker lost the lease before finishing'
-		WHERE portfolio_id = ANY($1) AND status = 'running'`), ids)
+		WHERE portfolio_id = ANY($1) AND status = `+running), ids)
 	// As loadPortfolio, the runs record the price generation, read FOR
 	// SHARE: a price change either waits for this batch or is seen by it.
 	gen, genSQL := int64(-1), "NULL::int8"
@@ -36,20 +37,20 @@ func (e *Engine) loadAdvance(ctx context.Context, items []*advanceItem, trigger 
 		genSQL = "(SELECT generation FROM {schema}.price_generation FOR SHARE)"
 	}
 	b.Queue(e.sql(`
-		UPDATE {schema}.batch_runs r SET status = 'running', started_at = now(), worker = $3, lease_token = c.token,
+		UPDATE {schema}.batch_runs r SET status = `+running+`, started_at = now(), worker = $3, lease_token = c.token,
 		       price_generation = `+genSQL+`
 		FROM unnest($1::uuid[], $2::uuid[]) c (id, token)
-		WHERE r.portfolio_id = c.id AND r.status = 'pending'`), ids, tokens, e.cfg.Worker)
+		WHERE r.portfolio_id = c.id AND r.status = `+portfolio.RunPending.Literal()), ids, tokens, e.cfg.Worker)
 	b.Queue(e.sql(`
 		INSERT INTO {schema}.batch_runs (portfolio_id, id, trigger, status, started_at, worker, lease_token, price_generation)
-		SELECT c.id, c.run, $4, 'running', now(), $5, c.token, `+genSQL+`
+		SELECT c.id, c.run, $4, `+running+`, now(), $5, c.token, `+genSQL+`
 		FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) c (id, run, token)
-		WHERE NOT EXISTS (SELECT 1 FROM {schema}.batch_runs WHERE portfolio_id = c.id AND status = 'running')`),
+		WHERE NOT EXISTS (SELECT 1 FROM {schema}.batch_runs WHERE portfolio_id = c.id AND status = `+running+`)`),
 		ids, newIDs, tokens, string(trigger), e.cfg.Worker)
 	b.Queue(e.sql(`
 		SELECT r.portfolio_id, r.id, coalesce(r.price_generation, -1) FROM {schema}.batch_runs r
 		JOIN unnest($1::uuid[], $2::uuid[]) c (id, token) ON r.portfolio_id = c.id AND r.lease_token = c.token
-		WHERE r.status = 'running'`), ids, tokens).Query(func(rows pgx.Rows) error {
+		WHERE r.status = `+running), ids, tokens).Query(func(rows pgx.Rows) error {
 		var id, run uuid.UUID
 		var g int64
 		_, err := pgx.ForEachRow(rows, []any{&id, &run, &g}, func() error {

@@ -26,15 +26,15 @@ func (e *Engine) writeAdvance(ctx context.Context, items []*advanceItem) (map[uu
 	ids, tokens := make([]uuid.UUID, n), make([]uuid.UUID, n)
 	seqs := make([]int64, n)
 	froms, throughs, targets := make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
-	states := make([]string, n)
+	states := make([]portfolio.State, n)
 	for i, it := range items {
 		r := it.res
 		r.From, r.Through = it.days[0].date, it.days[len(it.days)-1].date
 		ids[i], tokens[i], seqs[i] = it.claim.PortfolioID, it.claim.LeaseToken, r.rewindSeq
 		froms[i], throughs[i], targets[i] = r.From, r.Through, r.Target
-		states[i] = "current"
+		states[i] = portfolio.StateCurrent
 		if r.Status == portfolio.RunWaitingForPrices {
-			states[i] = "waiting_for_prices"
+			states[i] = portfolio.StateWaitingForPrices
 		}
 	}
 	fenced := make(map[uuid.UUID]bool, n)
@@ -44,11 +44,11 @@ func (e *Engine) writeAdvance(ctx context.Context, items []*advanceItem) (map[uu
 		rows, err := tx.Query(ctx, e.sql(`
 			UPDATE {schema}.backfill_state s
 			SET snapshot_through = CASE WHEN s.rewind_seq = c.seq THEN c.through ELSE s.snapshot_through END,
-			    status = CASE WHEN s.rewind_seq <> c.seq THEN 'pending' ELSE c.state END,
+			    status = CASE WHEN s.rewind_seq <> c.seq THEN `+portfolio.StatePending.Literal()+` ELSE c.state END,
 			    target_date = c.target, updated_at = now(),
 			    requested_at = CASE WHEN s.rewind_seq <> c.seq THEN s.requested_at END,
 			    attempts = 0, last_error = NULL, next_attempt_at = now(),
-			    behind_since = CASE WHEN c.state = 'current' AND s.rewind_seq = c.seq THEN NULL
+			    behind_since = CASE WHEN c.state = `+portfolio.StateCurrent.Literal()+` AND s.rewind_seq = c.seq THEN NULL
 			                        ELSE coalesce(s.behind_since, now()) END,
 			    lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
 			FROM unnest($1::uuid[], $2::uuid[], $3::int8[], $4::date[], $5::text[], $6::date[])
@@ -69,8 +69,10 @@ func (e *Engine) writeAdvance(ctx context.Context, items []*advanceItem) (map[uu
 			w       []*advanceItem
 			wIDs    []uuid.UUID
 			rolling []*rollingState
-			buf     = make([]byte, 0, 1024*len(fenced))
+			snaps   = copyBuffers.Get().(*copyRows)
 		)
+		defer copyBuffers.Put(snaps)
+		snaps.begin()
 		for _, it := range items {
 			if !fenced[it.claim.PortfolioID] {
 				continue
@@ -80,7 +82,7 @@ func (e *Engine) writeAdvance(ctx context.Context, items []*advanceItem) (map[uu
 			w = append(w, it)
 			wIDs = append(wIDs, it.claim.PortfolioID)
 			rolling = append(rolling, r.rolling)
-			if buf, err = appendSnapshotRows(buf, it.claim.PortfolioID, r.RunID, at, it.days); err != nil {
+			if err := appendSnapshotRows(snaps, it.claim.PortfolioID, r.RunID, at, it.days); err != nil {
 				return fmt.Errorf("portfolio %s: %w", it.claim.PortfolioID, err)
 			}
 		}
@@ -109,7 +111,7 @@ func (e *Engine) writeAdvance(ctx context.Context, items []*advanceItem) (map[uu
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return fmt.Errorf("write runs: %w", err)
 		}
-		if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), e.copySnapshotsSQL()); err != nil {
+		if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(snaps.end()), e.copySnapshotsSQL()); err != nil {
 			return fmt.Errorf("copy snapshots: %w", err)
 		}
 		var sets [][]any

@@ -190,11 +190,12 @@ func (c *AnalyticsConfig) filled() AnalyticsConfig {
 	return o
 }
 
-// WithDefaults returns a copy of c with the defaults filled in, or an error
-// saying what to change: every window must be at least its minimum number
-// of observations, every minimum at least 2, the caps positive, the ridge
-// penalty not negative, and factor names unique.
-func (c *AnalyticsConfig) WithDefaults() (AnalyticsConfig, error) {
+// withDefaults returns a copy of c (nil: all defaults) with the defaults
+// filled in, or an error saying what to change: every window must be at
+// least its minimum number of observations, every minimum at least 2, the
+// caps positive, the ridge penalty not negative, and factor names unique.
+// NewEngine applies it to Config.Analytics.
+func (c *AnalyticsConfig) withDefaults() (AnalyticsConfig, error) {
 	o := c.filled()
 	var errs []error
 	bad := func(format string, args ...any) {

@@ -73,7 +73,7 @@ func riskFactorIndex(t testing.TB, name string) int {
 
 func TestAnalyticsConfigDefaults(t *testing.T) {
 	t.Parallel()
-	c, err := (*AnalyticsConfig)(nil).WithDefaults()
+	c, err := (*AnalyticsConfig)(nil).withDefaults()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestAnalyticsConfigDefaults(t *testing.T) {
 	}
 	// WithDefaults works on a copy.
 	var zero AnalyticsConfig
-	if _, err := zero.WithDefaults(); err != nil || zero.Market != "" {
+	if _, err := zero.withDefaults(); err != nil || zero.Market != "" {
 		t.Errorf("WithDefaults changed its receiver or failed: %v", err)
 	}
 	custom := &AnalyticsConfig{
@@ -147,14 +147,14 @@ func TestAnalyticsConfigValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := tt.cfg.WithDefaults()
+			_, err := tt.cfg.withDefaults()
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want it to mention %q", err, tt.want)
 			}
 		})
 	}
 	ok := AnalyticsConfig{BetaWindow: 30, BetaMinObs: 30, RidgeAlpha: 0.5, SpreadMinObs: 2, SpreadWindow: 2}
-	if _, err := ok.WithDefaults(); err != nil {
+	if _, err := ok.withDefaults(); err != nil {
 		t.Errorf("valid config: %v", err)
 	}
 }
@@ -375,7 +375,7 @@ func riskRefReturn(s *series, i int) (float64, bool) {
 // ridge), as the reference the analytics must match.
 func riskRefBetas(t *testing.T, cfg *AnalyticsConfig, sym *series, ps map[string]*series, d int) []betaValue {
 	t.Helper()
-	c, err := cfg.WithDefaults()
+	c, err := cfg.withDefaults()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -682,7 +682,7 @@ func BenchmarkSymbolBetasWindows(b *testing.B) {
 }
 
 func riskBenchBetas(b *testing.B, c *AnalyticsConfig, days int) {
-	cfg, err := c.WithDefaults()
+	cfg, err := c.withDefaults()
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -170,40 +170,42 @@ func (c *composition) concentration(row int) (hhi, effective float64, top [3]flo
 // appendComposition appends the day's composition columns (NULL when
 // analytics are off): concentration, provider beta and its coverage, and
 // the sector arrays.
-func appendComposition(buf []byte, d *day) []byte {
+func appendComposition(w *copyRows, d *day) {
 	if d.expo == nil || d.expo.mix == nil {
-		return append(buf, "\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N"...)
+		for range 8 {
+			w.null()
+		}
+		return
 	}
 	c, row := d.expo.mix, d.row
 	hhi, eff, top, ok := c.concentration(row)
-	buf = appendOptFloat(buf, hhi, ok)
-	buf = appendOptFloat(buf, eff, ok)
-	for _, w := range top {
-		buf = appendOptFloat(buf, w, ok)
+	w.optFloat8(hhi, ok)
+	w.optFloat8(eff, ok)
+	for _, x := range top {
+		w.optFloat8(x, ok)
 	}
 	covered := c.betaGross[row] > 0
-	buf = appendOptFloat(buf, c.betaDollars[row]/d.nav, covered && d.nav > 0)
-	buf = appendOptFloat(buf, c.betaGross[row]/d.grossRaw, d.grossRaw > 0)
-	// sector_mix: "bucket:long:short" for each bucket holding a position.
-	buf = append(buf, '\t')
-	sep := false
-	for b := range numSectorBuckets {
-		k := row*numSectorBuckets + b
-		if c.held[k] == 0 {
-			continue
+	w.optFloat8(c.betaDollars[row]/d.nav, covered && d.nav > 0)
+	w.optFloat8(c.betaGross[row]/d.grossRaw, d.grossRaw > 0)
+	// sector_mix: "bucket:long:short" for each bucket holding a position;
+	// NULL when none does.
+	w.text(func(buf []byte) []byte {
+		sep := false
+		for b := range numSectorBuckets {
+			k := row*numSectorBuckets + b
+			if c.held[k] == 0 {
+				continue
+			}
+			if sep {
+				buf = append(buf, ';')
+			}
+			sep = true
+			buf = strconv.AppendInt(buf, int64(b), 10)
+			buf = append(buf, ':')
+			buf = strconv.AppendFloat(buf, round4(c.long[k]), 'f', -1, 64)
+			buf = append(buf, ':')
+			buf = strconv.AppendFloat(buf, round4(c.short[k]), 'f', -1, 64)
 		}
-		if sep {
-			buf = append(buf, ';')
-		}
-		sep = true
-		buf = strconv.AppendInt(buf, int64(b), 10)
-		buf = append(buf, ':')
-		buf = strconv.AppendFloat(buf, round4(c.long[k]), 'f', -1, 64)
-		buf = append(buf, ':')
-		buf = strconv.AppendFloat(buf, round4(c.short[k]), 'f', -1, 64)
-	}
-	if !sep {
-		buf = append(buf, `\N`...)
-	}
-	return buf
+		return buf
+	})
 }

@@ -17,7 +17,7 @@ import (
 // SnapshotCopyBaseline COPYs the snapshot table's rows out to a temporary file,
 // empties the table and COPYs the same bytes back in one stream, returning
 // the time of that COPY FROM: the cost of just storing the rows the engine
-// wrote, for benchmarks to compare backfills against. want is the number
+// wrote, in the binary format it writes them in, for benchmarks to compare backfills against. want is the number
 // of rows expected. The file is removed before it returns.
 func SnapshotCopyBaseline(ctx context.Context, pool *pgxpool.Pool, schema portfolio.Schema, want int64) (_ time.Duration, err error) {
 	conn, err := pool.Acquire(ctx)
@@ -35,7 +35,7 @@ func SnapshotCopyBaseline(ctx context.Context, pool *pgxpool.Pool, schema portfo
 		err = errors.Join(err, spool.Close(), os.Remove(spool.Name()))
 	}()
 	out := bufio.NewWriterSize(spool, 1<<20)
-	if _, err := conn.Conn().PgConn().CopyTo(ctx, out, `COPY `+table+` TO STDOUT`); err != nil {
+	if _, err := conn.Conn().PgConn().CopyTo(ctx, out, `COPY `+table+` TO STDOUT (FORMAT binary)`); err != nil {
 		return 0, fmt.Errorf("COPY snapshots out: %w", err)
 	}
 	if err := out.Flush(); err != nil {
@@ -48,7 +48,7 @@ func SnapshotCopyBaseline(ctx context.Context, pool *pgxpool.Pool, schema portfo
 		return 0, fmt.Errorf("truncate snapshots: %w", err)
 	}
 	t := time.Now()
-	tag, err := conn.Conn().PgConn().CopyFrom(ctx, bufio.NewReaderSize(spool, 1<<20), `COPY `+table+` FROM STDIN`)
+	tag, err := conn.Conn().PgConn().CopyFrom(ctx, bufio.NewReaderSize(spool, 1<<20), `COPY `+table+` FROM STDIN (FORMAT binary)`)
 	elapsed := time.Since(t)
 	if err != nil {
 		return 0, fmt.Errorf("COPY snapshots in: %w", err)

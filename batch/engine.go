@@ -104,7 +104,7 @@ func (c *Config) withDefaults(pool *pgxpool.Pool) (Config, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.Analytics, err = o.Analytics.WithDefaults(); err != nil {
+	if o.Analytics, err = o.Analytics.withDefaults(); err != nil {
 		return o, fmt.Errorf("config: analytics: %w", err)
 	}
 	switch {

@@ -1,4 +1,4 @@
-package batch
+package batch_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sigmasight/backfill/batch"
 	"github.com/sigmasight/backfill/portfolio"
 	"github.com/sigmasight/backfill/portfolio/portfoliotest"
 )
@@ -33,7 +34,7 @@ func ExampleEngine_Backfill() {
 2025-02-27,AAPL,237.30
 2025-02-28,AAPL,241.84
 `
-	if _, err := ImportPrices(ctx, db.Pool, strings.NewReader(prices), "closes.csv", nil); err != nil {
+	if _, err := batch.ImportPrices(ctx, db.Pool, strings.NewReader(prices), "closes.csv", nil); err != nil {
 		fmt.Println(err)
 		return
 	}
@@ -58,7 +59,7 @@ func ExampleEngine_Backfill() {
 		return
 	}
 
-	engine, err := NewEngine(db.Pool, &Config{Now: now})
+	engine, err := batch.NewEngine(db.Pool, &batch.Config{Now: now})
 	if err != nil {
 		fmt.Println(err)
 		return

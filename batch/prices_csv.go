@@ -1,11 +1,8 @@
 package batch
 
 import (
-	"bufio"
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -53,17 +50,15 @@ type PriceRow struct {
 	Line int
 }
 
-// PriceProblem is one problem of a price file.
-type PriceProblem struct {
-	// Line is the physical line, from 1; 0 for problems of the whole file
-	// (its size).
-	Line int
-	// Reason says what is wrong, naming the column and quoting the value.
-	Reason string
-}
-
 // PriceFileError reports a bad price file. Nothing of a file with a
 // PriceFileError is imported.
+//
+// It is not a portfolio.ValidationError, on purpose: that is the seed
+// system's error envelope for API clients (codes, rows, field names,
+// JSON) of an upload without a file name, while this is an operator's
+// "FILE:LINE: reason" report, for files that have no seed-system codes.
+// Both count lines the same way, from the same reader
+// (portfolio.CSVReader).
 type PriceFileError struct {
 	// File is the file's name, as passed to the parser.
 	File string
@@ -80,37 +75,13 @@ func (e *PriceFileError) Error() string {
 	return formatFileProblems(e.File, "bad price file", e.Problems, e.More)
 }
 
-// formatFileProblems formats a bad file's problems as "FILE:LINE: reason"
-// lines, at most 20, then "… and N more".
-func formatFileProblems(file, what string, problems []PriceProblem, more int) string {
-	if len(problems) == 0 {
-		return file + ": " + what
-	}
-	var b strings.Builder
-	for i, p := range problems[:min(len(problems), errorListedProblems)] {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(file)
-		if p.Line > 0 {
-			b.WriteByte(':')
-			b.WriteString(strconv.Itoa(p.Line))
-		}
-		b.WriteString(": ")
-		b.WriteString(p.Reason)
-	}
-	if n := len(problems) - errorListedProblems + more; n > 0 {
-		fmt.Fprintf(&b, "\n… and %d more", n)
-	}
-	return b.String()
-}
-
 // ParsePriceCSV parses a long-format price file: one row per symbol and
 // day, with the columns date, symbol and close matched by name (case- and
 // whitespace-insensitive, '_' equal to a space; a UTF-8 BOM and CRLF line
 // ends are accepted). "adj_close" or "adj close" is accepted for close when
 // there is no close column. Extra columns are ignored and blank lines
-// skipped. name is the file name used in errors.
+// skipped. The file is read by portfolio.CSVReader, the reader of position
+// files, without comments. name is the file name used in errors.
 //
 // Each row is validated: date exactly YYYY-MM-DD, a real date, not before
 // 1970-01-01 and not after the current session by the system clock (see
@@ -163,45 +134,20 @@ const (
 // priceColumnNames are the header names of the columns, normalized.
 var priceColumnNames = [numPriceColumns]string{"date", "symbol", "close", "adj close"}
 
-// priceByteCounter counts the bytes read through it.
-type priceByteCounter struct {
-	r io.Reader
-	n int64
-	// lines counts the line breaks read; nulLine is the line of the first
-	// NUL byte (0 when none), so that a binary or UTF-16 file is named as
-	// such even when the CSV reader trips over it first.
-	lines   int
-	nulLine int
-}
-
-func (c *priceByteCounter) Read(b []byte) (int, error) {
-	n, err := c.r.Read(b)
-	c.n += int64(n)
-	if c.nulLine == 0 {
-		if i := bytes.IndexByte(b[:n], 0); i >= 0 {
-			c.nulLine = c.lines + bytes.Count(b[:i], []byte{'\n'}) + 1
-		}
-	}
-	c.lines += bytes.Count(b[:n], []byte{'\n'})
-	return n, err
-}
-
 // priceParser holds the state of one parse.
 type priceParser struct {
 	name     string
 	maxBytes int64
 	lastDay  time.Time // the current session: later dates are rejected
-	src      priceByteCounter
-	cr       *csv.Reader
+	cr       *portfolio.CSVReader
 
 	idx [numPriceColumns]int // field index of each column, -1 if absent
 
-	rows     []PriceRow
-	problems []PriceProblem
-	more     int
-	seen     map[priceKey]int  // line of each (symbol, date)
-	symbols  map[string]string // interned symbols, detached from the input
-	stats    priceStats
+	rows []PriceRow
+	fileProblems
+	seen    map[priceKey]int  // line of each (symbol, date)
+	symbols map[string]string // interned symbols, detached from the input
+	stats   priceStats
 }
 
 // priceLimits are the bounds a parse checks a file against.
@@ -220,14 +166,7 @@ func parsePrices(ctx context.Context, r io.Reader, name string, lim priceLimits)
 		seen:     make(map[priceKey]int, 1024),
 		symbols:  make(map[string]string, 64),
 	}
-	p.src.r = io.LimitReader(r, maxBytes+1)
-	br := bufio.NewReaderSize(&p.src, 64<<10)
-	if b, err := br.Peek(3); err == nil && string(b) == "\xEF\xBB\xBF" {
-		br.Discard(3) //nolint:errcheck // the bytes are buffered
-	}
-	p.cr = csv.NewReader(br)
-	p.cr.FieldsPerRecord = -1
-	p.cr.ReuseRecord = true
+	p.cr = portfolio.NewCSVReader(r, maxBytes)
 	if err := p.parse(ctx); err != nil {
 		return nil, priceStats{}, err
 	}
@@ -263,6 +202,8 @@ func (p *priceParser) parse(ctx context.Context) error {
 	if closeCol < 0 {
 		closeCol = p.idx[colPriceAdjClose]
 	}
+	// Columns after the last one read are not kept.
+	p.cr.MaxFields = max(p.idx[colPriceDate], p.idx[colPriceSymbol], closeCol) + 1
 	for n := 1; ; n++ {
 		if n%4096 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -285,63 +226,25 @@ func (p *priceParser) parse(ctx context.Context) error {
 	}
 }
 
-// next returns the next record that is not blank, with its line, checked
-// for the size limit, NUL bytes and UTF-8. It returns io.EOF at the end and
-// errPriceStop after a problem that ends parsing.
-const priceNULReason = "contains NUL bytes: the file is binary (or UTF-16), not CSV text; save it as CSV UTF-8"
-
+// next returns the next record that is not blank, with its line. It
+// returns io.EOF at the end and errPriceStop after a problem that ends
+// parsing (the size limit, NUL bytes, invalid UTF-8, malformed quoting).
 func (p *priceParser) next() ([]string, int, error) {
-	for {
-		rec, err := p.cr.Read()
-		// Checked first: a file cut at the limit may end inside a quoted
-		// field or a UTF-8 sequence.
-		if p.src.n > p.maxBytes {
-			// The file was not read to its end: the size is the problem
-			// to fix, and the others found so far would be a partial list.
-			p.problems = append(p.problems[:0], PriceProblem{Reason: "larger than the limit of " + priceFormatBytes(p.maxBytes)})
-			p.more = 0
-			return nil, 0, errPriceStop
-		}
-		if err == io.EOF {
-			return nil, 0, err
-		}
-		var pe *csv.ParseError
-		if errors.As(err, &pe) && p.src.nulLine > 0 && p.src.nulLine <= pe.Line {
-			p.fail(p.src.nulLine, priceNULReason)
-			return nil, 0, errPriceStop
-		}
-		if errors.As(err, &pe) {
-			reason := "malformed CSV: " + pe.Err.Error()
-			if pe.StartLine != pe.Line {
-				reason += " (in the quoted field starting on line " + strconv.Itoa(pe.StartLine) + ")"
-			}
-			p.fail(pe.Line, reason)
-			return nil, 0, errPriceStop
-		}
-		if err != nil {
-			return nil, 0, fmt.Errorf("read prices %s: %w", p.name, err)
-		}
-		line, _ := p.cr.FieldPos(0)
-		blank := true
-		for i, f := range rec {
-			if strings.IndexByte(f, 0) >= 0 {
-				l, _ := p.cr.FieldPos(i)
-				p.fail(l, priceNULReason)
-				return nil, 0, errPriceStop
-			}
-			if !utf8.ValidString(f) {
-				l, _ := p.cr.FieldPos(i)
-				p.fail(l, "not valid UTF-8: save the file as CSV UTF-8")
-				return nil, 0, errPriceStop
-			}
-			if blank && strings.TrimSpace(f) != "" {
-				blank = false
-			}
-		}
-		if !blank {
-			return rec, line, nil
-		}
+	rec, err := p.cr.Read()
+	if err == nil || err == io.EOF {
+		return rec, p.cr.Line(), err
 	}
+	prob, _, ok := csvProblem(err, p.maxBytes)
+	if !ok {
+		return nil, 0, fmt.Errorf("read prices %s: %w", p.name, err)
+	}
+	if prob.Line == 0 {
+		// The file was not read to its end: the size is the problem to
+		// fix, and the others found so far would be a partial list.
+		p.reset()
+	}
+	p.fail(prob.Line, prob.Reason)
+	return nil, 0, errPriceStop
 }
 
 // normalizePriceColumn lower-cases a header name, reads '_' as a space and
@@ -413,7 +316,7 @@ func (p *priceParser) parseRow(rec []string, line, closeCol int) {
 	} else {
 		symbol = upperSymbol(symbol)
 	}
-	if priceRecordLen(rec) > 256 {
+	if p.cr.RecordLen() > 256 {
 		// A Decimal shares the record's memory; do not let a row pin a
 		// long record (an ignored column may be large).
 		closeText = strings.Clone(closeText)
@@ -448,24 +351,6 @@ func (p *priceParser) parseRow(rec []string, line, closeCol int) {
 		p.stats.to = day
 	}
 	p.rows = append(p.rows, PriceRow{Symbol: sym, Date: day, Close: value, Line: line})
-}
-
-// priceRecordLen returns the total length of a record's fields.
-func priceRecordLen(rec []string) int {
-	n := 0
-	for _, f := range rec {
-		n += len(f)
-	}
-	return n
-}
-
-// fail records a problem.
-func (p *priceParser) fail(line int, reason string) {
-	if len(p.problems) >= MaxPriceProblems {
-		p.more++
-		return
-	}
-	p.problems = append(p.problems, PriceProblem{Line: line, Reason: reason})
 }
 
 // parsePriceDate parses YYYY-MM-DD (portfolio.ParseDate); it returns a

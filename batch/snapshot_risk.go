@@ -27,38 +27,39 @@ var riskSnapshotColumns = []string{
 	"stress_correlated_pnl",
 }
 
-// appendRiskColumns appends the day's riskSnapshotColumns, each after a tab.
-func appendRiskColumns(buf []byte, r *dayRisk) []byte {
-	buf = appendOptFloat(buf, r.volForecast, r.hasVolForecast)
-	buf = appendOptFloat(buf, r.volSlope, r.hasVolTrend)
-	buf = appendOptFloat(buf, r.volR2, r.hasVolTrend)
-	buf = appendOptFloat(buf, r.volPercentile, r.hasVolPercentile)
-	buf = appendOptFloat(buf, r.avgAbsCorr, r.hasAvgAbsCorr)
-	buf = appendOptFloat(buf, r.diversification, r.hasDiversification)
-	buf = appendOptFloat(buf, r.corrEffective, r.hasCorrEffective)
-	buf = append(buf, '\t')
+// appendRiskColumns appends the day's riskSnapshotColumns.
+func appendRiskColumns(w *copyRows, r *dayRisk) {
+	w.optFloat8(r.volForecast, r.hasVolForecast)
+	w.optFloat8(r.volSlope, r.hasVolTrend)
+	w.optFloat8(r.volR2, r.hasVolTrend)
+	w.optFloat8(r.volPercentile, r.hasVolPercentile)
+	w.optFloat8(r.avgAbsCorr, r.hasAvgAbsCorr)
+	w.optFloat8(r.diversification, r.hasDiversification)
+	w.optFloat8(r.corrEffective, r.hasCorrEffective)
 	if r.hasCorr {
-		buf = strconv.AppendInt(buf, int64(r.corrHoldings), 10)
+		w.int4(r.corrHoldings)
 	} else {
-		buf = append(buf, `\N`...)
+		w.null()
 	}
-	buf = append(buf, '\t')
 	if r.stress == nil {
-		return append(buf, `\N`...)
+		w.null()
+		return
 	}
-	buf = append(buf, '{')
-	for s, v := range r.stress {
-		if s > 0 {
-			buf = append(buf, ',')
+	// stress_correlated_pnl: the array's text, money to 4 decimals.
+	w.text(func(buf []byte) []byte {
+		buf = append(buf, '{')
+		for s, v := range r.stress {
+			if s > 0 {
+				buf = append(buf, ',')
+			}
+			if !r.stressOK[s] || math.IsNaN(v) || math.IsInf(v, 0) {
+				buf = append(buf, "NULL"...)
+			} else {
+				buf = appendMoney(buf, v)
+			}
 		}
-		if !r.stressOK[s] || math.IsNaN(v) || math.IsInf(v, 0) {
-			buf = append(buf, "NULL"...)
-		} else {
-			buf = appendMoney(buf, v)
-		}
-	}
-	buf = append(buf, '}')
-	return buf
+		return append(buf, '}')
+	})
 }
 
 // appendMoney appends x, rounded to 4 decimals, as fixed-point text:

@@ -268,15 +268,22 @@ func appendBetaRow(buf []byte, sym string, day time.Time, config int64, row []be
 		if v.ok {
 			buf = append(buf, "NULL"...)
 		} else {
-			buf = append(buf, copyText(`"`+strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v.reason)+`"`)...)
+			buf = append(buf, copyText(`"`+arrayQuoter.Replace(v.reason)+`"`)...)
 		}
 	}
 	return append(buf, "}\n"...)
 }
 
+// The escapes of an array item's quoted text and of a COPY text field,
+// built once: a Replacer's first use builds its tables.
+var (
+	arrayQuoter = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+	copyEscaper = strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`)
+)
+
 // copyText escapes s for a COPY text field.
 func copyText(s string) string {
-	return strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`).Replace(s)
+	return copyEscaper.Replace(s)
 }
 
 // parseBetaRow reads a stored row's betas and observations; ok is false

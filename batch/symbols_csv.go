@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -81,7 +80,8 @@ type SymbolFile struct {
 // columns symbol, name, asset_type, sector, industry, country, currency,
 // market_cap and beta (only symbol is required; unknown columns are
 // ignored), then one row per symbol. A UTF-8 BOM and CRLF line ends are
-// accepted, lines starting with '#' are comments, blank lines are skipped.
+// accepted, lines whose first non-blank character is '#' are comments,
+// blank lines are skipped (the file is read by portfolio.CSVReader).
 //
 // Symbols are upper-cased and must be unique in the file; asset_type is
 // one of stock, etf, mutual_fund, option, cash, private, other; sector one
@@ -93,37 +93,12 @@ func ParseSymbolCSV(r io.Reader, name string, maxBytes int64) (*SymbolFile, erro
 	if maxBytes <= 0 {
 		maxBytes = DefaultSymbolFileMaxBytes
 	}
-	data, err := io.ReadAll(io.LimitReader(r, maxBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("read symbols %s: %w", name, err)
+	p := &symbolParser{name: name, maxBytes: maxBytes, seen: map[string]int{}}
+	p.cr = portfolio.NewCSVReader(r, maxBytes)
+	p.cr.Comments = true
+	if err := p.parse(); err != nil {
+		return nil, err
 	}
-	p := &symbolParser{name: name, seen: map[string]int{}}
-	if int64(len(data)) > maxBytes {
-		p.fail(0, "larger than the limit of "+priceFormatBytes(maxBytes))
-		return nil, p.err()
-	}
-	data = bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))
-	if i := bytes.IndexByte(data, 0); i >= 0 {
-		p.fail(bytes.Count(data[:i], []byte{'\n'})+1, priceNULReason)
-		return nil, p.err()
-	}
-	if !utf8.Valid(data) {
-		bad := 0
-		for len(data[bad:]) > 0 {
-			r, size := utf8.DecodeRune(data[bad:])
-			if r == utf8.RuneError && size <= 1 {
-				break
-			}
-			bad += size
-		}
-		p.fail(bytes.Count(data[:bad], []byte{'\n'})+1, "not valid UTF-8: save the file as CSV UTF-8")
-		return nil, p.err()
-	}
-	cr := csv.NewReader(bytes.NewReader(data))
-	cr.FieldsPerRecord = -1
-	cr.Comment = '#'
-	p.cr = cr
-	p.parse()
 	if len(p.problems) > 0 {
 		return nil, p.err()
 	}
@@ -132,66 +107,58 @@ func ParseSymbolCSV(r io.Reader, name string, maxBytes int64) (*SymbolFile, erro
 
 type symbolParser struct {
 	name     string
-	cr       *csv.Reader
+	maxBytes int64
+	cr       *portfolio.CSVReader
 	idx      []int // field index of each symbolFileColumns entry, -1 if absent
 	file     SymbolFile
-	problems []PriceProblem
-	more     int
-	seen     map[string]int // line of each symbol
+	fileProblems
+	seen map[string]int // line of each symbol
 }
 
 func (p *symbolParser) err() error {
 	return &SymbolFileError{File: p.name, Problems: p.problems, More: p.more}
 }
 
-func (p *symbolParser) fail(line int, reason string) {
-	if len(p.problems) >= MaxPriceProblems {
-		p.more++
-		return
-	}
-	p.problems = append(p.problems, PriceProblem{Line: line, Reason: reason})
-}
-
 // next returns the next record that is not blank, and its line; ok is
-// false at the end or after a malformed record (recorded).
-func (p *symbolParser) next() (rec []string, line int, ok bool) {
-	for {
-		rec, err := p.cr.Read()
-		if err == io.EOF {
-			return nil, 0, false
-		}
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			p.fail(pe.Line, "malformed CSV: "+pe.Err.Error())
-			return nil, 0, false
-		}
-		if err != nil {
-			p.fail(0, err.Error())
-			return nil, 0, false
-		}
-		line, _ := p.cr.FieldPos(0)
-		for _, f := range rec {
-			if strings.TrimSpace(f) != "" {
-				return rec, line, true
-			}
-		}
+// false at the end or after a problem that ends parsing (recorded). A
+// problem of the whole file (its size, NUL bytes, invalid UTF-8) replaces
+// those of the rows before it.
+func (p *symbolParser) next() (rec []string, line int, ok bool, err error) {
+	rec, err = p.cr.Read()
+	switch {
+	case err == nil:
+		return rec, p.cr.Line(), true, nil
+	case err == io.EOF:
+		return nil, 0, false, nil
 	}
+	prob, whole, ok := csvProblem(err, p.maxBytes)
+	if !ok {
+		return nil, 0, false, fmt.Errorf("read symbols %s: %w", p.name, err)
+	}
+	if whole {
+		p.reset()
+	}
+	p.fail(prob.Line, prob.Reason)
+	return nil, 0, false, nil
 }
 
-func (p *symbolParser) parse() {
-	rec, line, ok := p.next()
-	if !ok {
-		if len(p.problems) == 0 {
+func (p *symbolParser) parse() error {
+	rec, line, ok, err := p.next()
+	if err != nil || !ok {
+		if err == nil && len(p.problems) == 0 {
 			p.fail(1, "empty file: want a header naming the column symbol (and any of name, asset_type, sector, industry, country, currency, market_cap, beta), then one row per symbol")
 		}
-		return
+		return err
 	}
 	if !p.header(rec, line) {
-		return
+		return nil
 	}
 	headerLine := line
 	for {
-		rec, line, ok := p.next()
+		rec, line, ok, err := p.next()
+		if err != nil {
+			return err
+		}
 		if !ok {
 			break
 		}
@@ -200,6 +167,7 @@ func (p *symbolParser) parse() {
 	if len(p.file.Rows) == 0 && len(p.problems) == 0 {
 		p.fail(headerLine, "no symbol rows after the header")
 	}
+	return nil
 }
 
 func (p *symbolParser) header(rec []string, line int) bool {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 
@@ -23,7 +22,7 @@ func (e *Engine) claim(ctx context.Context, id uuid.UUID) (uuid.UUID, error) {
 	tag, err := e.pool.Exec(ctx, e.sql(`
 		UPDATE {schema}.backfill_state
 		SET lease_owner = $2, lease_token = $3, lease_expires_at = now() + make_interval(secs => $4),
-		    status = 'running', updated_at = now()
+		    status = `+portfolio.StateRunning.Literal()+`, updated_at = now()
 		WHERE portfolio_id = $1 AND (lease_token IS NULL OR lease_expires_at <= now())`),
 		id, e.cfg.Worker, token, e.cfg.LeaseTTL.Seconds())
 	if err != nil {
@@ -62,21 +61,22 @@ func (e *Engine) release(ctx context.Context, id, token uuid.UUID) error {
 // implicit transaction.
 func (e *Engine) startRun(ctx context.Context, id, runID uuid.UUID, trigger portfolio.Trigger, token uuid.UUID) (uuid.UUID, error) {
 	newID := uuid.Must(uuid.NewV7())
+	running := portfolio.RunRunning.Literal()
 	b := &pgx.Batch{}
 	b.Queue(e.sql(`
-		UPDATE {schema}.batch_runs SET status = CASE WHEN days_written > 0 THEN 'partial' ELSE 'failed' END,
+		UPDATE {schema}.batch_runs SET status = CASE WHEN days_written > 0 THEN `+portfolio.RunPartial.Literal()+` ELSE `+portfolio.RunFailed.Literal()+` END,
 		       finished_at = now(), error = 'abandoned: its worker lost the lease before finishing'
-		WHERE portfolio_id = $1 AND status = 'running'`), id)
+		WHERE portfolio_id = $1 AND status = `+running), id)
 	b.Queue(e.sql(`
-		UPDATE {schema}.batch_runs SET status = 'running', started_at = now(), worker = $3, lease_token = $4
-		WHERE portfolio_id = $1 AND status = 'pending' AND ($2::uuid IS NULL OR id = $2)`),
+		UPDATE {schema}.batch_runs SET status = `+running+`, started_at = now(), worker = $3, lease_token = $4
+		WHERE portfolio_id = $1 AND status = `+portfolio.RunPending.Literal()+` AND ($2::uuid IS NULL OR id = $2)`),
 		id, nullUUID(runID), e.cfg.Worker, token)
 	b.Queue(e.sql(`
 		INSERT INTO {schema}.batch_runs (portfolio_id, id, trigger, status, started_at, worker, lease_token)
-		SELECT $1, $2, $3, 'running', now(), $4, $5
-		WHERE $6 AND NOT EXISTS (SELECT 1 FROM {schema}.batch_runs WHERE portfolio_id = $1 AND status = 'running')`),
+		SELECT $1, $2, $3, `+running+`, now(), $4, $5
+		WHERE $6 AND NOT EXISTS (SELECT 1 FROM {schema}.batch_runs WHERE portfolio_id = $1 AND status = `+running+`)`),
 		id, newID, string(trigger), e.cfg.Worker, token, runID == uuid.Nil)
-	b.Queue(e.sql(`SELECT id FROM {schema}.batch_runs WHERE portfolio_id = $1 AND status = 'running' AND lease_token = $2`), id, token)
+	b.Queue(e.sql(`SELECT id FROM {schema}.batch_runs WHERE portfolio_id = $1 AND status = `+running+` AND lease_token = $2`), id, token)
 	var out uuid.UUID
 	br := e.pool.SendBatch(ctx, b)
 	err := execN(br, 3)
@@ -114,100 +114,72 @@ var snapshotColumns = append([]string{
 	"provider_beta", "provider_beta_coverage", "sector_mix",
 }, riskSnapshotColumns...)
 
-// copySnapshotsSQL is the COPY statement for snapshotColumns.
+// copySnapshotsSQL is the binary COPY statement for snapshotColumns.
 func (e *Engine) copySnapshotsSQL() string {
-	return e.sql(`COPY {schema}.portfolio_snapshots (` + strings.Join(snapshotColumns, ", ") + `) FROM STDIN`)
+	return e.sql(`COPY {schema}.portfolio_snapshots (` + strings.Join(snapshotColumns, ", ") + `) FROM STDIN (FORMAT binary)`)
 }
 
-// appendSnapshotRows encodes days as COPY text rows. Numbers are written
-// in their shortest exact form, so a value read back as float8 is the value
-// that was computed (the chain continues exactly), and encoding costs a
-// fraction of pgx's binary NUMERIC path.
-func appendSnapshotRows(buf []byte, id, runID uuid.UUID, at time.Time, days []day) ([]byte, error) {
-	idText, runText := id.String(), runID.String()
-	atText := at.UTC().Format("2006-01-02 15:04:05.999999Z07:00")
+// appendSnapshotRows appends days as rows of the binary COPY of
+// snapshotColumns (see copyRows). Money columns are NUMERIC holding the
+// shortest decimal form of the computed float, so a value read back as
+// float8 is the value that was computed (the chain continues exactly);
+// the other numbers travel as their exact binary floats.
+func appendSnapshotRows(w *copyRows, id, runID uuid.UUID, at time.Time, days []day) error {
+	at = at.UTC()
 	for i := range days {
 		d := &days[i]
 		for _, v := range [...]float64{d.nav, d.cash, d.long, d.short, d.gross, d.net, d.pnl, d.realized,
 			d.ret, d.cumPnL, d.cumReturn, d.flow, d.maxDrawdown, d.index} {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return buf, fmt.Errorf("snapshot %s: non-finite value", d.date.Format(time.DateOnly))
+				return fmt.Errorf("snapshot %s: non-finite value", d.date.Format(time.DateOnly))
 			}
 		}
-		buf = append(buf, idText...)
-		buf = append(buf, '\t')
-		buf = d.date.AppendFormat(buf, time.DateOnly)
+		w.row(len(snapshotColumns))
+		w.uuid(id)
+		w.date(d.date)
 		for _, v := range [...]float64{d.nav, d.cash, d.long, d.short, d.gross, d.net, d.pnl, d.realized} {
-			buf = append(buf, '\t')
-			buf = strconv.AppendFloat(buf, v, 'f', -1, 64)
+			w.numeric(v)
 		}
-		buf = append(buf, '\t')
-		if d.hasRet {
-			buf = strconv.AppendFloat(buf, d.ret, 'g', -1, 64)
-		} else {
-			buf = append(buf, `\N`...)
-		}
-		buf = append(buf, '\t')
-		buf = strconv.AppendFloat(buf, d.cumPnL, 'f', -1, 64)
-		buf = append(buf, '\t')
-		buf = strconv.AppendFloat(buf, d.cumReturn, 'g', -1, 64)
-		buf = append(buf, '\t')
-		buf = strconv.AppendFloat(buf, d.flow, 'f', -1, 64)
+		w.optFloat8(d.ret, d.hasRet)
+		w.numeric(d.cumPnL)
+		w.float8(d.cumReturn)
+		w.numeric(d.flow)
 		for _, n := range [...]int{d.nPos, d.nLong, d.nShort, d.nStale, d.nUnpriced} {
-			buf = append(buf, '\t')
-			buf = strconv.AppendInt(buf, int64(n), 10)
+			w.int4(n)
 		}
-		buf = append(buf, '\t')
-		buf = strconv.AppendFloat(buf, d.maxDrawdown, 'g', -1, 64)
-		buf = append(buf, '\t')
-		buf = strconv.AppendFloat(buf, d.index, 'g', -1, 64)
-		buf = append(buf, '\t')
-		buf = append(buf, runText...)
-		buf = append(buf, '\t')
-		buf = append(buf, atText...)
-		buf = appendOptFloat(buf, d.vol21, d.hasVol21)
-		buf = appendOptFloat(buf, d.vol63, d.hasVol63)
-		buf = appendOptFloat(buf, d.betaReal, d.hasBetaReal)
-		buf = appendExposures(buf, d)
-		buf = appendComposition(buf, d)
-		buf = appendRiskColumns(buf, &d.dayRisk)
-		buf = append(buf, '\n')
+		w.float8(d.maxDrawdown)
+		w.float8(d.index)
+		w.uuid(runID)
+		w.timestamptz(at)
+		w.optFloat8(d.vol21, d.hasVol21)
+		w.optFloat8(d.vol63, d.hasVol63)
+		w.optFloat8(d.betaReal, d.hasBetaReal)
+		appendExposures(w, d)
+		appendComposition(w, d)
+		appendRiskColumns(w, &d.dayRisk)
 	}
-	return buf, nil
-}
-
-// appendOptFloat appends a tab and x, or NULL when !ok.
-func appendOptFloat(buf []byte, x float64, ok bool) []byte {
-	buf = append(buf, '\t')
-	if !ok || math.IsNaN(x) || math.IsInf(x, 0) {
-		return append(buf, `\N`...)
-	}
-	return strconv.AppendFloat(buf, x, 'g', -1, 64)
+	return nil
 }
 
 // appendExposures appends the day's factor columns: the exposure dollars
 // (NULL for a factor no holding covers), the coverage — as two scalars when
 // every factor has the same, else as two arrays — and the excluded count;
 // all NULL when analytics are off.
-func appendExposures(buf []byte, d *day) []byte {
+func appendExposures(w *copyRows, d *day) {
 	x := d.expo
 	if x == nil {
-		return append(buf, "\t\\N\t\\N\t\\N\t\\N\t\\N\t0"...)
+		for range 5 {
+			w.null()
+		}
+		w.int4(0)
+		return
 	}
 	base := d.row * x.nf
-	buf = append(buf, "\t{"...)
-	for k := range x.nf {
-		if k > 0 {
-			buf = append(buf, ',')
-		}
-		if n, _ := x.covered(d.row, k); n == 0 {
-			buf = append(buf, "NULL"...)
-		} else {
-			// Dollars are money: 4 decimals, like the snapshot's.
-			buf = strconv.AppendFloat(buf, round4(x.dollars[base+k]), 'f', -1, 64)
-		}
-	}
-	buf = append(buf, '}')
+	w.float8Array(x.nf, func(k int) (float64, bool) {
+		n, _ := x.covered(d.row, k)
+		// Dollars are money: 4 decimals, like the snapshot's.
+		return round4(x.dollars[base+k]), n > 0
+	})
 	// A share: 6 decimals say more than enough.
 	share := func(gross float64) (float64, bool) {
 		if d.grossRaw <= 0 {
@@ -216,36 +188,23 @@ func appendExposures(buf []byte, d *day) []byte {
 		return math.Round(gross/d.grossRaw*1e6) / 1e6, true
 	}
 	if !x.partial[d.row] {
-		buf = append(buf, '\t')
-		buf = strconv.AppendInt(buf, int64(x.allCount[d.row]), 10)
-		v, ok := share(x.allGross[d.row])
-		buf = appendOptFloat(buf, v, ok)
-		buf = append(buf, "\t\\N\t\\N"...)
+		w.int4(int(x.allCount[d.row]))
+		w.optFloat8(share(x.allGross[d.row]))
+		w.null()
+		w.null()
 	} else {
-		buf = append(buf, "\t\\N\t\\N\t{"...)
-		for k := range x.nf {
-			if k > 0 {
-				buf = append(buf, ',')
-			}
+		w.null()
+		w.null()
+		w.int4Array(x.nf, func(k int) int {
 			n, _ := x.covered(d.row, k)
-			buf = strconv.AppendInt(buf, int64(n), 10)
-		}
-		buf = append(buf, "}\t{"...)
-		for k := range x.nf {
-			if k > 0 {
-				buf = append(buf, ',')
-			}
+			return int(n)
+		})
+		w.float8Array(x.nf, func(k int) (float64, bool) {
 			_, g := x.covered(d.row, k)
-			if v, ok := share(g); ok {
-				buf = strconv.AppendFloat(buf, v, 'f', -1, 64)
-			} else {
-				buf = append(buf, "NULL"...)
-			}
-		}
-		buf = append(buf, '}')
+			return share(g)
+		})
 	}
-	buf = append(buf, '\t')
-	return strconv.AppendInt(buf, int64(x.excluded[d.row]), 10)
+	w.int4(int(x.excluded[d.row]))
 }
 
 // write commits days in chunks. Each chunk's transaction first moves the
@@ -297,11 +256,13 @@ func (e *Engine) write(ctx context.Context, id, token uuid.UUID, res *Result, da
 			if fenced {
 				return ErrLeaseLost
 			}
-			rows, err := appendSnapshotRows(make([]byte, 0, 640*len(chunk)), id, res.RunID, at, chunk)
-			if err != nil {
+			w := copyBuffers.Get().(*copyRows)
+			defer copyBuffers.Put(w)
+			w.begin()
+			if err := appendSnapshotRows(w, id, res.RunID, at, chunk); err != nil {
 				return err
 			}
-			if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(rows), e.copySnapshotsSQL()); err != nil {
+			if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(w.end()), e.copySnapshotsSQL()); err != nil {
 				return fmt.Errorf("copy snapshots: %w", err)
 			}
 			return nil
@@ -327,18 +288,20 @@ func (e *Engine) finish(ctx context.Context, res *Result, token uuid.UUID, relea
 		"compute_seconds": res.Timings.Compute.Seconds(), "write_seconds": res.Timings.Write.Seconds(),
 		"total_seconds": res.Timings.Total.Seconds(),
 	}
-	var state string
+	var state portfolio.State
 	switch {
 	case res.Status == portfolio.RunCompleted:
-		state = "current"
+		state = portfolio.StateCurrent
 	case res.Status == portfolio.RunWaitingForPrices:
-		state = "waiting_for_prices"
+		state = portfolio.StateWaitingForPrices
 	case cancelled:
 		// Cancelled by the caller (a shutdown): not the portfolio's failure.
-		state = "pending"
+		state = portfolio.StatePending
 	default:
-		state = "failing"
+		state = portfolio.StateFailing
 	}
+	current, waiting := portfolio.StateCurrent.Literal(), portfolio.StateWaitingForPrices.Literal()
+	failing, pending := portfolio.StateFailing.Literal(), portfolio.StatePending.Literal()
 	b := &pgx.Batch{}
 	b.Queue(e.sql(`
 		UPDATE {schema}.batch_runs
@@ -349,12 +312,12 @@ func (e *Engine) finish(ctx context.Context, res *Result, token uuid.UUID, relea
 		res.DaysTotal, res.DaysWritten, res.Warnings, nullString(res.Error), timings)
 	b.Queue(e.sql(`
 		UPDATE {schema}.backfill_state
-		SET status = CASE WHEN rewind_seq <> $7 AND $3 IN ('current', 'waiting_for_prices') THEN 'pending' ELSE $3 END,
+		SET status = CASE WHEN rewind_seq <> $7 AND $3 IN (`+current+`, `+waiting+`) THEN `+pending+` ELSE $3 END,
 		    target_date = $4, updated_at = now(),
-		    requested_at = CASE WHEN $3 IN ('failing', 'pending') OR rewind_seq <> $7 THEN requested_at END,
-		    attempts = CASE $3 WHEN 'failing' THEN attempts + 1 WHEN 'pending' THEN attempts ELSE 0 END,
+		    requested_at = CASE WHEN $3 IN (`+failing+`, `+pending+`) OR rewind_seq <> $7 THEN requested_at END,
+		    attempts = CASE $3 WHEN `+failing+` THEN attempts + 1 WHEN `+pending+` THEN attempts ELSE 0 END,
 		    last_error = $5,
-		    behind_since = CASE WHEN $3 = 'current' AND rewind_seq = $7 THEN NULL ELSE coalesce(behind_since, now()) END,
+		    behind_since = CASE WHEN $3 = `+current+` AND rewind_seq = $7 THEN NULL ELSE coalesce(behind_since, now()) END,
 		    lease_owner = CASE WHEN $6 THEN NULL ELSE lease_owner END,
 		    lease_token = CASE WHEN $6 THEN NULL ELSE lease_token END,
 		    lease_expires_at = CASE WHEN $6 THEN NULL ELSE lease_expires_at END

@@ -40,17 +40,17 @@ func (r *Reconciler) advanceBatch() int {
 // rewind); no failure is being retried (attempts = 0); not quarantined,
 // due, and not leased (or the lease expired). One range of the watermark
 // index, in its order.
-const claimAdvanceSQL = `
+var claimAdvanceSQL = `
 	WITH due AS (
 		SELECT portfolio_id, lease_token IS NOT NULL AS reclaimed
 		FROM {schema}.backfill_state
-		WHERE snapshot_through = $1 AND status <> 'quarantined' AND requested_at IS NULL AND attempts = 0
+		WHERE snapshot_through = $1 AND status <> ` + notQuarantined + ` AND requested_at IS NULL AND attempts = 0
 		  AND next_attempt_at <= now() AND (lease_token IS NULL OR lease_expires_at <= now())
 		ORDER BY snapshot_through, next_attempt_at
 		LIMIT $2 FOR UPDATE SKIP LOCKED)
 	UPDATE {schema}.backfill_state s
 	SET lease_owner = $3, lease_token = gen_random_uuid(),
-	    lease_expires_at = now() + make_interval(secs => $4), status = 'running', updated_at = now()
+	    lease_expires_at = now() + make_interval(secs => $4), status = ` + portfolio.StateRunning.Literal() + `, updated_at = now()
 	FROM due WHERE s.portfolio_id = due.portfolio_id
 	RETURNING s.portfolio_id, s.lease_token, due.reclaimed`
 
@@ -156,7 +156,7 @@ func (r *Reconciler) executeAdvance(runCtx context.Context, claims []claim, trig
 
 	sctx, scancel := context.WithTimeout(context.WithoutCancel(runCtx), 30*time.Second)
 	defer scancel()
-	counts := map[string]int{}
+	counts := map[Outcome]int{}
 	days := 0
 	for i, c := range claims {
 		ar := results[i]
@@ -164,9 +164,9 @@ func (r *Reconciler) executeAdvance(runCtx context.Context, claims []claim, trig
 		if _, ok := lost.Load(c.portfolioID); ok && !ar.Settled {
 			close(lostCh)
 		}
-		result := classify(ar.Result, ar.Err, ctx, lostCh)
+		result := classify(ctx, ar.Result, ar.Err, lostCh)
 		counts[result]++
-		r.metrics.backfills.WithLabelValues(result).Inc()
+		r.metrics.backfills.WithLabelValues(string(result)).Inc()
 		r.metrics.backfillDuration.Observe(time.Since(start).Seconds())
 		if ar.Result != nil {
 			r.metrics.daysWritten.Add(float64(ar.Result.DaysWritten))
@@ -175,7 +175,7 @@ func (r *Reconciler) executeAdvance(runCtx context.Context, claims []claim, trig
 		if ar.Settled {
 			continue
 		}
-		status, attempts, serr := r.settle(sctx, c, ar.Result, ar.Err, result)
+		state, attempts, serr := r.settle(sctx, settlement{claim: c, res: ar.Result, err: ar.Err, outcome: result})
 		log := r.cfg.Logger.With("portfolio_id", c.portfolioID, "result", result)
 		if ar.Result != nil {
 			log = log.With("run_id", ar.Result.RunID)
@@ -184,10 +184,10 @@ func (r *Reconciler) executeAdvance(runCtx context.Context, claims []claim, trig
 		case serr != nil:
 			log.Error("advance: settle state", "error", serr, "backfill_error", ar.Err)
 		case ar.Err != nil:
-			log.Warn("advance failed", "error", ar.Err, "state", status, "attempts", attempts)
+			log.Warn("advance failed", "error", ar.Err, "state", state, "attempts", attempts)
 		}
 	}
-	r.cfg.Logger.Info("advance done", "portfolios", len(claims), "completed", counts["completed"],
+	r.cfg.Logger.Info("advance done", "portfolios", len(claims), "completed", counts[OutcomeCompleted],
 		"days_written", days, "results", counts, "duration", time.Since(start))
 }
 

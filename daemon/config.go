@@ -96,6 +96,16 @@ type Config struct {
 	Version string
 }
 
+// Validate checks the configuration as New does, without a pool: the
+// error says which setting to change. A command line can call it before it
+// opens a database.
+func (c *Config) Validate() error {
+	_, err := c.withDefaults()
+	return err
+}
+
+// withDefaults returns a copy of c (nil: all defaults) with the defaults
+// filled in, validated.
 func (c *Config) withDefaults() (Config, error) {
 	var o Config
 	if c != nil {
@@ -107,7 +117,7 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	o.Schema = schema
 	o.Schedule = cmp.Or(o.Schedule, DefaultSchedule)
-	if _, err := cronParser.Parse(o.Schedule); err != nil {
+	if err := CheckSchedule(o.Schedule); err != nil {
 		return o, fmt.Errorf("config: schedule %q: %w (use five cron fields, @every 1m, or a CRON_TZ= prefix)", o.Schedule, err)
 	}
 	o.Concurrency = cmp.Or(o.Concurrency, DefaultConcurrency)
@@ -151,3 +161,10 @@ func (c *Config) withDefaults() (Config, error) {
 
 // cronParser accepts five-field specs, descriptors and CRON_TZ=.
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// CheckSchedule reports whether spec is a schedule Config.Schedule
+// accepts, with the parser's own words when it is not.
+func CheckSchedule(spec string) error {
+	_, err := cronParser.Parse(spec)
+	return err
+}

@@ -23,6 +23,9 @@
 //	…
 //	r.Stop(shutdownCtx) // finish in-flight work, then release leases
 //
+// New validates its Config; Config.Validate does the same without a pool,
+// for a command line that checks its settings before it opens a database.
+//
 // Metrics are registered on Config.Registerer (a private registry by
 // default) and carry no per-portfolio labels; per-portfolio detail is in
 // Status, /status and the logs.

@@ -25,8 +25,9 @@ type Explanation struct {
 	Inception   time.Time  `json:"inception_date"`
 	DeletedAt   *time.Time `json:"deleted_at,omitempty"`
 
-	// State is the reconciler's state of the portfolio.
-	State string `json:"state"`
+	// State is the reconciler's state of the portfolio; "" when it has
+	// no backfill state.
+	State portfolio.State `json:"state"`
 	// Watermark: every trading day through it has a snapshot; nil when
 	// never snapshotted.
 	Watermark *time.Time `json:"watermark"`
@@ -35,18 +36,11 @@ type Explanation struct {
 	// Target is the latest closed session with the benchmark's close: the
 	// day the reconciler brings portfolios up to. Nil when there is none.
 	Target *time.Time `json:"target"`
-	// LagDays counts the target's trading days without a snapshot.
-	LagDays int `json:"lag_trading_days"`
 
-	Attempts      int        `json:"attempts"`
-	LastError     string     `json:"last_error,omitempty"`
-	NextAttemptAt time.Time  `json:"next_attempt_at"`
-	Due           bool       `json:"due"`
-	LeaseOwner    string     `json:"lease_owner,omitempty"`
-	LeaseExpires  *time.Time `json:"lease_expires_at,omitempty"`
-	LeaseExpired  bool       `json:"lease_expired,omitempty"`
-	Requested     bool       `json:"requested"`
-	RequestedAt   *time.Time `json:"requested_at,omitempty"`
+	Progress
+	LeaseExpired bool       `json:"lease_expired,omitempty"`
+	Requested    bool       `json:"requested"`
+	RequestedAt  *time.Time `json:"requested_at,omitempty"`
 	// Reason says in words why the portfolio is, or is not, behind.
 	Reason string `json:"reason"`
 
@@ -59,6 +53,24 @@ type Explanation struct {
 	Prices    []SymbolPrice `json:"prices"`
 
 	hasState bool
+}
+
+// Progress is how far a portfolio is behind and how its backfills went:
+// the fields /status and Explain share.
+type Progress struct {
+	// LagDays counts the target's trading days without a snapshot.
+	LagDays int `json:"lag_trading_days"`
+	// Attempts counts the failed backfills in a row.
+	Attempts  int    `json:"attempts"`
+	LastError string `json:"last_error,omitempty"`
+	// NextAttemptAt is when the portfolio is due; Due says whether that
+	// has passed by the database clock.
+	NextAttemptAt time.Time `json:"next_attempt_at"`
+	Due           bool      `json:"due"`
+	// LeaseOwner is the worker that holds or held the lease, until
+	// LeaseExpires; empty and nil when none does.
+	LeaseOwner   string     `json:"lease_owner,omitempty"`
+	LeaseExpires *time.Time `json:"lease_expires_at,omitempty"`
 }
 
 // SymbolPrice is a symbol's price coverage of the last closed session.
@@ -163,7 +175,7 @@ func (r *Reconciler) Explain(ctx context.Context, id uuid.UUID) (*Explanation, e
 	if ex.Target != nil {
 		ex.LagDays = lagDays(r.cal, ex.Watermark, ex.Inception, *ex.Target)
 	}
-	ex.Reason = ex.why().reason()
+	ex.Reason = ex.reason()
 	return ex, nil
 }
 
@@ -177,82 +189,54 @@ func lagDays(cal batch.Calendar, watermark *time.Time, inception, target time.Ti
 	return batch.SessionsBetween(cal, from, target)
 }
 
-func (ex *Explanation) why() *behind {
-	return &behind{
-		id: ex.PortfolioID, deleted: ex.DeletedAt != nil, hasState: ex.hasState, state: ex.State,
-		watermark: ex.Watermark, target: ex.Target, lastSession: ex.LastSession, lagDays: ex.LagDays,
-		attempts: ex.Attempts, lastError: ex.LastError, nextAttemptAt: ex.NextAttemptAt, due: ex.Due,
-		leaseOwner: ex.LeaseOwner, leaseExpires: ex.LeaseExpires, leaseExpired: ex.LeaseExpired,
-		requested: ex.Requested, benchmark: ex.Benchmark.Symbol, benchmarkHasClose: ex.Benchmark.HasClose,
-	}
-}
-
-// behind is what the answer to "why is this portfolio behind" depends on.
-type behind struct {
-	id                      uuid.UUID
-	deleted, hasState       bool
-	state                   string
-	watermark, target       *time.Time
-	lastSession             time.Time
-	lagDays, attempts       int
-	lastError               string
-	nextAttemptAt           time.Time
-	due                     bool
-	leaseOwner              string
-	leaseExpires            *time.Time
-	leaseExpired, requested bool
-	benchmark               string
-	benchmarkHasClose       bool
-}
-
 // reason says why the portfolio is behind, or that it is not, the most
 // pressing cause first. It is the one wording of /status, explain and the
 // ops page.
-func (b *behind) reason() string {
-	id := b.id.String()
+func (ex *Explanation) reason() string {
+	id := ex.PortfolioID.String()
 	switch {
-	case b.deleted:
+	case ex.DeletedAt != nil:
 		return "deleted: the reconciler no longer backfills it"
-	case !b.hasState:
+	case !ex.hasState:
 		return "no backfill state: onboarded by something other than this library's Onboard"
-	case b.state == "quarantined":
+	case ex.State == portfolio.StateQuarantined:
 		return fmt.Sprintf("quarantined after %d failed attempts in a row; fix the cause, then `backfilld retry %s`. Last error: %s",
-			b.attempts, id, b.lastError)
-	case b.leaseOwner != "" && !b.leaseExpired && b.leaseExpires != nil:
-		return fmt.Sprintf("being backfilled now by %s (lease until %s)", b.leaseOwner, b.leaseExpires.UTC().Format(time.RFC3339))
-	case b.leaseOwner != "" && b.leaseExpires != nil:
+			ex.Attempts, id, ex.LastError)
+	case ex.LeaseOwner != "" && !ex.LeaseExpired && ex.LeaseExpires != nil:
+		return fmt.Sprintf("being backfilled now by %s (lease until %s)", ex.LeaseOwner, ex.LeaseExpires.UTC().Format(time.RFC3339))
+	case ex.LeaseOwner != "" && ex.LeaseExpires != nil:
 		return fmt.Sprintf("its lease held by %s expired at %s (the worker died or hangs); the next sweep of any replica takes it over",
-			b.leaseOwner, b.leaseExpires.UTC().Format(time.RFC3339))
-	case b.state == "failing":
+			ex.LeaseOwner, ex.LeaseExpires.UTC().Format(time.RFC3339))
+	case ex.State == portfolio.StateFailing:
 		return fmt.Sprintf("failing: %d failed attempts in a row, next attempt at %s. Last error: %s",
-			b.attempts, b.nextAttemptAt.UTC().Format(time.RFC3339), b.lastError)
-	case b.target == nil:
+			ex.Attempts, ex.NextAttemptAt.UTC().Format(time.RFC3339), ex.LastError)
+	case ex.Target == nil:
 		return fmt.Sprintf("waiting for prices: the benchmark %s has no close up to %s; `backfilld prices import` them",
-			b.benchmark, b.lastSession.Format(time.DateOnly))
+			ex.Benchmark.Symbol, ex.LastSession.Format(time.DateOnly))
 	}
-	target := b.target.Format(time.DateOnly)
+	target := ex.Target.Format(time.DateOnly)
 	var why string
 	switch {
-	case b.watermark == nil:
-		why = fmt.Sprintf("never snapshotted: %d trading days to compute through %s", b.lagDays, target)
-	case b.lagDays > 0:
-		why = fmt.Sprintf("%d trading days behind the target %s", b.lagDays, target)
-	case b.requested:
+	case ex.Watermark == nil:
+		why = fmt.Sprintf("never snapshotted: %d trading days to compute through %s", ex.LagDays, target)
+	case ex.LagDays > 0:
+		why = fmt.Sprintf("%d trading days behind the target %s", ex.LagDays, target)
+	case ex.Requested:
 		why = "a recalculation was requested"
 	default:
 		why = "current through the target " + target
-		if !b.benchmarkHasClose {
+		if !ex.Benchmark.HasClose {
 			why += fmt.Sprintf("; the last closed session %s waits for %s's close (`backfilld prices import`)",
-				b.lastSession.Format(time.DateOnly), b.benchmark)
+				ex.LastSession.Format(time.DateOnly), ex.Benchmark.Symbol)
 		}
 		return why
 	}
-	if b.state == "waiting_for_prices" {
+	if ex.State == portfolio.StateWaitingForPrices {
 		return why + fmt.Sprintf("; the last backfill waited for %s's close, retried at %s",
-			b.benchmark, b.nextAttemptAt.UTC().Format(time.RFC3339))
+			ex.Benchmark.Symbol, ex.NextAttemptAt.UTC().Format(time.RFC3339))
 	}
-	if !b.due {
-		return why + "; next attempt at " + b.nextAttemptAt.UTC().Format(time.RFC3339)
+	if !ex.Due {
+		return why + "; next attempt at " + ex.NextAttemptAt.UTC().Format(time.RFC3339)
 	}
 	return why + "; due: a running reconciler claims it on its next sweep (`backfilld run --once` runs it here)"
 }

@@ -4,14 +4,16 @@ import (
 	"runtime"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sigmasight/backfill/portfolio"
 )
 
 // Label values, every one initialised at start so that rates and alerts
 // see zeros instead of missing series.
 var (
 	sweepResults    = []string{"ok", "error"}
-	backfillResults = []string{"completed", "partial", "waiting_for_prices", "failed", "panic", "timeout", "lease_lost"}
-	portfolioStates = []string{"pending", "running", "current", "waiting_for_prices", "failing", "quarantined"}
+	backfillResults = labels(Outcomes())
+	portfolioStates = labels(portfolio.States())
 	lagBuckets      = []string{"1d", "2_5d", "gt_5d", "never"}
 )
 

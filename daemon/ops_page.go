@@ -211,8 +211,8 @@ func (p *opsPage) overview(w http.ResponseWriter, req *http.Request) {
 	}
 	v := p.newView(req, "Portfolios")
 	v.Status = st
-	for _, s := range portfolioStates {
-		v.States = append(v.States, stateCount{s, st.ByState[s]})
+	for _, s := range portfolio.States() {
+		v.States = append(v.States, stateCount{string(s), st.ByState[s]})
 		v.Total += st.ByState[s]
 	}
 	v.Histogram = lagHistogram(st, v.Total)

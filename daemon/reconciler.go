@@ -421,7 +421,7 @@ var claimSQL = func() string {
 		)
 		UPDATE {schema}.backfill_state s
 		SET lease_owner = $3, lease_token = gen_random_uuid(),
-		    lease_expires_at = now() + make_interval(secs => $4), status = 'running', updated_at = now()
+		    lease_expires_at = now() + make_interval(secs => $4), status = ` + portfolio.StateRunning.Literal() + `, updated_at = now()
 		FROM due WHERE s.portfolio_id = due.portfolio_id
 		RETURNING s.portfolio_id, s.lease_token, due.reclaimed`)
 	return b.String()
@@ -430,11 +430,15 @@ var claimSQL = func() string {
 // dueKinds are the kinds of due portfolios in claim order: each a filter
 // and an order that an index of backfill_state answers in order.
 var dueKinds = []struct{ name, where, order string }{
-	{"requested", "requested_at IS NOT NULL AND status <> 'quarantined'", "next_attempt_at"},                           // requested_idx
-	{"never", "snapshot_through IS NULL AND status <> 'quarantined'", "snapshot_through NULLS FIRST, next_attempt_at"}, // watermark_idx
-	{"behind", "snapshot_through < $1 AND status <> 'quarantined'", "snapshot_through NULLS FIRST, next_attempt_at"},   // watermark_idx
-	{"retry", "status IN ('pending', 'failing')", "next_attempt_at"},                                                   // retry_idx
+	{"requested", "requested_at IS NOT NULL AND status <> " + notQuarantined, "next_attempt_at"},                           // requested_idx
+	{"never", "snapshot_through IS NULL AND status <> " + notQuarantined, "snapshot_through NULLS FIRST, next_attempt_at"}, // watermark_idx
+	{"behind", "snapshot_through < $1 AND status <> " + notQuarantined, "snapshot_through NULLS FIRST, next_attempt_at"},   // watermark_idx
+	{"retry", "status IN (" + portfolio.Literals(portfolio.StatePending, portfolio.StateFailing) + ")", "next_attempt_at"}, // retry_idx
 }
+
+// notQuarantined is the constant of the partial indexes' predicate
+// status <> 'quarantined', which the planner must see to use them.
+var notQuarantined = portfolio.StateQuarantined.Literal()
 
 // execute runs one claimed portfolio's backfill with heartbeats, then
 // settles its state and releases the lease.
@@ -462,15 +466,19 @@ func (r *Reconciler) execute(runCtx context.Context, c claim, trigger portfolio.
 	stopHB()
 	hb.Wait()
 
-	result := classify(res, err, ctx, lost)
-	r.metrics.backfills.WithLabelValues(result).Inc()
+	result := classify(ctx, res, err, lost)
+	r.metrics.backfills.WithLabelValues(string(result)).Inc()
 	r.metrics.backfillDuration.Observe(time.Since(start).Seconds())
 	if res != nil {
 		r.metrics.daysWritten.Add(float64(res.DaysWritten))
 	}
 	sctx, scancel := context.WithTimeout(context.WithoutCancel(runCtx), 10*time.Second)
 	defer scancel()
-	status, attempts, serr := r.settle(sctx, c, res, err, result)
+	state, attempts, serr := r.settle(sctx, settlement{claim: c, res: res, err: err, outcome: result})
+	status := string(state)
+	if state == "" {
+		status = string(OutcomeLeaseLost)
+	}
 	log := r.cfg.Logger.With("portfolio_id", c.portfolioID, "result", result, "duration", time.Since(start))
 	if res != nil {
 		log = log.With("run_id", res.RunID, "days_written", res.DaysWritten, "through", res.Through.Format(time.DateOnly))
@@ -530,36 +538,48 @@ func (r *Reconciler) heartbeat(ctx context.Context, c claim, cancel context.Canc
 }
 
 // classify names a backfill's outcome for the metrics.
-func classify(res *batch.Result, err error, ctx context.Context, lost chan struct{}) string {
+func classify(ctx context.Context, res *batch.Result, err error, lost chan struct{}) Outcome {
 	select {
 	case <-lost:
-		return "lease_lost"
+		return OutcomeLeaseLost
 	default:
 	}
 	switch {
 	case err == nil && res != nil && res.Status == portfolio.RunWaitingForPrices:
-		return "waiting_for_prices"
+		return OutcomeWaitingForPrices
 	case err == nil:
-		return "completed"
+		return OutcomeCompleted
 	case errors.Is(err, batch.ErrLeaseLost):
-		return "lease_lost"
+		return OutcomeLeaseLost
 	case errors.Is(err, batch.ErrPanic):
-		return "panic"
+		return OutcomePanic
 	case errors.Is(context.Cause(ctx), errTimeout):
-		return "timeout"
+		return OutcomeTimeout
 	case res != nil && res.DaysWritten > 0:
-		return "partial"
+		return OutcomePartial
 	default:
-		return "failed"
+		return OutcomeFailed
 	}
+}
+
+// settlement is a finished backfill for settle: the claim it ran under,
+// the engine's result and error, and their outcome.
+type settlement struct {
+	claim   claim
+	res     *batch.Result
+	err     error
+	outcome Outcome
 }
 
 // settle releases the lease and records the outcome: a failure counts an
 // attempt (unless the engine already did), backs off with jitter, and
-// quarantines the portfolio after MaxAttempts.
-func (r *Reconciler) settle(ctx context.Context, c claim, res *batch.Result, err error, result string) (status string, attempts int, _ error) {
+// quarantines the portfolio after MaxAttempts. It returns the state the
+// portfolio is left in and its failed attempts in a row; no state when a
+// peer holds the lease now.
+func (r *Reconciler) settle(ctx context.Context, s settlement) (state portfolio.State, attempts int, _ error) {
+	c, res, err := s.claim, s.res, s.err
 	// A cancelled backfill (shutdown) is not the portfolio's failure.
-	failed := err != nil && result != "lease_lost" && !errors.Is(err, context.Canceled)
+	failed := err != nil && s.outcome != OutcomeLeaseLost && !errors.Is(err, context.Canceled)
 	// The engine counts the attempt when it got as far as recording a run.
 	uncounted := 0
 	if failed && (res == nil || res.RunID == uuid.Nil) {
@@ -584,27 +604,32 @@ func (r *Reconciler) settle(ctx context.Context, c claim, res *batch.Result, err
 	err2 := r.pool.QueryRow(ctx, r.cfg.Schema.SQL(`
 		WITH closed AS (
 			UPDATE {schema}.batch_runs
-			SET status = CASE WHEN days_written > 0 THEN 'partial' ELSE 'failed' END,
-			    finished_at = now(), error = coalesce(error, $6, 'run not recorded by its worker')
-			WHERE portfolio_id = $1 AND id = $11 AND status = 'running' AND lease_token = $2
+			SET status = CASE WHEN days_written > 0 THEN `+portfolio.RunPartial.Literal()+` ELSE `+portfolio.RunFailed.Literal()+` END,
+			    finished_at = now(), error = coalesce(error, @error, 'run not recorded by its worker')
+			WHERE portfolio_id = @portfolio_id AND id = @run_id AND status = `+portfolio.RunRunning.Literal()+` AND lease_token = @token
 			RETURNING 1)
 		UPDATE {schema}.backfill_state
 		SET lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, updated_at = now(),
-		    attempts = attempts + $4 + CASE WHEN $3 THEN (SELECT count(*) FROM closed) ELSE 0 END,
-		    status = CASE WHEN NOT $3 THEN CASE WHEN status = 'running' THEN 'pending' ELSE status END
-		                  WHEN attempts + $4 + (SELECT count(*) FROM closed) >= $5 THEN 'quarantined' ELSE 'failing' END,
-		    last_error = CASE WHEN $3 THEN $6 ELSE last_error END,
-		    next_attempt_at = CASE WHEN $3
-		        THEN now() + make_interval(secs => least($8, $7 * power(2, greatest(attempts + $4 - 1, 0))) * $9)
-		        ELSE now() + make_interval(secs => $10) END
-		WHERE portfolio_id = $1 AND lease_token = $2
+		    attempts = attempts + @uncounted + CASE WHEN @failed THEN (SELECT count(*) FROM closed) ELSE 0 END,
+		    status = CASE WHEN NOT @failed THEN CASE WHEN status = `+portfolio.StateRunning.Literal()+` THEN `+portfolio.StatePending.Literal()+` ELSE status END
+		                  WHEN attempts + @uncounted + (SELECT count(*) FROM closed) >= @max_attempts THEN `+portfolio.StateQuarantined.Literal()+`
+		                  ELSE `+portfolio.StateFailing.Literal()+` END,
+		    last_error = CASE WHEN @failed THEN @error ELSE last_error END,
+		    next_attempt_at = CASE WHEN @failed
+		        THEN now() + make_interval(secs => least(@backoff_max, @backoff_base * power(2, greatest(attempts + @uncounted - 1, 0))) * @jitter)
+		        ELSE now() + make_interval(secs => @wait_secs) END
+		WHERE portfolio_id = @portfolio_id AND lease_token = @token
 		RETURNING status, attempts`),
-		c.portfolioID, c.token, failed, uncounted, r.cfg.MaxAttempts, msg,
-		r.cfg.BackoffBase.Seconds(), r.cfg.BackoffMax.Seconds(), jitter, waitSecs, runID).Scan(&status, &attempts)
+		pgx.NamedArgs{
+			"portfolio_id": c.portfolioID, "token": c.token, "run_id": runID, "error": msg,
+			"failed": failed, "uncounted": uncounted, "max_attempts": r.cfg.MaxAttempts,
+			"backoff_base": r.cfg.BackoffBase.Seconds(), "backoff_max": r.cfg.BackoffMax.Seconds(), "jitter": jitter,
+			"wait_secs": waitSecs,
+		}).Scan(&state, &attempts)
 	if errors.Is(err2, pgx.ErrNoRows) {
-		return "lease_lost", 0, nil // a peer holds it now
+		return "", 0, nil // a peer holds it now
 	}
-	return status, attempts, err2
+	return state, attempts, err2
 }
 
 // applyPriceChanges turns recorded price changes into rewinds.

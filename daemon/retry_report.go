@@ -15,11 +15,11 @@ import (
 type Retried struct {
 	PortfolioID uuid.UUID `json:"portfolio_id"`
 	// Previous* are the state before the retry.
-	PreviousState    string `json:"previous_state"`
-	PreviousAttempts int    `json:"previous_attempts"`
-	LastError        string `json:"last_error,omitempty"`
+	PreviousState    portfolio.State `json:"previous_state"`
+	PreviousAttempts int             `json:"previous_attempts"`
+	LastError        string          `json:"last_error,omitempty"`
 	// State is the state now.
-	State string `json:"state"`
+	State portfolio.State `json:"state"`
 }
 
 // RetryPortfolio is Retry reporting the state before and after, read in
@@ -61,7 +61,7 @@ func (r *Reconciler) RetryAllQuarantined(ctx context.Context) (*RetriedQuarantin
 	out := &RetriedQuarantined{PortfolioIDs: []uuid.UUID{}}
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, r.cfg.Schema.SQL(`
-			SELECT portfolio_id FROM {schema}.backfill_state WHERE status = 'quarantined'
+			SELECT portfolio_id FROM {schema}.backfill_state WHERE status = `+portfolio.StateQuarantined.Literal()+`
 			ORDER BY portfolio_id FOR UPDATE`))
 		if err != nil {
 			return err

@@ -19,8 +19,8 @@ func (r *Reconciler) refreshGauges(ctx context.Context, target time.Time) error 
 	if err != nil {
 		return err
 	}
-	for _, s := range portfolioStates {
-		r.metrics.portfolios.WithLabelValues(s).Set(float64(st.ByState[s]))
+	for _, s := range portfolio.States() {
+		r.metrics.portfolios.WithLabelValues(string(s)).Set(float64(st.ByState[s]))
 	}
 	for _, l := range lagBuckets {
 		r.metrics.behind.WithLabelValues(l).Set(float64(st.Behind[l]))
@@ -44,32 +44,33 @@ func unixDay(t time.Time) float64 {
 
 // Status is the reconciler's view of all portfolios, served by /status.
 type Status struct {
-	Target            time.Time      `json:"target"`
-	ByState           map[string]int `json:"by_state"`
-	Behind            map[string]int `json:"behind"`
-	MaxLagTradingDays int            `json:"max_lag_trading_days"`
+	Overview
+	LastSweep *SweepResult `json:"last_sweep,omitempty"`
+	InFlight  int          `json:"in_flight"`
+}
+
+// Overview is what the database tells of all portfolios: Status without
+// what only a running reconciler knows (`backfilld status --json`).
+type Overview struct {
+	Target time.Time `json:"target"`
+	// ByState counts the portfolios in each state, every state present.
+	ByState           map[portfolio.State]int `json:"by_state"`
+	Behind            map[string]int          `json:"behind"`
+	MaxLagTradingDays int                     `json:"max_lag_trading_days"`
 	// OldestMissing is the earliest session some portfolio lacks a
 	// snapshot for; nil (JSON null) when nothing is missing.
 	OldestMissing *time.Time `json:"oldest_missing"`
 	// Attention lists the most-behind or failing portfolios with why.
 	Attention []PortfolioStatus `json:"attention"`
-	LastSweep *SweepResult      `json:"last_sweep,omitempty"`
-	InFlight  int               `json:"in_flight"`
 }
 
 // PortfolioStatus explains one portfolio's state.
 type PortfolioStatus struct {
-	PortfolioID   uuid.UUID  `json:"portfolio_id"`
-	State         string     `json:"state"`
-	Watermark     *time.Time `json:"watermark"`
-	LagDays       int        `json:"lag_trading_days"`
-	Attempts      int        `json:"attempts"`
-	LastError     string     `json:"last_error,omitempty"`
-	NextAttemptAt time.Time  `json:"next_attempt_at"`
-	Due           bool       `json:"due"`
-	LeaseOwner    string     `json:"lease_owner,omitempty"`
-	LeaseExpires  *time.Time `json:"lease_expires_at,omitempty"`
-	Requested     bool       `json:"requested"`
+	PortfolioID uuid.UUID       `json:"portfolio_id"`
+	State       portfolio.State `json:"state"`
+	Watermark   *time.Time      `json:"watermark"`
+	Progress
+	Requested bool `json:"requested"`
 	// Reason is the wording of Explain's Reason.
 	Reason string `json:"reason"`
 }
@@ -83,9 +84,9 @@ func (r *Reconciler) Status(ctx context.Context, target time.Time, limit int) (*
 			return nil, err
 		}
 	}
-	st := &Status{Target: target, ByState: map[string]int{}, Behind: map[string]int{}}
+	st := &Status{Overview: Overview{Target: target, ByState: map[portfolio.State]int{}, Behind: map[string]int{}}}
 	var oldest time.Time // zero until a missing day is found
-	for _, s := range portfolioStates {
+	for _, s := range portfolio.States() {
 		st.ByState[s] = 0
 	}
 	for _, l := range lagBuckets {
@@ -93,7 +94,7 @@ func (r *Reconciler) Status(ctx context.Context, target time.Time, limit int) (*
 	}
 	b := &pgx.Batch{}
 	b.Queue(r.cfg.Schema.SQL(`SELECT status, count(*) FROM {schema}.backfill_state GROUP BY status`)).Query(func(rows pgx.Rows) error {
-		var s string
+		var s portfolio.State
 		var n int
 		_, err := pgx.ForEachRow(rows, []any{&s, &n}, func() error { st.ByState[s] = n; return nil })
 		return err
@@ -148,29 +149,25 @@ func (r *Reconciler) Status(ctx context.Context, target time.Time, limit int) (*
 			       s.next_attempt_at, s.next_attempt_at <= now(), coalesce(s.lease_owner, ''), s.lease_expires_at,
 			       coalesce(s.lease_expires_at <= now(), false), s.requested_at IS NOT NULL
 			FROM {schema}.backfill_state s JOIN {schema}.portfolios p ON p.id = s.portfolio_id
-			WHERE s.status IN ('failing', 'quarantined') OR s.snapshot_through IS NULL OR s.snapshot_through < $1
-			   OR s.requested_at IS NOT NULL
-			ORDER BY s.status = 'quarantined' DESC, s.status = 'failing' DESC, s.snapshot_through NULLS FIRST, s.portfolio_id
+			WHERE s.status IN (`+portfolio.Literals(portfolio.StateFailing, portfolio.StateQuarantined)+`)
+			   OR s.snapshot_through IS NULL OR s.snapshot_through < $1 OR s.requested_at IS NOT NULL
+			ORDER BY s.status = `+portfolio.StateQuarantined.Literal()+` DESC, s.status = `+portfolio.StateFailing.Literal()+` DESC,
+			         s.snapshot_through NULLS FIRST, s.portfolio_id
 			LIMIT $2`), nullDate(target), limit).Query(func(rows pgx.Rows) error {
 			var err error
 			st.Attention, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (PortfolioStatus, error) {
-				var p PortfolioStatus
-				var inception time.Time
-				var leaseExpired bool
-				err := row.Scan(&p.PortfolioID, &p.State, &p.Watermark, &inception, &p.Attempts, &p.LastError,
-					&p.NextAttemptAt, &p.Due, &p.LeaseOwner, &p.LeaseExpires, &leaseExpired, &p.Requested)
-				w := &behind{
-					id: p.PortfolioID, hasState: true, state: p.State, watermark: p.Watermark, lastSession: lastSession,
-					attempts: p.Attempts, lastError: p.LastError, nextAttemptAt: p.NextAttemptAt, due: p.Due,
-					leaseOwner: p.LeaseOwner, leaseExpires: p.LeaseExpires, leaseExpired: leaseExpired,
-					requested: p.Requested, benchmark: r.engine.Config().Benchmark,
-				}
+				// The explanation of what the row tells, for its Reason.
+				ex := Explanation{hasState: true, LastSession: lastSession, Benchmark: SymbolPrice{Symbol: r.engine.Config().Benchmark}}
+				err := row.Scan(&ex.PortfolioID, &ex.State, &ex.Watermark, &ex.Inception, &ex.Attempts, &ex.LastError,
+					&ex.NextAttemptAt, &ex.Due, &ex.LeaseOwner, &ex.LeaseExpires, &ex.LeaseExpired, &ex.Requested)
 				if !target.IsZero() {
-					p.LagDays = lagDays(r.cal, p.Watermark, inception, target)
-					w.target, w.lagDays, w.benchmarkHasClose = &target, p.LagDays, target.Equal(lastSession)
+					ex.Target, ex.Benchmark.HasClose = &target, target.Equal(lastSession)
+					ex.LagDays = lagDays(r.cal, ex.Watermark, ex.Inception, target)
 				}
-				p.Reason = w.reason()
-				return p, err
+				return PortfolioStatus{
+					PortfolioID: ex.PortfolioID, State: ex.State, Watermark: ex.Watermark, Progress: ex.Progress,
+					Requested: ex.Requested, Reason: ex.reason(),
+				}, err
 			})
 			return err
 		})
@@ -209,7 +206,8 @@ func retry(ctx context.Context, db portfolio.Querier, schema portfolio.Schema, c
 	tag, err := db.Exec(ctx, schema.SQL(`
 		WITH s AS (
 			UPDATE {schema}.backfill_state
-			SET status = CASE WHEN status IN ('quarantined', 'failing') THEN 'pending' ELSE status END,
+			SET status = CASE WHEN status IN (`+portfolio.Literals(portfolio.StateQuarantined, portfolio.StateFailing)+`)
+			                  THEN `+portfolio.StatePending.Literal()+` ELSE status END,
 			    attempts = 0, next_attempt_at = now(), requested_at = coalesce(requested_at, now()), updated_at = now()
 			WHERE portfolio_id = $1 RETURNING portfolio_id)
 		SELECT pg_notify($2, portfolio_id::text) FROM s`), portfolioID, channel)
@@ -238,8 +236,9 @@ func (r *Reconciler) RetryQuarantined(ctx context.Context) (int, error) {
 func retryQuarantined(ctx context.Context, db portfolio.Querier, schema portfolio.Schema, channel string) (int, error) {
 	tag, err := db.Exec(ctx, schema.SQL(`
 		UPDATE {schema}.backfill_state
-		SET status = 'pending', attempts = 0, next_attempt_at = now(), requested_at = coalesce(requested_at, now()), updated_at = now()
-		WHERE status = 'quarantined'`))
+		SET status = `+portfolio.StatePending.Literal()+`, attempts = 0, next_attempt_at = now(),
+		    requested_at = coalesce(requested_at, now()), updated_at = now()
+		WHERE status = `+portfolio.StateQuarantined.Literal()))
 	if err != nil {
 		return 0, fmt.Errorf("retry quarantined: %w", err)
 	}

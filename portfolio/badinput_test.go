@@ -36,7 +36,7 @@ type badInput struct {
 	// gen makes a generated input; nil for a file.
 	gen func() io.Reader
 	// code is the ValidationError's top-level code.
-	code string
+	code portfolio.Code
 	// rows are the row errors, as "ROW@LINE CODE", in order; nil for a
 	// file-level error.
 	rows []string
@@ -61,65 +61,65 @@ func (b *badInput) open(t testing.TB) io.Reader {
 
 // badRow is the row error of a committed ERR_POS file: row 3 on line 4 (a
 // comment, the header and a valid row come first).
-func badRow(code string) []string { return []string{"3@4 " + code} }
+func badRow(code portfolio.Code) []string { return []string{"3@4 " + string(code)} }
 
 // badInputs is the corpus: every file in testdata/badinput except ok_*,
 // plus the inputs too large or too binary to commit.
 var badInputs = []badInput{
-	{name: "csv_001_over_10_mib (generated)", gen: overSizeInput, code: portfolio.ErrCSV001, mention: "File too large: the limit is 10 MiB"},
-	{name: "csv_001_100000_rows (generated)", gen: func() io.Reader { return manyRowsInput(100_000) }, code: portfolio.ErrCSV001,
+	{name: "csv_001_over_10_mib (generated)", gen: overSizeInput, code: portfolio.CodeCSV001, mention: "File too large: the limit is 10 MiB"},
+	{name: "csv_001_100000_rows (generated)", gen: func() io.Reader { return manyRowsInput(100_000) }, code: portfolio.CodeCSV001,
 		line: portfolio.DefaultMaxRows + 2, mention: "Too many rows: the limit is 10000 data rows"},
-	{name: "csv_002_latin1_symbol.csv", code: portfolio.ErrCSV002, line: 4, mention: "Line 4 is not valid UTF-8"},
-	{name: "csv_002_utf16le_bom.csv", code: portfolio.ErrCSV002, line: 1, mention: "Line 1 contains NUL bytes"},
-	{name: "csv_002_png_junk (generated)", gen: func() io.Reader { return junkInput("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR") }, code: portfolio.ErrCSV002,
+	{name: "csv_002_latin1_symbol.csv", code: portfolio.CodeCSV002, line: 4, mention: "Line 4 is not valid UTF-8"},
+	{name: "csv_002_utf16le_bom.csv", code: portfolio.CodeCSV002, line: 1, mention: "Line 1 contains NUL bytes"},
+	{name: "csv_002_png_junk (generated)", gen: func() io.Reader { return junkInput("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR") }, code: portfolio.CodeCSV002,
 		line: 1, mention: "save the file as CSV UTF-8"},
-	{name: "csv_002_zip_junk (generated)", gen: func() io.Reader { return junkInput("PK\x03\x04\x14\x00\x00\x00\x08\x00") }, code: portfolio.ErrCSV002,
+	{name: "csv_002_zip_junk (generated)", gen: func() io.Reader { return junkInput("PK\x03\x04\x14\x00\x00\x00\x08\x00") }, code: portfolio.CodeCSV002,
 		line: 1, mention: "the file is binary (or UTF-16)"},
-	{name: "csv_003_header_only.csv", code: portfolio.ErrCSV003, mention: "no data rows"},
-	{name: "csv_003_only_comments.csv", code: portfolio.ErrCSV003, mention: "CSV file is empty"},
-	{name: "csv_004_missing_columns.csv", code: portfolio.ErrCSV004, line: 2, mention: "Missing required columns: Entry Price Per Share, Entry Date"},
-	{name: "csv_005_duplicate_column.csv", code: portfolio.ErrCSV005, line: 2, mention: `Column "Quantity" appears twice`},
-	{name: "csv_006_unbalanced_quote_eof.csv", code: portfolio.ErrCSV006, line: 4, mention: "never closed (unbalanced quotes)"},
-	{name: "csv_006_semicolon.csv", code: portfolio.ErrCSV006, line: 2, mention: "';': use commas as the delimiter"},
-	{name: "csv_006_tab.csv", code: portfolio.ErrCSV006, line: 2, mention: "tabs: use commas as the delimiter"},
-	{name: "csv_006_extra_field.csv", code: portfolio.ErrCodeCSVValidation, rows: []string{"3@4 ERR_CSV_006"},
+	{name: "csv_003_header_only.csv", code: portfolio.CodeCSV003, mention: "no data rows"},
+	{name: "csv_003_only_comments.csv", code: portfolio.CodeCSV003, mention: "CSV file is empty"},
+	{name: "csv_004_missing_columns.csv", code: portfolio.CodeCSV004, line: 2, mention: "Missing required columns: Entry Price Per Share, Entry Date"},
+	{name: "csv_005_duplicate_column.csv", code: portfolio.CodeCSV005, line: 2, mention: `Column "Quantity" appears twice`},
+	{name: "csv_006_unbalanced_quote_eof.csv", code: portfolio.CodeCSV006, line: 4, mention: "never closed (unbalanced quotes)"},
+	{name: "csv_006_semicolon.csv", code: portfolio.CodeCSV006, line: 2, mention: "';': use commas as the delimiter"},
+	{name: "csv_006_tab.csv", code: portfolio.CodeCSV006, line: 2, mention: "tabs: use commas as the delimiter"},
+	{name: "csv_006_extra_field.csv", code: portfolio.CodeCSVValidation, rows: []string{"3@4 ERR_CSV_006"},
 		mention: "Row has a value in column 5 but the header names only 4 columns"},
-	{name: "pos_001_symbol_missing.csv", code: portfolio.ErrCodeCSVValidation, rows: badRow(portfolio.ErrPos001), mention: "Symbol is required"},
-	{name: "pos_002_symbol_too_long.csv", code: portfolio.ErrCodeCSVValidation, rows: badRow(portfolio.ErrPos002), mention: "at most 100 characters"},
-	{name: "pos_003_symbol_charset.csv", code: portfolio.ErrCodeCSVValidation, rows: badRow(portfolio.ErrPos003), mention: "invalid characters"},
-	{name: "pos_004_quantity_missing.csv", code: portfolio.ErrCodeCSVValidation, rows: badRow(portfolio.ErrPos004), mention: "Quantity is required"},
-	{name: "pos_005_quantity_not_a_number.csv", code: portfolio.ErrCodeCSVValidation, rows: badRow(portfolio.ErrPos005), mention: "Quantity must be a valid number"},
-	{name: "pos_006_quantity_zero.csv", code: portfolio.ErrCodeCSVValidation, rows: badRow(portfolio.ErrPos006), mention: "Quantity cannot be zero"},
-	{name: "pos_007_quantity_scale.csv", code: portfolio.ErrCodeCSVValidation, rows: badRow(portfolio.ErrPos007), mention: "too many decimal places (max 6)"},
-	{name: "pos_008_entry_price_missing.csv", code: portfolio.ErrCodeCSVValidation, rows: badRow(portfolio.ErrPos008), mention: "Entry price is required"},
-	{name: "pos_009_entry_price_not_a_number.csv", code: portfolio.ErrCodeCSVValidation, rows: badRow(portfolio.ErrPos009), mention: "no exponent, thousands separators or currency symbols"},
-	{name: "pos_010_entry_price_negative.csv", code: portfolio.ErrCodeCSVValidation, rows: badRow(portfolio.ErrPos010), mention: "Entry price must be positive"},
-	{name: "pos_011_entry_price_scale.csv", code: portfolio.ErrCodeCSVValidation, rows: badRow(portfolio.ErrPos011), mention: "too many decimal places (max 4)"},
-	{name: "pos_012_entry_date_missing.csv", code: portfolio.ErrCodeCSVValidation, rows: badRow(portfolio.ErrPos012), mention: "Entry date is required"},
-	{name: "pos_013_entry_date_invalid.csv", code: portfolio.ErrCodeCSVValidation, rows: badRow(portfolio.ErrPos013), mention: "YYYY-MM-DD"},
-	{name: "pos_014_entry_date_future.csv", code: portfolio.ErrCodeCSVValidation, rows: badRow(portfolio.ErrPos014), mention: "cannot be in the future"},
-	{name: "pos_015_entry_date_too_old.csv", code: portfolio.ErrCodeCSVValidation, rows: badRow(portfolio.ErrPos015), mention: "more than 100 years in the past"},
-	{name: "pos_016_class_invalid.csv", code: portfolio.ErrCodeCSVValidation, rows: badRow(portfolio.ErrPos016), mention: "PUBLIC, OPTIONS or PRIVATE"},
-	{name: "pos_017_subtype_invalid.csv", code: portfolio.ErrCodeCSVValidation, rows: badRow(portfolio.ErrPos017), mention: "not valid for PUBLIC"},
-	{name: "pos_018_exit_before_entry.csv", code: portfolio.ErrCodeCSVValidation, rows: badRow(portfolio.ErrPos018), mention: "Exit date cannot be before the entry date"},
-	{name: "pos_019_underlying_missing.csv", code: portfolio.ErrCodeCSVValidation, rows: badRow(portfolio.ErrPos019), mention: "Underlying symbol is required"},
-	{name: "pos_020_strike_invalid.csv", code: portfolio.ErrCodeCSVValidation, rows: badRow(portfolio.ErrPos020), mention: "Strike price must be a valid number"},
-	{name: "pos_021_expiration_invalid.csv", code: portfolio.ErrCodeCSVValidation, rows: badRow(portfolio.ErrPos021), mention: "Expiration date must be a valid date"},
-	{name: "pos_022_option_type_invalid.csv", code: portfolio.ErrCodeCSVValidation, rows: badRow(portfolio.ErrPos022), mention: "CALL or PUT"},
-	{name: "pos_023_duplicate.csv", code: portfolio.ErrCodeCSVValidation, rows: badRow(portfolio.ErrPos023), mention: "same symbol and entry date as row 2"},
-	{name: "formula_injection.csv", code: portfolio.ErrCodeCSVValidation, rows: []string{
+	{name: "pos_001_symbol_missing.csv", code: portfolio.CodeCSVValidation, rows: badRow(portfolio.CodePos001), mention: "Symbol is required"},
+	{name: "pos_002_symbol_too_long.csv", code: portfolio.CodeCSVValidation, rows: badRow(portfolio.CodePos002), mention: "at most 100 characters"},
+	{name: "pos_003_symbol_charset.csv", code: portfolio.CodeCSVValidation, rows: badRow(portfolio.CodePos003), mention: "invalid characters"},
+	{name: "pos_004_quantity_missing.csv", code: portfolio.CodeCSVValidation, rows: badRow(portfolio.CodePos004), mention: "Quantity is required"},
+	{name: "pos_005_quantity_not_a_number.csv", code: portfolio.CodeCSVValidation, rows: badRow(portfolio.CodePos005), mention: "Quantity must be a valid number"},
+	{name: "pos_006_quantity_zero.csv", code: portfolio.CodeCSVValidation, rows: badRow(portfolio.CodePos006), mention: "Quantity cannot be zero"},
+	{name: "pos_007_quantity_scale.csv", code: portfolio.CodeCSVValidation, rows: badRow(portfolio.CodePos007), mention: "too many decimal places (max 6)"},
+	{name: "pos_008_entry_price_missing.csv", code: portfolio.CodeCSVValidation, rows: badRow(portfolio.CodePos008), mention: "Entry price is required"},
+	{name: "pos_009_entry_price_not_a_number.csv", code: portfolio.CodeCSVValidation, rows: badRow(portfolio.CodePos009), mention: "no exponent, thousands separators or currency symbols"},
+	{name: "pos_010_entry_price_negative.csv", code: portfolio.CodeCSVValidation, rows: badRow(portfolio.CodePos010), mention: "Entry price must be positive"},
+	{name: "pos_011_entry_price_scale.csv", code: portfolio.CodeCSVValidation, rows: badRow(portfolio.CodePos011), mention: "too many decimal places (max 4)"},
+	{name: "pos_012_entry_date_missing.csv", code: portfolio.CodeCSVValidation, rows: badRow(portfolio.CodePos012), mention: "Entry date is required"},
+	{name: "pos_013_entry_date_invalid.csv", code: portfolio.CodeCSVValidation, rows: badRow(portfolio.CodePos013), mention: "YYYY-MM-DD"},
+	{name: "pos_014_entry_date_future.csv", code: portfolio.CodeCSVValidation, rows: badRow(portfolio.CodePos014), mention: "cannot be in the future"},
+	{name: "pos_015_entry_date_too_old.csv", code: portfolio.CodeCSVValidation, rows: badRow(portfolio.CodePos015), mention: "more than 100 years in the past"},
+	{name: "pos_016_class_invalid.csv", code: portfolio.CodeCSVValidation, rows: badRow(portfolio.CodePos016), mention: "PUBLIC, OPTIONS or PRIVATE"},
+	{name: "pos_017_subtype_invalid.csv", code: portfolio.CodeCSVValidation, rows: badRow(portfolio.CodePos017), mention: "not valid for PUBLIC"},
+	{name: "pos_018_exit_before_entry.csv", code: portfolio.CodeCSVValidation, rows: badRow(portfolio.CodePos018), mention: "Exit date cannot be before the entry date"},
+	{name: "pos_019_underlying_missing.csv", code: portfolio.CodeCSVValidation, rows: badRow(portfolio.CodePos019), mention: "Underlying symbol is required"},
+	{name: "pos_020_strike_invalid.csv", code: portfolio.CodeCSVValidation, rows: badRow(portfolio.CodePos020), mention: "Strike price must be a valid number"},
+	{name: "pos_021_expiration_invalid.csv", code: portfolio.CodeCSVValidation, rows: badRow(portfolio.CodePos021), mention: "Expiration date must be a valid date"},
+	{name: "pos_022_option_type_invalid.csv", code: portfolio.CodeCSVValidation, rows: badRow(portfolio.CodePos022), mention: "CALL or PUT"},
+	{name: "pos_023_duplicate.csv", code: portfolio.CodeCSVValidation, rows: badRow(portfolio.CodePos023), mention: "same symbol and entry date as row 2"},
+	{name: "formula_injection.csv", code: portfolio.CodeCSVValidation, rows: []string{
 		"3@4 ERR_POS_003", "4@5 ERR_POS_003", "5@6 ERR_POS_003", "6@7 ERR_POS_003", "7@8 ERR_POS_003",
 		"8@9 ERR_POS_005", "9@10 ERR_POS_005", "10@11 ERR_POS_005", "11@12 ERR_POS_005",
 	}, mention: "Symbol contains invalid characters"},
 	{name: "huge_symbol_1mb (generated)", gen: func() io.Reader {
 		return strings.NewReader(badHeader + badValidRow + strings.Repeat("A", 1<<20) + ",10,1.00,2024-01-02,,,,,,,,\n")
-	}, code: portfolio.ErrCodeCSVValidation, rows: []string{"3@3 ERR_POS_002"}, mention: "Symbol must be at most 100 characters"},
+	}, code: portfolio.CodeCSVValidation, rows: []string{"3@3 ERR_POS_002"}, mention: "Symbol must be at most 100 characters"},
 	{name: "huge_quoted_field_5mb (generated)", gen: func() io.Reader {
 		// Commas and line breaks inside the quotes: 1.3 million physical
 		// lines in one field; the next row's line number must follow.
 		return strings.NewReader(badHeader + badValidRow + `"` + strings.Repeat("AB,\n", 5<<20/4) + `",10,1.00,2024-01-02,,,,,,,,` + "\n" +
 			"MSFT,0,1.00,2024-01-02,,,,,,,,\n")
-	}, code: portfolio.ErrCodeCSVValidation, rows: []string{"3@3 ERR_POS_002", fmt.Sprintf("4@%d ERR_POS_006", 3+5<<20/4+1)},
+	}, code: portfolio.CodeCSVValidation, rows: []string{"3@3 ERR_POS_002", fmt.Sprintf("4@%d ERR_POS_006", 3+5<<20/4+1)},
 		mention: "Symbol must be at most 100 characters"},
 }
 
@@ -190,7 +190,7 @@ func checkBadInput(t *testing.T, via string, b *badInput, err error) {
 	}
 	messages := []string{ve.Message}
 	for _, fe := range ve.Errors {
-		if fe.Code == "" || fe.Message == "" || fe.Message == fe.Code {
+		if fe.Code == "" || fe.Message == "" || fe.Message == string(fe.Code) {
 			t.Errorf("%s: FieldError without a code or message: %+v", via, fe)
 		}
 		if len(fe.Value) > 100 || len(fe.Symbol) > 100 {
@@ -296,7 +296,7 @@ func TestBadInputCorpusComplete(t *testing.T) {
 	// Every code of the seed format has an input.
 	codes := map[string]bool{}
 	for _, b := range badInputs {
-		codes[b.code] = true
+		codes[string(b.code)] = true
 		for _, r := range b.rows {
 			codes[r[strings.IndexByte(r, ' ')+1:]] = true
 		}

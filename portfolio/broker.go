@@ -41,17 +41,6 @@ const (
 // name them.
 var Formats = []Format{FormatCanonical, FormatSchwab, FormatFidelity, FormatIBKR, FormatVanguard, FormatRobinhood}
 
-// Codes for broker exports, added to the seed system's set.
-const (
-	// ErrFormat001: the file's layout is not one of Formats, or an unknown
-	// format was asked for.
-	ErrFormat001 = "ERR_FORMAT_001"
-	// ErrFormat002: a row of a broker export cannot be converted (a non-USD
-	// amount or currency, an option symbol that cannot be read, a sale of
-	// more than was bought, …).
-	ErrFormat002 = "ERR_FORMAT_002"
-)
-
 // ParseFormat returns the Format named s (case-insensitive); "" is
 // FormatAuto.
 func ParseFormat(s string) (Format, error) {
@@ -59,8 +48,8 @@ func ParseFormat(s string) (Format, error) {
 	if f == "" || f == FormatAuto || slices.Contains(Formats, f) {
 		return cmpFormat(f), nil
 	}
-	return "", &ValidationError{Code: ErrFormat001, Message: "Unknown format " + strconv.Quote(truncateValue(s)) + ": use auto, " + formatList(),
-		Errors: []FieldError{{Field: "format", Code: ErrFormat001, Value: truncateValue(s),
+	return "", &ValidationError{Code: CodeFormat001, Message: "Unknown format " + strconv.Quote(truncateValue(s)) + ": use auto, " + formatList(),
+		Errors: []FieldError{{Field: "format", Code: CodeFormat001, Value: truncateValue(s),
 			Message: "Unknown format " + strconv.Quote(truncateValue(s)) + ": use auto, " + formatList()}}}
 }
 
@@ -227,7 +216,7 @@ func ReadPositions(r io.Reader, opts *ImportOptions) (*Import, error) {
 	}
 	if len(conv.errs) > 0 {
 		slices.SortStableFunc(conv.errs, func(a, b FieldError) int { return a.Line - b.Line })
-		return nil, &ValidationError{Code: ErrCodeCSVValidation,
+		return nil, &ValidationError{Code: CodeCSVValidation,
 			Message: string(imp.Format) + " export: " + strconv.Itoa(len(conv.errs)) + " row(s) cannot be converted", Errors: conv.errs}
 	}
 	return conv.finish(imp, &o, &po)
@@ -237,12 +226,12 @@ func ReadPositions(r io.Reader, opts *ImportOptions) (*Import, error) {
 // the required 12-column names.
 func noCanonicalColumns(err error) bool {
 	var ve *ValidationError
-	if !errors.As(err, &ve) || ve.Code != ErrCSV004 {
+	if !errors.As(err, &ve) || ve.Code != CodeCSV004 {
 		return false
 	}
 	n := 0
 	for _, e := range ve.Errors {
-		if e.Code == ErrCSV004 {
+		if e.Code == CodeCSV004 {
 			n++
 		}
 	}
@@ -254,8 +243,8 @@ func unrecognisedFormat(data []byte) error {
 	seen := firstLine(data)
 	msg := "Unrecognised file format: expected one of " + formatList() +
 		" (a 12-column positions file, or a Schwab, Fidelity, Interactive Brokers, Vanguard or Robinhood export); the first line is " + strconv.Quote(seen)
-	return &ValidationError{Code: ErrFormat001, Message: msg,
-		Errors: []FieldError{{Line: 1, Code: ErrFormat001, Message: msg, Value: seen}}}
+	return &ValidationError{Code: CodeFormat001, Message: msg,
+		Errors: []FieldError{{Line: 1, Code: CodeFormat001, Message: msg, Value: seen}}}
 }
 
 // firstLine returns the first non-blank line, truncated.
@@ -390,7 +379,7 @@ func readExportRecords(data []byte) ([]exportRecord, error) {
 				line = pe.StartLine
 			}
 			msg := "Malformed CSV at line " + strconv.Itoa(line) + ": " + err.Error() + " (is the file truncated?)"
-			return nil, csvFileError(ErrCSV006, msg, FieldError{Line: line, Code: ErrCSV006, Message: msg})
+			return nil, csvFileError(CodeCSV006, msg, FieldError{Line: line, Code: CodeCSV006, Message: msg})
 		}
 		line, _ := cr.FieldPos(0)
 		recs = append(recs, exportRecord{line: line, fields: rec})
@@ -426,7 +415,7 @@ func (c *conversion) skip(r *exportRecord, reason string) {
 }
 
 func (c *conversion) fail(line int, field, symbol, value, msg string) {
-	c.errs = append(c.errs, FieldError{Line: line, Field: field, Code: ErrFormat002, Message: msg,
+	c.errs = append(c.errs, FieldError{Line: line, Field: field, Code: CodeFormat002, Message: msg,
 		Symbol: truncateValue(symbol), Value: truncateValue(value)})
 }
 
@@ -435,7 +424,7 @@ func (c *conversion) fail(line int, field, symbol, value, msg string) {
 func missingColumns(format Format, line int, header []string, missing ...string) error {
 	msg := string(format) + " export: the header at line " + strconv.Itoa(line) + " has no " + strings.Join(missing, ", ") +
 		" column; it has " + truncateValue(strings.Join(header, ","))
-	return csvFileError(ErrCSV004, msg, FieldError{Line: line, Code: ErrCSV004, Message: msg, Field: missing[0]})
+	return csvFileError(CodeCSV004, msg, FieldError{Line: line, Code: CodeCSV004, Message: msg, Field: missing[0]})
 }
 
 // finish validates the converted rows with the 12-column rules and fills
@@ -462,7 +451,7 @@ func (c *conversion) finish(imp *Import, o *ImportOptions, po *ParseOptions) (*I
 		r := &c.rows[i]
 		if r.date == "" {
 			if defaultDate == "" {
-				dateErrs = append(dateErrs, FieldError{Line: r.line, Field: columnNames[colEntryDate], Code: ErrPos012, Symbol: truncateValue(r.symbol),
+				dateErrs = append(dateErrs, FieldError{Line: r.line, Field: columnNames[colEntryDate], Code: CodePos012, Symbol: truncateValue(r.symbol),
 					Message: "Entry date is required: this " + string(imp.Format) + " export states no trade date or \"as of\" date for the position; give one (--entry-date, ImportOptions.EntryDate)"})
 			}
 			r.date = defaultDate
@@ -479,7 +468,7 @@ func (c *conversion) finish(imp *Import, o *ImportOptions, po *ParseOptions) (*I
 			r.underlying, r.strike, r.expiry, r.optType, "", ""})
 	}
 	if len(dateErrs) > 0 {
-		return nil, &ValidationError{Code: ErrPos012, Message: dateErrs[0].Message, Errors: dateErrs}
+		return nil, &ValidationError{Code: CodePos012, Message: dateErrs[0].Message, Errors: dateErrs}
 	}
 	ps, err := ParsePositions(&buf, po)
 	if err != nil {
@@ -495,9 +484,9 @@ func (c *conversion) finish(imp *Import, o *ImportOptions, po *ParseOptions) (*I
 				}
 				ve.Errors[i].Row = 0
 			}
-			if ve.Code == ErrCSV003 {
+			if ve.Code == CodeCSV003 {
 				ve.Message = string(imp.Format) + " export has no positions (is the file truncated?)"
-				ve.Errors = []FieldError{{Code: ErrCSV003, Message: ve.Message}}
+				ve.Errors = []FieldError{{Code: CodeCSV003, Message: ve.Message}}
 			}
 		}
 		return nil, err

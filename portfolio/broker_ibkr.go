@@ -71,7 +71,7 @@ func readIBKR(recs []exportRecord, c *conversion) error {
 	}
 	if !sawPositions {
 		msg := "ibkr statement has no Open Positions Data rows (is the file truncated, or the section left out of the statement?)"
-		return csvFileError(ErrCSV003, msg)
+		return csvFileError(CodeCSV003, msg)
 	}
 	return nil
 }
@@ -165,11 +165,11 @@ func (c *conversion) addFlow(r *exportRecord, date time.Time, amount, descriptio
 		c.skip(r, "capital flow without an amount")
 		return
 	case !ok || d.Scale() > 4 || d.IntDigits() > 13:
-		c.errs = append(c.errs, FieldError{Line: r.line, Field: "Amount", Code: ErrFlow001, Value: truncateValue(amount),
+		c.errs = append(c.errs, FieldError{Line: r.line, Field: "Amount", Code: CodeFlow001, Value: truncateValue(amount),
 			Message: "Flow amount must be a non-zero number with at most 4 decimal places and 13 digits"})
 		return
 	case date.After(c.now):
-		c.errs = append(c.errs, FieldError{Line: r.line, Field: "Date", Code: ErrFlow002, Value: date.Format(time.DateOnly),
+		c.errs = append(c.errs, FieldError{Line: r.line, Field: "Date", Code: CodeFlow002, Value: date.Format(time.DateOnly),
 			Message: "Flow date " + date.Format(time.DateOnly) + " is in the future"})
 		return
 	}

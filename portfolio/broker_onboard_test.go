@@ -88,34 +88,34 @@ var brokerBadInputs = []struct {
 	name    string
 	file    string
 	edit    func(string) string
-	code    string
-	rowCode string
+	code    portfolio.Code
+	rowCode portfolio.Code
 	mention string
 }{
-	{"schwab/truncated", "schwab_older.csv", cutAfterLine(6), portfolio.ErrCodeCSVValidation, portfolio.ErrFormat002, "truncated"},
-	{"schwab/truncated in a field", "schwab_older.csv", cutAt(`"BERKSHIRE HATH`), portfolio.ErrCSV006, "", "truncated"},
-	{"schwab/no quantity", "schwab_older.csv", replace(`"Quantity",`, `"Shares Held",`), portfolio.ErrCSV004, "", "Quantity"},
-	{"schwab/non-USD", "schwab_older.csv", replace(`"$223,104.00"`, `"€223.104,00"`), portfolio.ErrCodeCSVValidation, portfolio.ErrFormat002, "USD"},
-	{"schwab/unknown option", "schwab_older.csv", replace(`AAPL 01/17/2025 260.00 C`, `AAPL JAN 17 2025 260.00 CALL`), portfolio.ErrCodeCSVValidation, portfolio.ErrFormat002, "Schwab's form"},
-	{"fidelity/truncated", "fidelity_positions.csv", cutAt("FIDELITY 500"), portfolio.ErrCodeCSVValidation, portfolio.ErrFormat002, "truncated"},
-	{"fidelity/truncated to one field", "fidelity_positions.csv", func(s string) string { return s[:strings.Index(s, "Z12345678,Individual,FXAIX")+5] }, portfolio.ErrCodeCSVValidation, portfolio.ErrFormat002, "truncated"},
-	{"fidelity/no quantity", "fidelity_positions.csv", replace(",Quantity,", ",Qty Held,"), portfolio.ErrCSV004, "", "Quantity"},
-	{"fidelity/non-USD", "fidelity_positions.csv", replace("$185.92", "£185.92"), portfolio.ErrCodeCSVValidation, portfolio.ErrFormat002, "USD"},
-	{"fidelity/unknown option", "fidelity_positions.csv", replace("-AAPL250117C250", "-AAPL2501X7C250"), portfolio.ErrCodeCSVValidation, portfolio.ErrFormat002, "Fidelity's form"},
-	{"ibkr/truncated", "ibkr_activity.csv", cutAt("Open Positions,Header"), portfolio.ErrCSV003, "", "truncated"},
-	{"ibkr/no quantity", "ibkr_activity.csv", replace("Symbol,Quantity,Mult", "Symbol,Position,Mult"), portfolio.ErrCSV004, "", "Quantity"},
-	{"ibkr/non-USD", "ibkr_activity.csv", replace("Summary,Stocks,USD,MSFT", "Summary,Stocks,EUR,MSFT"), portfolio.ErrCodeCSVValidation, portfolio.ErrFormat002, "only USD"},
-	{"ibkr/unknown option", "ibkr_activity.csv", replace("SPY 17JAN25 560 P", "SPY 2025-01-17 560 PUT"), portfolio.ErrCodeCSVValidation, portfolio.ErrFormat002, "IBKR's form"},
-	{"vanguard/truncated", "vanguard_download.csv", cutAfterLine(1), portfolio.ErrCSV003, "", "truncated"},
-	{"vanguard/no quantity", "vanguard_download.csv", replace("Symbol,Shares,Share Price,Total Value", "Symbol,Units,Share Price,Total Value"), portfolio.ErrCSV004, "", "Shares"},
-	{"vanguard/non-USD", "vanguard_download.csv", replace("4726.26", "€4726.26"), portfolio.ErrCodeCSVValidation, portfolio.ErrFormat002, "USD"},
-	{"vanguard/unknown option", "vanguard_download.csv", replace(",VFIAX,", ",VFIAX 250117C450,"), portfolio.ErrCodeCSVValidation, portfolio.ErrFormat002, "not a ticker"},
-	{"robinhood/truncated", "robinhood_activity.csv", cutAt("CUSIP: 67066G104\nStock"), portfolio.ErrCSV006, "", "truncated"},
-	{"robinhood/no quantity", "robinhood_activity.csv", replace(`"Quantity"`, `"Qty"`), portfolio.ErrCSV004, "", "Quantity"},
-	{"robinhood/non-USD", "robinhood_activity.csv", replace("($1,840.00)", "(€1,840.00)"), portfolio.ErrCodeCSVValidation, portfolio.ErrFormat002, "USD"},
-	{"robinhood/unknown option", "robinhood_activity.csv", replace(`"AAPL 2/16/2024 Call $200.00","BTO"`, `"AAPL Feb 16 Call","BTO"`), portfolio.ErrCodeCSVValidation, portfolio.ErrFormat002, "Robinhood's form"},
-	{"robinhood/sold more than bought", "robinhood_activity.csv", replace(`"Sell","4"`, `"Sell","40"`), portfolio.ErrCodeCSVValidation, portfolio.ErrFormat002, "full history"},
-	{"unrecognised", "", func(string) string { return "Ticker|Units\nAAPL|5\n" }, portfolio.ErrFormat001, "", "robinhood"},
+	{"schwab/truncated", "schwab_older.csv", cutAfterLine(6), portfolio.CodeCSVValidation, portfolio.CodeFormat002, "truncated"},
+	{"schwab/truncated in a field", "schwab_older.csv", cutAt(`"BERKSHIRE HATH`), portfolio.CodeCSV006, "", "truncated"},
+	{"schwab/no quantity", "schwab_older.csv", replace(`"Quantity",`, `"Shares Held",`), portfolio.CodeCSV004, "", "Quantity"},
+	{"schwab/non-USD", "schwab_older.csv", replace(`"$223,104.00"`, `"€223.104,00"`), portfolio.CodeCSVValidation, portfolio.CodeFormat002, "USD"},
+	{"schwab/unknown option", "schwab_older.csv", replace(`AAPL 01/17/2025 260.00 C`, `AAPL JAN 17 2025 260.00 CALL`), portfolio.CodeCSVValidation, portfolio.CodeFormat002, "Schwab's form"},
+	{"fidelity/truncated", "fidelity_positions.csv", cutAt("FIDELITY 500"), portfolio.CodeCSVValidation, portfolio.CodeFormat002, "truncated"},
+	{"fidelity/truncated to one field", "fidelity_positions.csv", func(s string) string { return s[:strings.Index(s, "Z12345678,Individual,FXAIX")+5] }, portfolio.CodeCSVValidation, portfolio.CodeFormat002, "truncated"},
+	{"fidelity/no quantity", "fidelity_positions.csv", replace(",Quantity,", ",Qty Held,"), portfolio.CodeCSV004, "", "Quantity"},
+	{"fidelity/non-USD", "fidelity_positions.csv", replace("$185.92", "£185.92"), portfolio.CodeCSVValidation, portfolio.CodeFormat002, "USD"},
+	{"fidelity/unknown option", "fidelity_positions.csv", replace("-AAPL250117C250", "-AAPL2501X7C250"), portfolio.CodeCSVValidation, portfolio.CodeFormat002, "Fidelity's form"},
+	{"ibkr/truncated", "ibkr_activity.csv", cutAt("Open Positions,Header"), portfolio.CodeCSV003, "", "truncated"},
+	{"ibkr/no quantity", "ibkr_activity.csv", replace("Symbol,Quantity,Mult", "Symbol,Position,Mult"), portfolio.CodeCSV004, "", "Quantity"},
+	{"ibkr/non-USD", "ibkr_activity.csv", replace("Summary,Stocks,USD,MSFT", "Summary,Stocks,EUR,MSFT"), portfolio.CodeCSVValidation, portfolio.CodeFormat002, "only USD"},
+	{"ibkr/unknown option", "ibkr_activity.csv", replace("SPY 17JAN25 560 P", "SPY 2025-01-17 560 PUT"), portfolio.CodeCSVValidation, portfolio.CodeFormat002, "IBKR's form"},
+	{"vanguard/truncated", "vanguard_download.csv", cutAfterLine(1), portfolio.CodeCSV003, "", "truncated"},
+	{"vanguard/no quantity", "vanguard_download.csv", replace("Symbol,Shares,Share Price,Total Value", "Symbol,Units,Share Price,Total Value"), portfolio.CodeCSV004, "", "Shares"},
+	{"vanguard/non-USD", "vanguard_download.csv", replace("4726.26", "€4726.26"), portfolio.CodeCSVValidation, portfolio.CodeFormat002, "USD"},
+	{"vanguard/unknown option", "vanguard_download.csv", replace(",VFIAX,", ",VFIAX 250117C450,"), portfolio.CodeCSVValidation, portfolio.CodeFormat002, "not a ticker"},
+	{"robinhood/truncated", "robinhood_activity.csv", cutAt("CUSIP: 67066G104\nStock"), portfolio.CodeCSV006, "", "truncated"},
+	{"robinhood/no quantity", "robinhood_activity.csv", replace(`"Quantity"`, `"Qty"`), portfolio.CodeCSV004, "", "Quantity"},
+	{"robinhood/non-USD", "robinhood_activity.csv", replace("($1,840.00)", "(€1,840.00)"), portfolio.CodeCSVValidation, portfolio.CodeFormat002, "USD"},
+	{"robinhood/unknown option", "robinhood_activity.csv", replace(`"AAPL 2/16/2024 Call $200.00","BTO"`, `"AAPL Feb 16 Call","BTO"`), portfolio.CodeCSVValidation, portfolio.CodeFormat002, "Robinhood's form"},
+	{"robinhood/sold more than bought", "robinhood_activity.csv", replace(`"Sell","4"`, `"Sell","40"`), portfolio.CodeCSVValidation, portfolio.CodeFormat002, "full history"},
+	{"unrecognised", "", func(string) string { return "Ticker|Units\nAAPL|5\n" }, portfolio.CodeFormat001, "", "robinhood"},
 }
 
 func replace(old, new string) func(string) string {
@@ -205,13 +205,13 @@ func TestOnboardForcedFormat(t *testing.T) {
 	req.Format = portfolio.FormatCanonical
 	_, err := c.Onboard(context.Background(), req)
 	var ve *portfolio.ValidationError
-	if !errors.As(err, &ve) || ve.Code != portfolio.ErrCSV004 {
+	if !errors.As(err, &ve) || ve.Code != portfolio.CodeCSV004 {
 		t.Fatalf("Schwab export forced as canonical: %v, want ERR_CSV_004", err)
 	}
 	req = request("forced", sampleCSV)
 	req.Format = "quicken"
 	_, err = c.Onboard(context.Background(), req)
-	if !errors.As(err, &ve) || ve.Code != portfolio.ErrFormat001 || !strings.Contains(ve.Message, "schwab, fidelity, ibkr, vanguard, robinhood") {
+	if !errors.As(err, &ve) || ve.Code != portfolio.CodeFormat001 || !strings.Contains(ve.Message, "schwab, fidelity, ibkr, vanguard, robinhood") {
 		t.Fatalf("unknown format: %v, want ERR_FORMAT_001 listing the formats", err)
 	}
 	assertNoRows(t, db)

@@ -218,7 +218,7 @@ func TestReadPositionsEntryDateRule(t *testing.T) {
 	}
 	_, err := ReadPositions(bytes.NewReader(readBrokerFixture(t, "vanguard_download.csv")), &ImportOptions{Now: brokerNow})
 	var ve *ValidationError
-	if !errors.As(err, &ve) || ve.Code != ErrPos012 || len(ve.Errors) != 3 || !strings.Contains(ve.Message, "--entry-date") {
+	if !errors.As(err, &ve) || ve.Code != CodePos012 || len(ve.Errors) != 3 || !strings.Contains(ve.Message, "--entry-date") {
 		t.Fatalf("vanguard without an entry date: %v, want ERR_POS_012 asking for --entry-date on its 3 holdings", err)
 	}
 	if ve.Errors[0].Line != 2 {
@@ -391,7 +391,7 @@ func TestReadPositionsConvertedRowsStayRows(t *testing.T) {
 		"\"Account Total\",\"\",\"\",\"$2.00\",\"\",\"\",\n"
 	_, err := ReadPositions(strings.NewReader(in), &ImportOptions{Now: brokerNow})
 	var ve *ValidationError
-	if !errors.As(err, &ve) || len(ve.Errors) != 2 || ve.Errors[0].Code != ErrPos003 || ve.Errors[0].Line != 4 || ve.Errors[1].Line != 5 {
+	if !errors.As(err, &ve) || len(ve.Errors) != 2 || ve.Errors[0].Code != CodePos003 || ve.Errors[0].Line != 4 || ve.Errors[1].Line != 5 {
 		t.Fatalf("err = %v, want ERR_POS_003 on lines 4 and 5", err)
 	}
 }

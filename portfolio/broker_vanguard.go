@@ -41,7 +41,7 @@ func readVanguard(recs []exportRecord, c *conversion) error {
 		}
 	}
 	if !sawHolding {
-		return csvFileError(ErrCSV003, "vanguard download has no holdings rows (is the file truncated?)")
+		return csvFileError(CodeCSV003, "vanguard download has no holdings rows (is the file truncated?)")
 	}
 	return nil
 }

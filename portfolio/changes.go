@@ -16,16 +16,6 @@ import (
 // equity.
 var maxFlowAmount = maxStartingEquity
 
-// Capital flow codes this library adds.
-const (
-	// ErrFlow001: the flow amount is missing, not a number, zero, too
-	// precise or too large.
-	ErrFlow001 = "ERR_FLOW_001"
-	// ErrFlow002: the flow date is missing or before the portfolio's
-	// inception.
-	ErrFlow002 = "ERR_FLOW_002"
-)
-
 // CapitalFlow is money moved into (positive) or out of (negative) a
 // portfolio, counted at the start of its day.
 type CapitalFlow struct {
@@ -77,17 +67,17 @@ func validateFlow(f *CapitalFlow) (Decimal, error) {
 	amount, err := ParseDecimal(strings.TrimSpace(f.Amount))
 	switch {
 	case err != nil || amount.IsZero() || amount.Scale() > 4:
-		errs = append(errs, FieldError{Field: "amount", Code: ErrFlow001, Value: truncate(f.Amount),
+		errs = append(errs, FieldError{Field: "amount", Code: CodeFlow001, Value: truncate(f.Amount),
 			Message: "Flow amount must be a non-zero number with at most 4 decimal places"})
 	case amount.IntDigits() > 13 || absCmp(amount, maxFlowAmount) > 0:
-		errs = append(errs, FieldError{Field: "amount", Code: ErrFlow001, Value: truncate(f.Amount),
+		errs = append(errs, FieldError{Field: "amount", Code: CodeFlow001, Value: truncate(f.Amount),
 			Message: "Flow amount must be at most 1,000,000,000,000 in magnitude"})
 	}
 	if f.Date.IsZero() {
-		errs = append(errs, FieldError{Field: "date", Code: ErrFlow002, Message: "Flow date is required"})
+		errs = append(errs, FieldError{Field: "date", Code: CodeFlow002, Message: "Flow date is required"})
 	}
 	if !isText(f.Description) || len([]rune(f.Description)) > MaxDescriptionLength {
-		errs = append(errs, FieldError{Field: "description", Code: ErrPort012, Message: Message(ErrPort012)})
+		errs = append(errs, FieldError{Field: "description", Code: CodePort012, Message: Message(CodePort012)})
 	}
 	if len(errs) > 0 {
 		return amount, &ValidationError{Code: errs[0].Code, Message: errs[0].Message, Errors: errs}
@@ -100,8 +90,8 @@ func checkFlowDate(date, inception time.Time) error {
 	if !date.Before(inception) {
 		return nil
 	}
-	return &ValidationError{Code: ErrFlow002, Message: "Flow date is before the portfolio's inception",
-		Errors: []FieldError{{Field: "date", Code: ErrFlow002, Value: date.Format(time.DateOnly),
+	return &ValidationError{Code: CodeFlow002, Message: "Flow date is before the portfolio's inception",
+		Errors: []FieldError{{Field: "date", Code: CodeFlow002, Value: date.Format(time.DateOnly),
 			Message: "Flow date " + date.Format(time.DateOnly) + " is before the portfolio's inception " + inception.Format(time.DateOnly)}}}
 }
 
@@ -119,8 +109,8 @@ type AddPositionsResult struct {
 // and a backfill is requested.
 func (c *Client) AddPositions(ctx context.Context, portfolioID uuid.UUID, csv io.Reader) (*AddPositionsResult, error) {
 	if csv == nil {
-		return nil, &ValidationError{Code: ErrPort007, Message: Message(ErrPort007),
-			Errors: []FieldError{{Field: "csv_file", Code: ErrPort007, Message: Message(ErrPort007)}}}
+		return nil, &ValidationError{Code: CodePort007, Message: Message(CodePort007),
+			Errors: []FieldError{{Field: "csv_file", Code: CodePort007, Message: Message(CodePort007)}}}
 	}
 	positions, err := ParsePositions(csv, &ParseOptions{Now: c.cfg.Now, MaxRows: c.cfg.MaxRows, MaxBytes: c.cfg.MaxBytes})
 	if err != nil {
@@ -201,12 +191,12 @@ func (c *Client) checkDuplicates(ctx context.Context, tx pgx.Tx, portfolioID uui
 	var errs []FieldError
 	for i := range ps {
 		if existing[keyOf(&ps[i])] {
-			errs = append(errs, FieldError{Row: ps[i].Row, Line: ps[i].Line, Field: "Symbol", Code: ErrPos023,
+			errs = append(errs, FieldError{Row: ps[i].Row, Line: ps[i].Line, Field: "Symbol", Code: CodePos023,
 				Symbol: ps[i].Symbol, Message: "Position already exists in the portfolio (same symbol and entry date)"})
 		}
 	}
 	if len(errs) > 0 {
-		return &ValidationError{Code: ErrPort008, Message: fmt.Sprintf("CSV validation failed with %d error(s)", len(errs)), Errors: errs}
+		return &ValidationError{Code: CodePort008, Message: fmt.Sprintf("CSV validation failed with %d error(s)", len(errs)), Errors: errs}
 	}
 	return nil
 }

@@ -29,9 +29,10 @@
 // its capital flows; Client.Preview shows the result without writing.
 //
 // Invalid input returns a *ValidationError carrying the seed system's codes
-// (ERR_CSV_*, ERR_POS_*, ERR_PORT_*) and writes nothing. All tables live in
-// one schema (default "backfill"), created by the embedded migrations that
-// Migrate applies.
+// (ERR_CSV_*, ERR_POS_*, ERR_PORT_*; the Code constants of codes.go) and
+// writes nothing; errors.Is(err, portfolio.CodePos005) tells whether a row
+// has that code. All tables live in one schema (default "backfill"),
+// created by the embedded migrations that Migrate applies.
 //
 // The client also reads what the library stores, typed: PortfolioList,
 // RunList (newest first, paged by cursor), SnapshotList, SnapshotGet,

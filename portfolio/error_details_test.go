@@ -9,9 +9,9 @@ import (
 func TestValidationErrorDetails(t *testing.T) {
 	t.Parallel()
 	for _, n := range []int{0, 1, MaxListedErrors, MaxListedErrors + 1, 5000} {
-		e := &ValidationError{Code: ErrCodeCSVValidation}
+		e := &ValidationError{Code: CodeCSVValidation}
 		for i := range n {
-			e.Errors = append(e.Errors, FieldError{Row: i + 2, Code: ErrPos004})
+			e.Errors = append(e.Errors, FieldError{Row: i + 2, Code: CodePos004})
 		}
 		d := e.Details()
 		if want := min(n, MaxListedErrors); len(d.Errors) != want || d.TotalErrors != n {

@@ -26,14 +26,6 @@ const (
 	MaxDescriptionLength   = 2000
 )
 
-// Codes this library adds to the seed system's set.
-const (
-	// ErrOwner001: the owner id is missing or not usable.
-	ErrOwner001 = "ERR_OWNER_001"
-	// ErrPort012: the description is too long or not text.
-	ErrPort012 = "ERR_PORT_012"
-)
-
 // maxStartingEquity is the largest accepted starting equity (1e12).
 var maxStartingEquity = MustDecimal("1000000000000")
 
@@ -188,9 +180,9 @@ func (c *Client) onboard(ctx context.Context, db Beginner, req *OnboardRequest) 
 
 func duplicateAccountError(account string) error {
 	return fmt.Errorf("%w: %w", ErrDuplicateAccount, &ValidationError{
-		Code:    ErrPort001,
-		Message: Message(ErrPort001),
-		Errors:  []FieldError{{Field: "account_name", Code: ErrPort001, Message: Message(ErrPort001), Value: truncate(account)}},
+		Code:    CodePort001,
+		Message: Message(CodePort001),
+		Errors:  []FieldError{{Field: "account_name", Code: CodePort001, Message: Message(CodePort001), Value: truncate(account)}},
 	})
 }
 
@@ -215,7 +207,7 @@ func (c *Client) validateRequest(req *OnboardRequest) (*validRequest, error) {
 	in.Description = strings.TrimSpace(in.Description)
 
 	var errs []FieldError
-	add := func(field, code, msg, value string) {
+	add := func(field string, code Code, msg, value string) {
 		if msg == "" {
 			msg = Message(code)
 		}
@@ -223,46 +215,46 @@ func (c *Client) validateRequest(req *OnboardRequest) (*validRequest, error) {
 	}
 	switch {
 	case in.OwnerID == "":
-		add("owner_id", ErrOwner001, "Owner id is required", "")
+		add("owner_id", CodeOwner001, "Owner id is required", "")
 	case !isText(in.OwnerID) || utf8.RuneCountInString(in.OwnerID) > MaxOwnerIDLength:
-		add("owner_id", ErrOwner001, fmt.Sprintf("Owner id must be at most %d characters of text", MaxOwnerIDLength), in.OwnerID)
+		add("owner_id", CodeOwner001, fmt.Sprintf("Owner id must be at most %d characters of text", MaxOwnerIDLength), in.OwnerID)
 	}
 	switch {
 	case in.PortfolioName == "":
-		add("portfolio_name", ErrPort002, "", "")
+		add("portfolio_name", CodePort002, "", "")
 	case !isText(in.PortfolioName):
-		add("portfolio_name", ErrPort003, "Portfolio name must be text: valid UTF-8 without control characters", in.PortfolioName)
+		add("portfolio_name", CodePort003, "Portfolio name must be text: valid UTF-8 without control characters", in.PortfolioName)
 	case utf8.RuneCountInString(in.PortfolioName) > MaxPortfolioNameLength:
-		add("portfolio_name", ErrPort003, "", in.PortfolioName)
+		add("portfolio_name", CodePort003, "", in.PortfolioName)
 	}
 	switch {
 	case in.AccountName == "":
-		add("account_name", ErrPort011, "", "")
+		add("account_name", CodePort011, "", "")
 	case !isText(in.AccountName):
-		add("account_name", ErrPort010, "Account name must be text: valid UTF-8 without control characters", in.AccountName)
+		add("account_name", CodePort010, "Account name must be text: valid UTF-8 without control characters", in.AccountName)
 	case utf8.RuneCountInString(in.AccountName) > MaxAccountNameLength:
-		add("account_name", ErrPort010, "", in.AccountName)
+		add("account_name", CodePort010, "", in.AccountName)
 	}
 	if !slices.Contains(AccountTypes, in.AccountType) {
-		add("account_type", ErrPort009, "", req.AccountType)
+		add("account_type", CodePort009, "", req.AccountType)
 	}
 	if in.StartingEquity == "" {
-		add("equity_balance", ErrPort004, "", "")
+		add("equity_balance", CodePort004, "", "")
 	} else if d, err := ParseDecimal(in.StartingEquity); err != nil || d.Sign() <= 0 || d.Scale() > 4 {
-		add("equity_balance", ErrPort005, "Equity balance must be a positive number with at most 4 decimal places", in.StartingEquity)
+		add("equity_balance", CodePort005, "Equity balance must be a positive number with at most 4 decimal places", in.StartingEquity)
 	} else if d.Cmp(maxStartingEquity) > 0 {
-		add("equity_balance", ErrPort006, "", in.StartingEquity)
+		add("equity_balance", CodePort006, "", in.StartingEquity)
 	} else {
 		in.equity = d
 	}
 	switch {
 	case !isText(in.Description):
-		add("description", ErrPort012, "Description must be text: valid UTF-8 without control characters other than tabs and line breaks", in.Description)
+		add("description", CodePort012, "Description must be text: valid UTF-8 without control characters other than tabs and line breaks", in.Description)
 	case utf8.RuneCountInString(in.Description) > MaxDescriptionLength:
-		add("description", ErrPort012, "", in.Description)
+		add("description", CodePort012, "", in.Description)
 	}
 	if req.CSV == nil {
-		add("csv_file", ErrPort007, "", "")
+		add("csv_file", CodePort007, "", "")
 	}
 	if len(errs) == 0 {
 		return in, nil
@@ -404,7 +396,7 @@ func (c *Client) writePortfolio(ctx context.Context, tx pgx.Tx, in *validRequest
 	}
 	_, err = tx.Exec(ctx, c.cfg.Schema.SQL(`
 		INSERT INTO {schema}.backfill_state (portfolio_id, status, requested_at, behind_since)
-		VALUES ($1, 'pending', CASE WHEN $2 THEN now() END, now())`),
+		VALUES ($1, `+StatePending.Literal()+`, CASE WHEN $2 THEN now() END, now())`),
 		res.PortfolioID, request)
 	if err != nil {
 		return fmt.Errorf("insert backfill state: %w", err)

@@ -15,8 +15,8 @@ import (
 // the request's other fields are not checked.
 func (c *Client) Preview(req *OnboardRequest) (*Import, error) {
 	if req == nil || req.CSV == nil {
-		return nil, &ValidationError{Code: ErrPort007, Message: Message(ErrPort007),
-			Errors: []FieldError{{Field: "csv_file", Code: ErrPort007, Message: Message(ErrPort007)}}}
+		return nil, &ValidationError{Code: CodePort007, Message: Message(CodePort007),
+			Errors: []FieldError{{Field: "csv_file", Code: CodePort007, Message: Message(CodePort007)}}}
 	}
 	return c.readImport(req)
 }

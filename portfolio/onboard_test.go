@@ -179,27 +179,27 @@ func TestOnboardRejectsBadRequestFields(t *testing.T) {
 	cases := []struct {
 		name string
 		edit func(*portfolio.OnboardRequest)
-		code string
+		code portfolio.Code
 	}{
-		{"no owner", func(r *portfolio.OnboardRequest) { r.OwnerID = " " }, portfolio.ErrOwner001},
-		{"owner with NUL", func(r *portfolio.OnboardRequest) { r.OwnerID = "a\x00b" }, portfolio.ErrOwner001},
-		{"no portfolio name", func(r *portfolio.OnboardRequest) { r.PortfolioName = "" }, portfolio.ErrPort002},
-		{"long portfolio name", func(r *portfolio.OnboardRequest) { r.PortfolioName = strings.Repeat("n", 256) }, portfolio.ErrPort003},
-		{"no equity", func(r *portfolio.OnboardRequest) { r.StartingEquity = "" }, portfolio.ErrPort004},
-		{"zero equity", func(r *portfolio.OnboardRequest) { r.StartingEquity = "0" }, portfolio.ErrPort005},
-		{"negative equity", func(r *portfolio.OnboardRequest) { r.StartingEquity = "-5" }, portfolio.ErrPort005},
-		{"equity not a number", func(r *portfolio.OnboardRequest) { r.StartingEquity = "1e6" }, portfolio.ErrPort005},
-		{"equity too precise", func(r *portfolio.OnboardRequest) { r.StartingEquity = "1.00001" }, portfolio.ErrPort005},
-		{"equity unreasonable", func(r *portfolio.OnboardRequest) { r.StartingEquity = "1000000000000.01" }, portfolio.ErrPort006},
-		{"no csv", func(r *portfolio.OnboardRequest) { r.CSV = nil }, portfolio.ErrPort007},
-		{"bad account type", func(r *portfolio.OnboardRequest) { r.AccountType = "checking" }, portfolio.ErrPort009},
-		{"long account name", func(r *portfolio.OnboardRequest) { r.AccountName = strings.Repeat("a", 101) }, portfolio.ErrPort010},
-		{"no account name", func(r *portfolio.OnboardRequest) { r.AccountName = "\t" }, portfolio.ErrPort011},
-		{"long description", func(r *portfolio.OnboardRequest) { r.Description = strings.Repeat("d", 2001) }, portfolio.ErrPort012},
+		{"no owner", func(r *portfolio.OnboardRequest) { r.OwnerID = " " }, portfolio.CodeOwner001},
+		{"owner with NUL", func(r *portfolio.OnboardRequest) { r.OwnerID = "a\x00b" }, portfolio.CodeOwner001},
+		{"no portfolio name", func(r *portfolio.OnboardRequest) { r.PortfolioName = "" }, portfolio.CodePort002},
+		{"long portfolio name", func(r *portfolio.OnboardRequest) { r.PortfolioName = strings.Repeat("n", 256) }, portfolio.CodePort003},
+		{"no equity", func(r *portfolio.OnboardRequest) { r.StartingEquity = "" }, portfolio.CodePort004},
+		{"zero equity", func(r *portfolio.OnboardRequest) { r.StartingEquity = "0" }, portfolio.CodePort005},
+		{"negative equity", func(r *portfolio.OnboardRequest) { r.StartingEquity = "-5" }, portfolio.CodePort005},
+		{"equity not a number", func(r *portfolio.OnboardRequest) { r.StartingEquity = "1e6" }, portfolio.CodePort005},
+		{"equity too precise", func(r *portfolio.OnboardRequest) { r.StartingEquity = "1.00001" }, portfolio.CodePort005},
+		{"equity unreasonable", func(r *portfolio.OnboardRequest) { r.StartingEquity = "1000000000000.01" }, portfolio.CodePort006},
+		{"no csv", func(r *portfolio.OnboardRequest) { r.CSV = nil }, portfolio.CodePort007},
+		{"bad account type", func(r *portfolio.OnboardRequest) { r.AccountType = "checking" }, portfolio.CodePort009},
+		{"long account name", func(r *portfolio.OnboardRequest) { r.AccountName = strings.Repeat("a", 101) }, portfolio.CodePort010},
+		{"no account name", func(r *portfolio.OnboardRequest) { r.AccountName = "\t" }, portfolio.CodePort011},
+		{"long description", func(r *portfolio.OnboardRequest) { r.Description = strings.Repeat("d", 2001) }, portfolio.CodePort012},
 		{"bad csv row", func(r *portfolio.OnboardRequest) {
 			r.CSV = strings.NewReader("Symbol,Quantity,Entry Price Per Share,Entry Date\nAAPL,1e3,10,2024-01-02\n")
-		}, portfolio.ErrPort008},
-		{"not a csv", func(r *portfolio.OnboardRequest) { r.CSV = strings.NewReader("\x00\x01\x02binary") }, portfolio.ErrCSV002},
+		}, portfolio.CodePort008},
+		{"not a csv", func(r *portfolio.OnboardRequest) { r.CSV = strings.NewReader("\x00\x01\x02binary") }, portfolio.CodeCSV002},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -211,8 +211,8 @@ func TestOnboardRejectsBadRequestFields(t *testing.T) {
 				t.Fatalf("err = %v, want *ValidationError", err)
 			}
 			inner := tc.code
-			if tc.code == portfolio.ErrPort008 {
-				inner = portfolio.ErrPos005 // the row's own code
+			if tc.code == portfolio.CodePort008 {
+				inner = portfolio.CodePos005 // the row's own code
 			}
 			if verr.Code != tc.code || len(verr.Errors) == 0 || verr.Errors[0].Code != inner || verr.Errors[0].Message == "" {
 				t.Fatalf("got %s %+v, want %s", verr.Code, verr.Errors, tc.code)
@@ -233,7 +233,7 @@ func TestOnboardDuplicateAccount(t *testing.T) {
 	before := tableCounts(t, db)
 	_, err := c.Onboard(ctx, request("Brokerage", sampleCSV))
 	var verr *portfolio.ValidationError
-	if !errors.Is(err, portfolio.ErrDuplicateAccount) || !errors.As(err, &verr) || verr.Code != portfolio.ErrPort001 {
+	if !errors.Is(err, portfolio.ErrDuplicateAccount) || !errors.As(err, &verr) || verr.Code != portfolio.CodePort001 {
 		t.Fatalf("err = %v, want ErrDuplicateAccount with ERR_PORT_001", err)
 	}
 	if after := tableCounts(t, db); fmt.Sprint(after) != fmt.Sprint(before) {
@@ -303,7 +303,7 @@ func TestOnboardInvalidCSVWritesNothing(t *testing.T) {
 	csv := sampleCSV + "MSFT,0,380.00,2024-01-22,,,,,,,,\nNVDA,30,abc,2024-13-01,,,,,,,,\n"
 	_, err := c.Onboard(context.Background(), request("A", csv))
 	var verr *portfolio.ValidationError
-	if !errors.As(err, &verr) || verr.Code != portfolio.ErrPort008 {
+	if !errors.As(err, &verr) || verr.Code != portfolio.CodePort008 {
 		t.Fatalf("err = %v, want ERR_PORT_008", err)
 	}
 	codes := []string{}

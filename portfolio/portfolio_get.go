@@ -27,7 +27,7 @@ type Portfolio struct {
 	Positions int `json:"position_count"`
 	// State is the reconciler's state ("" for a deleted portfolio, which
 	// the reconciler forgets).
-	State string `json:"backfill_state"`
+	State State `json:"backfill_state"`
 	// SnapshotThrough is the watermark: every trading day through it has
 	// a snapshot. Nil when never snapshotted.
 	SnapshotThrough *time.Time `json:"snapshot_through"`

@@ -100,18 +100,18 @@ func (c *Client) ClosePosition(ctx context.Context, portfolioID, positionID uuid
 	price, err := ParseDecimal(strings.TrimSpace(pc.ExitPrice))
 	switch {
 	case err != nil || price.IntDigits() > 16:
-		errs = append(errs, FieldError{Field: "exit_price", Code: ErrPos009, Value: truncate(pc.ExitPrice), Message: "Exit price must be a valid number"})
+		errs = append(errs, FieldError{Field: "exit_price", Code: CodePos009, Value: truncate(pc.ExitPrice), Message: "Exit price must be a valid number"})
 	case price.Sign() <= 0:
-		errs = append(errs, FieldError{Field: "exit_price", Code: ErrPos010, Value: truncate(pc.ExitPrice), Message: "Exit price must be positive"})
+		errs = append(errs, FieldError{Field: "exit_price", Code: CodePos010, Value: truncate(pc.ExitPrice), Message: "Exit price must be positive"})
 	case price.Scale() > 4:
-		errs = append(errs, FieldError{Field: "exit_price", Code: ErrPos011, Value: truncate(pc.ExitPrice), Message: "Exit price has too many decimal places (max 4)"})
+		errs = append(errs, FieldError{Field: "exit_price", Code: CodePos011, Value: truncate(pc.ExitPrice), Message: "Exit price has too many decimal places (max 4)"})
 	}
 	exit := dateOnly(pc.ExitDate)
 	switch {
 	case pc.ExitDate.IsZero():
-		errs = append(errs, FieldError{Field: "exit_date", Code: ErrPos018, Message: "Exit date is required to close a position"})
+		errs = append(errs, FieldError{Field: "exit_date", Code: CodePos018, Message: "Exit date is required to close a position"})
 	case exit.After(dateOnly(c.cfg.Now())):
-		errs = append(errs, FieldError{Field: "exit_date", Code: ErrPos014, Value: exit.Format(time.DateOnly), Message: "Exit date cannot be in the future"})
+		errs = append(errs, FieldError{Field: "exit_date", Code: CodePos014, Value: exit.Format(time.DateOnly), Message: "Exit date cannot be in the future"})
 	}
 	if len(errs) > 0 {
 		return nil, &ValidationError{Code: errs[0].Code, Message: errs[0].Message, Errors: errs}
@@ -133,8 +133,8 @@ func (c *Client) ClosePosition(ctx context.Context, portfolioID, positionID uuid
 			return err
 		}
 		if exit.Before(entry) {
-			return &ValidationError{Code: ErrPos018, Message: Message(ErrPos018), Errors: []FieldError{{
-				Field: "exit_date", Code: ErrPos018, Value: exit.Format(time.DateOnly),
+			return &ValidationError{Code: CodePos018, Message: Message(CodePos018), Errors: []FieldError{{
+				Field: "exit_date", Code: CodePos018, Value: exit.Format(time.DateOnly),
 				Message: "Exit date " + exit.Format(time.DateOnly) + " is before the entry date " + entry.Format(time.DateOnly)}}}
 		}
 		out, err = scanStoredPosition(tx.QueryRow(ctx, c.cfg.Schema.SQL(`

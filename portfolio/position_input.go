@@ -71,8 +71,8 @@ func PositionsCSV(ps []PositionInput) []byte {
 // are validated as the rows of a file (row numbers from 2, in order).
 func (c *Client) AddPositionInputs(ctx context.Context, portfolioID uuid.UUID, ps []PositionInput) (*AddPositionsResult, error) {
 	if len(ps) == 0 {
-		return nil, &ValidationError{Code: ErrCSV003, Message: Message(ErrCSV003),
-			Errors: []FieldError{{Field: "positions", Code: ErrCSV003, Message: "At least one position is required"}}}
+		return nil, &ValidationError{Code: CodeCSV003, Message: Message(CodeCSV003),
+			Errors: []FieldError{{Field: "positions", Code: CodeCSV003, Message: "At least one position is required"}}}
 	}
 	return c.AddPositions(ctx, portfolioID, bytes.NewReader(PositionsCSV(ps)))
 }

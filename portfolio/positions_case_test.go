@@ -41,8 +41,8 @@ func TestParsePositionsDuplicateAcrossCase(t *testing.T) {
 				t.Fatal("no error for the same symbol in two cases")
 			}
 			got := gotErrs(ve.Errors)
-			if len(got) != 1 || got[0].Code != ErrPos023 || got[0].Row != 3 {
-				t.Errorf("errors %v, want one %s on row 3", got, ErrPos023)
+			if len(got) != 1 || got[0].Code != CodePos023 || got[0].Row != 3 {
+				t.Errorf("errors %v, want one %s on row 3", got, CodePos023)
 			}
 		})
 	}

@@ -61,7 +61,7 @@ func mustParse(t *testing.T, s string, opts *ParseOptions) []Position {
 type wantErr struct {
 	Row, Line int
 	Field     string
-	Code      string
+	Code      Code
 }
 
 func (w wantErr) String() string {
@@ -84,7 +84,7 @@ func TestParsePositionsErrorCodes(t *testing.T) {
 		name     string
 		input    string
 		opts     *ParseOptions
-		wantCode string
+		wantCode Code
 		want     []wantErr
 	}{
 		// File-level errors.
@@ -92,396 +92,396 @@ func TestParsePositionsErrorCodes(t *testing.T) {
 			name:     "CSV001 file larger than MaxBytes",
 			input:    header12 + "AAPL,1,1.00,2024-01-02\n" + strings.Repeat("# padding\n", 20),
 			opts:     &ParseOptions{Now: func() time.Time { return testNow }, MaxBytes: 100},
-			wantCode: ErrCSV001,
-			want:     []wantErr{{Code: ErrCSV001}},
+			wantCode: CodeCSV001,
+			want:     []wantErr{{Code: CodeCSV001}},
 		},
 		{
 			name:     "CSV001 more rows than MaxRows",
 			input:    header12 + "A,1,1,2024-01-02\nB,1,1,2024-01-02\n# c\nC,1,1,2024-01-02\n",
 			opts:     &ParseOptions{Now: func() time.Time { return testNow }, MaxRows: 2},
-			wantCode: ErrCSV001,
-			want:     []wantErr{{Line: 5, Code: ErrCSV001}},
+			wantCode: CodeCSV001,
+			want:     []wantErr{{Line: 5, Code: CodeCSV001}},
 		},
 		{
 			name:     "CSV002 NUL byte",
 			input:    header12 + "AAPL,1,1.00,2024-01-02\nMS\x00FT,1,1.00,2024-01-02\n",
-			wantCode: ErrCSV002,
-			want:     []wantErr{{Line: 3, Code: ErrCSV002}},
+			wantCode: CodeCSV002,
+			want:     []wantErr{{Line: 3, Code: CodeCSV002}},
 		},
 		{
 			name:     "CSV002 invalid UTF-8",
 			input:    header12 + "# caf\xe9 latin-1 comment\nAAPL,1,1.00,2024-01-02\n",
-			wantCode: ErrCSV002,
-			want:     []wantErr{{Line: 2, Code: ErrCSV002}},
+			wantCode: CodeCSV002,
+			want:     []wantErr{{Line: 2, Code: CodeCSV002}},
 		},
 		{
 			name:     "CSV002 binary junk",
 			input:    "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00",
-			wantCode: ErrCSV002,
-			want:     []wantErr{{Line: 1, Code: ErrCSV002}},
+			wantCode: CodeCSV002,
+			want:     []wantErr{{Line: 1, Code: CodeCSV002}},
 		},
 		{
 			name:     "CSV002 UTF-16 text",
 			input:    "\xff\xfeS\x00y\x00m\x00\n\x00",
-			wantCode: ErrCSV002,
-			want:     []wantErr{{Line: 1, Code: ErrCSV002}},
+			wantCode: CodeCSV002,
+			want:     []wantErr{{Line: 1, Code: CodeCSV002}},
 		},
 		{
 			name:     "CSV003 empty file",
 			input:    "",
-			wantCode: ErrCSV003,
-			want:     []wantErr{{Code: ErrCSV003}},
+			wantCode: CodeCSV003,
+			want:     []wantErr{{Code: CodeCSV003}},
 		},
 		{
 			name:     "CSV003 only comments and blank lines",
 			input:    "# nothing here\n\n   \n\t# still nothing\n",
-			wantCode: ErrCSV003,
-			want:     []wantErr{{Code: ErrCSV003}},
+			wantCode: CodeCSV003,
+			want:     []wantErr{{Code: CodeCSV003}},
 		},
 		{
 			name:     "CSV003 header without rows",
 			input:    header12 + "# no rows\n,,,,,,,,,,,\n\n",
-			wantCode: ErrCSV003,
-			want:     []wantErr{{Code: ErrCSV003}},
+			wantCode: CodeCSV003,
+			want:     []wantErr{{Code: CodeCSV003}},
 		},
 		{
 			name:     "CSV004 missing columns each named",
 			input:    "# c\nSymbol,Entry Price Per Share,Notes\nAAPL,1.00,x\n",
-			wantCode: ErrCSV004,
+			wantCode: CodeCSV004,
 			want: []wantErr{
-				{Row: 1, Line: 2, Field: "Quantity", Code: ErrCSV004},
-				{Row: 1, Line: 2, Field: "Entry Date", Code: ErrCSV004},
+				{Row: 1, Line: 2, Field: "Quantity", Code: CodeCSV004},
+				{Row: 1, Line: 2, Field: "Entry Date", Code: CodeCSV004},
 			},
 		},
 		{
 			name:     "CSV005 duplicate column after normalisation",
 			input:    "Symbol,Quantity,Entry Price Per Share,Entry Date,ENTRY  date\nAAPL,1,1,2024-01-02,2024-01-03\n",
-			wantCode: ErrCSV005,
-			want:     []wantErr{{Row: 1, Line: 1, Field: "Entry Date", Code: ErrCSV005}},
+			wantCode: CodeCSV005,
+			want:     []wantErr{{Row: 1, Line: 1, Field: "Entry Date", Code: CodeCSV005}},
 		},
 		{
 			name:     "CSV005 empty column name among named ones",
 			input:    "Symbol,Quantity,,Entry Price Per Share,Entry Date\nAAPL,1,,1,2024-01-02\n",
-			wantCode: ErrCSV005,
-			want:     []wantErr{{Row: 1, Line: 1, Code: ErrCSV005}},
+			wantCode: CodeCSV005,
+			want:     []wantErr{{Row: 1, Line: 1, Code: CodeCSV005}},
 		},
 		{
 			name:     "CSV005 more than 1000 columns",
 			input:    strings.TrimSuffix(header12, "\n") + strings.Repeat(",Note", 1000) + "\nAAPL,1,1,2024-01-02\n",
-			wantCode: ErrCSV005,
-			want:     []wantErr{{Row: 1, Line: 1, Code: ErrCSV005}},
+			wantCode: CodeCSV005,
+			want:     []wantErr{{Row: 1, Line: 1, Code: CodeCSV005}},
 		},
 		{
 			name:     "CSV006 semicolon delimiter",
 			input:    "Symbol;Quantity;Entry Price Per Share;Entry Date\nAAPL;1;1.00;2024-01-02\n",
-			wantCode: ErrCSV006,
-			want:     []wantErr{{Row: 1, Line: 1, Code: ErrCSV006}},
+			wantCode: CodeCSV006,
+			want:     []wantErr{{Row: 1, Line: 1, Code: CodeCSV006}},
 		},
 		{
 			name:     "CSV006 tab delimiter",
 			input:    "# exported from a spreadsheet\nSymbol\tQuantity\tEntry Price Per Share\tEntry Date\nAAPL\t1\t1.00\t2024-01-02\n",
-			wantCode: ErrCSV006,
-			want:     []wantErr{{Row: 1, Line: 2, Code: ErrCSV006}},
+			wantCode: CodeCSV006,
+			want:     []wantErr{{Row: 1, Line: 2, Code: CodeCSV006}},
 		},
 		{
 			name:     "CSV006 unbalanced quote",
 			input:    header12 + "AAPL,1,1.00,2024-01-02\n\"MSFT,1,1.00,2024-01-02\nGOOG,1,1.00,2024-01-02\n",
-			wantCode: ErrCSV006,
-			want:     []wantErr{{Row: 3, Line: 3, Code: ErrCSV006}},
+			wantCode: CodeCSV006,
+			want:     []wantErr{{Row: 3, Line: 3, Code: CodeCSV006}},
 		},
 		{
 			name:     "CSV006 bare quote in unquoted field",
 			input:    header12 + "AAPL,1,1.00,2024-01-02\nMS\"FT,1,1.00,2024-01-02\n",
-			wantCode: ErrCSV006,
-			want:     []wantErr{{Row: 3, Line: 3, Code: ErrCSV006}},
+			wantCode: CodeCSV006,
+			want:     []wantErr{{Row: 3, Line: 3, Code: CodeCSV006}},
 		},
 		{
 			name:     "CSV006 text after closing quote",
 			input:    header12 + "\"AAPL\"x,1,1.00,2024-01-02\n",
-			wantCode: ErrCSV006,
-			want:     []wantErr{{Row: 2, Line: 2, Code: ErrCSV006}},
+			wantCode: CodeCSV006,
+			want:     []wantErr{{Row: 2, Line: 2, Code: CodeCSV006}},
 		},
 		{
 			name:     "CSV006 value beyond the header is a row error",
 			input:    "Symbol,Quantity,Entry Price Per Share,Entry Date\nAAPL,1,1.00,2024-01-02,oops\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{Row: 2, Line: 2, Code: ErrCSV006}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{Row: 2, Line: 2, Code: CodeCSV006}},
 		},
 
 		// Row errors: one case per code.
 		{
 			name:     "POS001 symbol required",
 			input:    header12 + ",10,100.00,2024-01-02,PUBLIC,STOCK,,,,,,\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Symbol", ErrPos001}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Symbol", CodePos001}},
 		},
 		{
 			name:     "POS002 symbol too long",
 			input:    header12 + long + ",10,100.00,2024-01-02\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Symbol", ErrPos002}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Symbol", CodePos002}},
 		},
 		{
 			name:     "POS003 symbol characters",
 			input:    header12 + "VT MGX,10,100.00,2024-01-02\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Symbol", ErrPos003}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Symbol", CodePos003}},
 		},
 		{
 			name:     "POS004 quantity required",
 			input:    header12 + "AAPL,,100.00,2024-01-02\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Quantity", ErrPos004}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Quantity", CodePos004}},
 		},
 		{
 			name:     "POS005 quantity not a number",
 			input:    header12 + "AAPL,LOTS,100.00,2024-01-02\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Quantity", ErrPos005}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Quantity", CodePos005}},
 		},
 		{
 			name:     "POS005 quantity beyond NUMERIC(24,6)",
 			input:    header12 + "AAPL,1234567890123456789,100.00,2024-01-02\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Quantity", ErrPos005}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Quantity", CodePos005}},
 		},
 		{
 			name:     "POS006 quantity zero",
 			input:    header12 + "AAPL,-0.00,100.00,2024-01-02\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Quantity", ErrPos006}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Quantity", CodePos006}},
 		},
 		{
 			name:     "POS007 quantity decimals",
 			input:    header12 + "AAPL,185.1234567,100.00,2024-01-02\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Quantity", ErrPos007}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Quantity", CodePos007}},
 		},
 		{
 			name:     "POS008 entry price required",
 			input:    header12 + "AAPL,10,,2024-01-02\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Entry Price Per Share", ErrPos008}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Entry Price Per Share", CodePos008}},
 		},
 		{
 			name:     "POS009 entry price not a number",
 			input:    header12 + "AAPL,10,EXPENSIVE,2024-01-02\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Entry Price Per Share", ErrPos009}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Entry Price Per Share", CodePos009}},
 		},
 		{
 			name:     "POS009 entry price beyond NUMERIC(20,4)",
 			input:    header12 + "AAPL,10,12345678901234567,2024-01-02\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Entry Price Per Share", ErrPos009}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Entry Price Per Share", CodePos009}},
 		},
 		{
 			name:     "POS010 entry price negative",
 			input:    header12 + "AAPL,10,-58.80,2024-01-02\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Entry Price Per Share", ErrPos010}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Entry Price Per Share", CodePos010}},
 		},
 		{
 			name:     "POS011 entry price decimals",
 			input:    header12 + "AAPL,10,63.12345,2024-01-02\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Entry Price Per Share", ErrPos011}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Entry Price Per Share", CodePos011}},
 		},
 		{
 			name:     "POS012 entry date required",
 			input:    header12 + "AAPL,10,100.00,\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Entry Date", ErrPos012}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Entry Date", CodePos012}},
 		},
 		{
 			name:     "POS013 entry date format",
 			input:    header12 + "AAPL,10,100.00,06/30/2025\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Entry Date", ErrPos013}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Entry Date", CodePos013}},
 		},
 		{
 			name:     "POS013 impossible date",
 			input:    header12 + "AAPL,10,100.00,2023-02-29\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Entry Date", ErrPos013}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Entry Date", CodePos013}},
 		},
 		{
 			name:     "POS013 exit date format",
 			input:    header12 + "AAPL,10,100.00,2024-01-02,,,,,,,2024-1-5,101.00\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Exit Date", ErrPos013}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Exit Date", CodePos013}},
 		},
 		{
 			name:     "POS014 entry date tomorrow",
 			input:    header12 + "AAPL,10,100.00,2026-11-30\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Entry Date", ErrPos014}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Entry Date", CodePos014}},
 		},
 		{
 			name:     "POS014 exit date in the future",
 			input:    header12 + "AAPL,10,100.00,2024-01-02,,,,,,,2027-01-01,101.00\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Exit Date", ErrPos014}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Exit Date", CodePos014}},
 		},
 		{
 			name:     "POS015 entry date more than 100 years ago",
 			input:    header12 + "AAPL,10,100.00,1926-11-28\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Entry Date", ErrPos015}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Entry Date", CodePos015}},
 		},
 		{
 			name:     "POS016 investment class",
 			input:    header12 + "VZ,515,41.20,2025-06-30,CRYPTO,STOCK,,,,,,\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Investment Class", ErrPos016}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Investment Class", CodePos016}},
 		},
 		{
 			name:     "POS016 CASH_ symbol as an option",
 			input:    header12 + "CASH_USD,1,1,2024-01-02,OPTIONS,,USD,1,2024-06-21,CALL,,\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Investment Class", ErrPos016}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Investment Class", CodePos016}},
 		},
 		{
 			name:     "POS017 subtype not valid for class",
 			input:    header12 + "VTSAX,600,115.25,2025-06-30,PUBLIC,FUND,,,,,,\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Investment Subtype", ErrPos017}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Investment Subtype", CodePos017}},
 		},
 		{
 			name:     "POS017 PRIVATE without subtype",
 			input:    header12 + "FUND_A,1,50000,2023-06-01,private,,,,,,,\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Investment Subtype", ErrPos017}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Investment Subtype", CodePos017}},
 		},
 		{
 			name:     "POS017 CASH_ symbol with another subtype",
 			input:    header12 + "CASH_EUR,100,1.08,2024-01-02,,STOCK,,,,,,\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Investment Subtype", ErrPos017}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Investment Subtype", CodePos017}},
 		},
 		{
 			name:     "POS017 subtype for options",
 			input:    header12 + "X_C1_20240621,1,1,2024-01-02,OPTIONS,ETF,X,1,2024-06-21,CALL,,\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Investment Subtype", ErrPos017}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Investment Subtype", CodePos017}},
 		},
 		{
 			name:     "POS018 exit before entry",
 			input:    header12 + "AAPL,10,100.00,2024-01-02,,,,,,,2024-01-01,101.00\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Exit Date", ErrPos018}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Exit Date", CodePos018}},
 		},
 		{
 			name:     "POS018 exit date without exit price",
 			input:    header12 + "AAPL,10,100.00,2024-01-02,,,,,,,2024-01-03,\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Exit Price Per Share", ErrPos018}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Exit Price Per Share", CodePos018}},
 		},
 		{
 			name:     "POS018 exit price without exit date",
 			input:    header12 + "AAPL,10,100.00,2024-01-02,,,,,,,,101.00\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Exit Date", ErrPos018}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Exit Date", CodePos018}},
 		},
 		{
 			name:     "POS009 POS010 POS011 exit price",
 			input:    header12 + "A,1,1,2024-01-02,,,,,,,2024-01-03,1e2\nB,1,1,2024-01-02,,,,,,,2024-01-03,0\nC,1,1,2024-01-02,,,,,,,2024-01-03,1.00001\n",
-			wantCode: ErrCodeCSVValidation,
+			wantCode: CodeCSVValidation,
 			want: []wantErr{
-				{2, 2, "Exit Price Per Share", ErrPos009},
-				{3, 3, "Exit Price Per Share", ErrPos010},
-				{4, 4, "Exit Price Per Share", ErrPos011},
+				{2, 2, "Exit Price Per Share", CodePos009},
+				{3, 3, "Exit Price Per Share", CodePos010},
+				{4, 4, "Exit Price Per Share", CodePos011},
 			},
 		},
 		{
 			name:     "POS019 underlying missing",
 			input:    header12 + ",1,2.5,2024-01-02,OPTIONS,,,450,2024-03-15,CALL,,\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Underlying Symbol", ErrPos019}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Underlying Symbol", CodePos019}},
 		},
 		{
 			name:     "POS019 underlying invalid",
 			input:    header12 + "X,1,2.5,2024-01-02,OPTIONS,,S&P,450,2024-03-15,CALL,,\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Underlying Symbol", ErrPos019}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Underlying Symbol", CodePos019}},
 		},
 		{
 			name:     "POS020 strike missing",
 			input:    header12 + "X,1,2.5,2024-01-02,OPTIONS,,SPY,,2024-03-15,CALL,,\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Strike Price", ErrPos020}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Strike Price", CodePos020}},
 		},
 		{
 			name:     "POS020 strike zero, too precise, not a number",
 			input:    header12 + "X,1,2.5,2024-01-02,OPTIONS,,SPY,0,2024-03-15,CALL,,\nY,1,2.5,2024-01-02,OPTIONS,,SPY,450.12345,2024-03-15,CALL,,\nZ,1,2.5,2024-01-02,OPTIONS,,SPY,4.5e2,2024-03-15,CALL,,\n",
-			wantCode: ErrCodeCSVValidation,
+			wantCode: CodeCSVValidation,
 			want: []wantErr{
-				{2, 2, "Strike Price", ErrPos020},
-				{3, 3, "Strike Price", ErrPos020},
-				{4, 4, "Strike Price", ErrPos020},
+				{2, 2, "Strike Price", CodePos020},
+				{3, 3, "Strike Price", CodePos020},
+				{4, 4, "Strike Price", CodePos020},
 			},
 		},
 		{
 			name:     "POS021 expiration missing",
 			input:    header12 + "X,1,2.5,2024-01-02,OPTIONS,,SPY,450,,CALL,,\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Expiration Date", ErrPos021}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Expiration Date", CodePos021}},
 		},
 		{
 			name:     "POS021 expiration before entry",
 			input:    header12 + "X,1,2.5,2024-01-02,OPTIONS,,SPY,450,2023-12-15,CALL,,\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Expiration Date", ErrPos021}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Expiration Date", CodePos021}},
 		},
 		{
 			name:     "POS022 option type missing",
 			input:    header12 + "X,1,2.5,2024-01-02,OPTIONS,,SPY,450,2024-03-15,,,\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Option Type", ErrPos022}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Option Type", CodePos022}},
 		},
 		{
 			name:     "POS022 option type invalid",
 			input:    header12 + "X,1,2.5,2024-01-02,OPTIONS,,SPY,450,2024-03-15,C,,\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Option Type", ErrPos022}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Option Type", CodePos022}},
 		},
 		{
 			name:     "POS022 option type contradicts subtype",
 			input:    header12 + "X,1,2.5,2024-01-02,OPTIONS,PUT,SPY,450,2024-03-15,CALL,,\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Option Type", ErrPos022}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Option Type", CodePos022}},
 		},
 		{
 			name:     "POS023 duplicate symbol and date, any case",
 			input:    header12 + "PG,365,168.75,2025-06-30\n# again\npg,1,168.75,2025-06-30\nPG,1,168.75,2025-07-01\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{3, 4, "Symbol", ErrPos023}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{3, 4, "Symbol", CodePos023}},
 		},
 		{
 			name:     "POS023 duplicate option contract",
 			input:    header12 + ",1,2.5,2024-01-02,OPTIONS,,SPY,450,2024-03-15,CALL,,\nSPY_C450_20240315,2,2.5,2024-01-02,OPTIONS,,spy,450.00,2024-03-15,call,,\n,1,2.5,2024-01-02,OPTIONS,,SPY,450,2024-03-15,PUT,,\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{3, 3, "Symbol", ErrPos023}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{3, 3, "Symbol", CodePos023}},
 		},
 
 		// Combinations.
 		{
 			name:     "two causes in one row",
 			input:    header12 + "AAPL,abc,100.00,2024-13-01\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Quantity", ErrPos005}, {2, 2, "Entry Date", ErrPos013}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Quantity", CodePos005}, {2, 2, "Entry Date", CodePos013}},
 		},
 		{
 			name:     "errors in row order across rows with comments",
 			input:    "# top\n" + header12 + "# c\nA,1,1,2024-01-02\n\nB,0,1,2024-01-02\n# c\n  # indented comment\nC,1,0,2024-01-02\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{3, 6, "Quantity", ErrPos006}, {4, 9, "Entry Price Per Share", ErrPos010}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{3, 6, "Quantity", CodePos006}, {4, 9, "Entry Price Per Share", CodePos010}},
 		},
 		{
 			name:     "invalid class with option columns does not also need a symbol",
 			input:    header12 + ",1,2.5,2024-01-02,OPTION,,SPY,450,2024-03-15,CALL,,\n",
-			wantCode: ErrCodeCSVValidation,
-			want:     []wantErr{{2, 2, "Investment Class", ErrPos016}},
+			wantCode: CodeCSVValidation,
+			want:     []wantErr{{2, 2, "Investment Class", CodePos016}},
 		},
 	}
 	for _, tt := range tests {
@@ -498,7 +498,7 @@ func TestParsePositionsErrorCodes(t *testing.T) {
 				t.Errorf("Errors = %v\nwant %v\n(%v)", got, tt.want, ve)
 			}
 			for _, e := range ve.Errors {
-				if e.Message == "" || e.Message == e.Code || strings.Contains(e.Message, "Unknown") {
+				if e.Message == "" || e.Message == string(e.Code) || strings.Contains(e.Message, "Unknown") {
 					t.Errorf("error %s has no real message: %q", e.Code, e.Message)
 				}
 			}
@@ -513,9 +513,9 @@ func TestParsePositionsErrorDetails(t *testing.T) {
 		t.Fatal("ParsePositions succeeded, want an error")
 	}
 	want := []FieldError{
-		{Row: 3, Line: 3, Field: "Quantity", Code: ErrPos005, Message: msgQuantitySyntax, Symbol: "AAPL", Value: "LOTS"},
-		{Row: 3, Line: 3, Field: "Entry Price Per Share", Code: ErrPos010, Message: "Entry price must be positive", Symbol: "AAPL", Value: "-1"},
-		{Row: 4, Line: 4, Field: "Entry Date", Code: ErrPos013, Message: msgEntryDateFormat, Symbol: "KO", Value: "2024-02-30"},
+		{Row: 3, Line: 3, Field: "Quantity", Code: CodePos005, Message: msgQuantitySyntax, Symbol: "AAPL", Value: "LOTS"},
+		{Row: 3, Line: 3, Field: "Entry Price Per Share", Code: CodePos010, Message: "Entry price must be positive", Symbol: "AAPL", Value: "-1"},
+		{Row: 4, Line: 4, Field: "Entry Date", Code: CodePos013, Message: msgEntryDateFormat, Symbol: "KO", Value: "2024-02-30"},
 	}
 	if !slices.Equal(ve.Errors, want) {
 		t.Errorf("Errors =\n%+v\nwant\n%+v", ve.Errors, want)
@@ -542,7 +542,7 @@ func TestValidationErrorText(t *testing.T) {
 	t.Parallel()
 	errs := make([]FieldError, 5)
 	for i := range errs {
-		errs[i] = FieldError{Row: i + 2, Line: i + 3, Field: "Quantity", Code: ErrPos006, Message: "Quantity cannot be zero"}
+		errs[i] = FieldError{Row: i + 2, Line: i + 3, Field: "Quantity", Code: CodePos006, Message: "Quantity cannot be zero"}
 	}
 	tests := []struct {
 		name string
@@ -551,24 +551,24 @@ func TestValidationErrorText(t *testing.T) {
 	}{
 		{
 			name: "file-level error without position",
-			err:  csvFileError(ErrCSV003, "CSV file has no data rows"),
+			err:  csvFileError(CodeCSV003, "CSV file has no data rows"),
 			want: "ERR_CSV_003: CSV file has no data rows",
 		},
 		{
 			name: "file-level error with a line",
-			err: &ValidationError{Code: ErrCSV002, Message: "Line 3 is not valid UTF-8",
-				Errors: []FieldError{{Line: 3, Code: ErrCSV002, Message: "Line 3 is not valid UTF-8"}}},
+			err: &ValidationError{Code: CodeCSV002, Message: "Line 3 is not valid UTF-8",
+				Errors: []FieldError{{Line: 3, Code: CodeCSV002, Message: "Line 3 is not valid UTF-8"}}},
 			want: "ERR_CSV_002: Line 3 is not valid UTF-8",
 		},
 		{
 			name: "malformed CSV",
-			err: &ValidationError{Code: ErrCSV006, Message: "Malformed CSV at line 4: a quoted field starting at line 4 is never closed",
-				Errors: []FieldError{{Row: 3, Line: 4, Code: ErrCSV006, Message: "a quoted field starting at line 4 is never closed"}}},
+			err: &ValidationError{Code: CodeCSV006, Message: "Malformed CSV at line 4: a quoted field starting at line 4 is never closed",
+				Errors: []FieldError{{Row: 3, Line: 4, Code: CodeCSV006, Message: "a quoted field starting at line 4 is never closed"}}},
 			want: "ERR_CSV_006: Malformed CSV at line 4: a quoted field starting at line 4 is never closed",
 		},
 		{
 			name: "many errors are cut after three",
-			err:  &ValidationError{Code: ErrPort008, Message: "CSV validation failed with 5 error(s)", Errors: errs},
+			err:  &ValidationError{Code: CodePort008, Message: "CSV validation failed with 5 error(s)", Errors: errs},
 			want: "ERR_PORT_008: CSV validation failed with 5 error(s): " +
 				"row 2 (line 3) Quantity: ERR_POS_006 Quantity cannot be zero; " +
 				"row 3 (line 4) Quantity: ERR_POS_006 Quantity cannot be zero; " +
@@ -576,7 +576,7 @@ func TestValidationErrorText(t *testing.T) {
 		},
 		{
 			name: "request field error",
-			err:  &ValidationError{Code: ErrPort002, Message: Message(ErrPort002), Errors: []FieldError{{Field: "name", Code: ErrPort002, Message: Message(ErrPort002)}}},
+			err:  &ValidationError{Code: CodePort002, Message: Message(CodePort002), Errors: []FieldError{{Field: "name", Code: CodePort002, Message: Message(CodePort002)}}},
 			want: "ERR_PORT_002: Portfolio name is required: name: ERR_PORT_002 Portfolio name is required",
 		},
 	}
@@ -589,20 +589,20 @@ func TestValidationErrorText(t *testing.T) {
 
 func TestMessage(t *testing.T) {
 	t.Parallel()
-	var codes []string
+	var codes []Code
 	for i := 1; i <= 6; i++ {
-		codes = append(codes, fmt.Sprintf("ERR_CSV_%03d", i))
+		codes = append(codes, Code(fmt.Sprintf("ERR_CSV_%03d", i)))
 	}
 	for i := 1; i <= 23; i++ {
-		codes = append(codes, fmt.Sprintf("ERR_POS_%03d", i))
+		codes = append(codes, Code(fmt.Sprintf("ERR_POS_%03d", i)))
 	}
 	for i := 1; i <= 12; i++ {
-		codes = append(codes, fmt.Sprintf("ERR_PORT_%03d", i))
+		codes = append(codes, Code(fmt.Sprintf("ERR_PORT_%03d", i)))
 	}
-	codes = append(codes, ErrOwner001, ErrFlow001, ErrFlow002)
+	codes = append(codes, CodeOwner001, CodeFlow001, CodeFlow002)
 	for _, c := range codes {
 		m := Message(c)
-		if m == "" || m == c || strings.Contains(strings.ToLower(m), "unknown") {
+		if m == "" || m == string(c) || strings.Contains(strings.ToLower(m), "unknown") {
 			t.Errorf("Message(%s) = %q, want a real message", c, m)
 		}
 	}
@@ -612,11 +612,11 @@ func TestMessage(t *testing.T) {
 	if got := Message("ERR_NOPE_999"); got != "ERR_NOPE_999" {
 		t.Errorf("Message(unknown) = %q, want the code", got)
 	}
-	if got := Message(ErrPos011); !strings.Contains(got, "max 4") {
-		t.Errorf("Message(ErrPos011) = %q, want it to say max 4", got)
+	if got := Message(CodePos011); !strings.Contains(got, "max 4") {
+		t.Errorf("Message(CodePos011) = %q, want it to say max 4", got)
 	}
-	if got := Message(ErrCSV001); !strings.Contains(got, "10 MiB") {
-		t.Errorf("Message(ErrCSV001) = %q, want it to state the limit", got)
+	if got := Message(CodeCSV001); !strings.Contains(got, "10 MiB") {
+		t.Errorf("Message(CodeCSV001) = %q, want it to state the limit", got)
 	}
 }
 
@@ -627,8 +627,8 @@ func TestParsePositionsMissingColumnsMessage(t *testing.T) {
 		t.Fatal("ParsePositions succeeded")
 	}
 	want := "Missing required columns: Symbol, Quantity, Entry Price Per Share, Entry Date"
-	if ve.Code != ErrCSV004 || ve.Message != want {
-		t.Errorf("got %s %q, want %s %q", ve.Code, ve.Message, ErrCSV004, want)
+	if ve.Code != CodeCSV004 || ve.Message != want {
+		t.Errorf("got %s %q, want %s %q", ve.Code, ve.Message, CodeCSV004, want)
 	}
 }
 
@@ -810,14 +810,14 @@ func TestParsePositionsClock(t *testing.T) {
 		name     string
 		now      time.Time
 		date     string
-		wantCode string
+		wantCode Code
 	}{
 		{"today in a zone ahead of UTC", kiribatiNewYear, "2025-01-01", ""},
-		{"tomorrow in a zone ahead of UTC", kiribatiNewYear, "2025-01-02", ErrPos014},
+		{"tomorrow in a zone ahead of UTC", kiribatiNewYear, "2025-01-02", CodePos014},
 		{"today in a zone behind UTC", hawaiiNewYearsEve, "2024-12-31", ""},
-		{"UTC's today is tomorrow behind UTC", hawaiiNewYearsEve, "2025-01-01", ErrPos014},
+		{"UTC's today is tomorrow behind UTC", hawaiiNewYearsEve, "2025-01-01", CodePos014},
 		{"100 years ago", kiribatiNewYear, "1925-01-01", ""},
-		{"100 years and a day ago", kiribatiNewYear, "1924-12-31", ErrPos015},
+		{"100 years and a day ago", kiribatiNewYear, "1924-12-31", CodePos015},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -839,7 +839,7 @@ func TestParsePositionsStrictNumbers(t *testing.T) {
 		t.Run(v, func(t *testing.T) {
 			t.Parallel()
 			_, ve := parseString(t, header12+"AAPL,"+v+","+v+",2024-01-02\n", nil)
-			want := []wantErr{{2, 2, "Quantity", ErrPos005}, {2, 2, "Entry Price Per Share", ErrPos009}}
+			want := []wantErr{{2, 2, "Quantity", CodePos005}, {2, 2, "Entry Price Per Share", CodePos009}}
 			if ve == nil {
 				t.Fatalf("%s accepted", v)
 			}
@@ -868,8 +868,8 @@ func TestParsePositionsSizeLimit(t *testing.T) {
 		r := &endlessReader{}
 		_, err := ParsePositions(r, nil)
 		var ve *ValidationError
-		if !errors.As(err, &ve) || ve.Code != ErrCSV001 {
-			t.Fatalf("err = %v, want %s", err, ErrCSV001)
+		if !errors.As(err, &ve) || ve.Code != CodeCSV001 {
+			t.Fatalf("err = %v, want %s", err, CodeCSV001)
 		}
 		if !strings.Contains(ve.Message, "10 MiB") {
 			t.Errorf("message %q does not state the limit", ve.Message)
@@ -883,8 +883,8 @@ func TestParsePositionsSizeLimit(t *testing.T) {
 		r := io.MultiReader(strings.NewReader(header12), &repeatReader{line: []byte("AAPL,1,1.00,2024-01-02\n")})
 		_, err := ParsePositions(r, &ParseOptions{MaxRows: 100, Now: func() time.Time { return testNow }})
 		var ve *ValidationError
-		if !errors.As(err, &ve) || ve.Code != ErrCSV001 || !strings.Contains(ve.Message, "100 data rows") {
-			t.Fatalf("err = %v, want %s about 100 rows", err, ErrCSV001)
+		if !errors.As(err, &ve) || ve.Code != CodeCSV001 || !strings.Contains(ve.Message, "100 data rows") {
+			t.Fatalf("err = %v, want %s about 100 rows", err, CodeCSV001)
 		}
 	})
 	// A file of exactly MaxBytes is accepted, one byte more is not.
@@ -907,8 +907,8 @@ func TestParsePositionsSizeLimit(t *testing.T) {
 			if tt.ok && (ve != nil || len(positions) != 1) {
 				t.Errorf("got %v, want one position", ve)
 			}
-			if !tt.ok && (ve == nil || ve.Code != ErrCSV001) {
-				t.Errorf("got %v, want %s", ve, ErrCSV001)
+			if !tt.ok && (ve == nil || ve.Code != CodeCSV001) {
+				t.Errorf("got %v, want %s", ve, CodeCSV001)
 			}
 		})
 	}
@@ -938,17 +938,17 @@ func TestParsePositionsHugeField(t *testing.T) {
 		row  string
 		want wantErr
 	}{
-		{"symbol", strings.Repeat("A", 1<<20) + ",1,1.00,2024-01-02,,,,,,,,", wantErr{2, 2, "Symbol", ErrPos002}},
-		{"quantity", "AAPL," + mb + ",1.00,2024-01-02,,,,,,,,", wantErr{2, 2, "Quantity", ErrPos005}},
-		{"quantity fraction", "AAPL,1." + mb + ",1.00,2024-01-02,,,,,,,,", wantErr{2, 2, "Quantity", ErrPos007}},
-		{"entry price", "AAPL,1," + mb + ",2024-01-02,,,,,,,,", wantErr{2, 2, "Entry Price Per Share", ErrPos009}},
-		{"entry date", "AAPL,1,1.00," + mb + ",,,,,,,,", wantErr{2, 2, "Entry Date", ErrPos013}},
-		{"class", "AAPL,1,1.00,2024-01-02," + mb + ",,,,,,,", wantErr{2, 2, "Investment Class", ErrPos016}},
-		{"subtype", "AAPL,1,1.00,2024-01-02,PUBLIC," + mb + ",,,,,,", wantErr{2, 2, "Investment Subtype", ErrPos017}},
-		{"underlying", ",1,1.00,2024-01-02,OPTIONS,," + strings.Repeat("A", 1<<20) + ",1,2024-06-21,CALL,,", wantErr{2, 2, "Underlying Symbol", ErrPos019}},
-		{"strike", "X,1,1.00,2024-01-02,OPTIONS,,SPY," + mb + ",2024-06-21,CALL,,", wantErr{2, 2, "Strike Price", ErrPos020}},
-		{"option type", "X,1,1.00,2024-01-02,OPTIONS,,SPY,1,2024-06-21," + mb + ",,", wantErr{2, 2, "Option Type", ErrPos022}},
-		{"quoted unknown column", "AAPL,1,1.00,2024-01-02,,,,,,,,,\"" + mb + "\"", wantErr{2, 2, "", ErrCSV006}},
+		{"symbol", strings.Repeat("A", 1<<20) + ",1,1.00,2024-01-02,,,,,,,,", wantErr{2, 2, "Symbol", CodePos002}},
+		{"quantity", "AAPL," + mb + ",1.00,2024-01-02,,,,,,,,", wantErr{2, 2, "Quantity", CodePos005}},
+		{"quantity fraction", "AAPL,1." + mb + ",1.00,2024-01-02,,,,,,,,", wantErr{2, 2, "Quantity", CodePos007}},
+		{"entry price", "AAPL,1," + mb + ",2024-01-02,,,,,,,,", wantErr{2, 2, "Entry Price Per Share", CodePos009}},
+		{"entry date", "AAPL,1,1.00," + mb + ",,,,,,,,", wantErr{2, 2, "Entry Date", CodePos013}},
+		{"class", "AAPL,1,1.00,2024-01-02," + mb + ",,,,,,,", wantErr{2, 2, "Investment Class", CodePos016}},
+		{"subtype", "AAPL,1,1.00,2024-01-02,PUBLIC," + mb + ",,,,,,", wantErr{2, 2, "Investment Subtype", CodePos017}},
+		{"underlying", ",1,1.00,2024-01-02,OPTIONS,," + strings.Repeat("A", 1<<20) + ",1,2024-06-21,CALL,,", wantErr{2, 2, "Underlying Symbol", CodePos019}},
+		{"strike", "X,1,1.00,2024-01-02,OPTIONS,,SPY," + mb + ",2024-06-21,CALL,,", wantErr{2, 2, "Strike Price", CodePos020}},
+		{"option type", "X,1,1.00,2024-01-02,OPTIONS,,SPY,1,2024-06-21," + mb + ",,", wantErr{2, 2, "Option Type", CodePos022}},
+		{"quoted unknown column", "AAPL,1,1.00,2024-01-02,,,,,,,,,\"" + mb + "\"", wantErr{2, 2, "", CodeCSV006}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1086,8 +1086,8 @@ func checkInvariants(t testing.TB, positions []Position) {
 // data row that follows it.
 type rowExpectation struct {
 	row   int
-	line  int      // physical line of the data row
-	codes []string // nil for VALID
+	line  int    // physical line of the data row
+	codes []Code // nil for VALID
 }
 
 // parseRowComments reads the "# Row N: ERR_XXX [ERR_YYY] - text" and
@@ -1114,7 +1114,7 @@ func parseRowComments(t *testing.T, data []byte) []rowExpectation {
 				case f == "VALID":
 					valid = true
 				case strings.HasPrefix(f, "ERR_"):
-					e.codes = append(e.codes, strings.TrimRight(f, ",;"))
+					e.codes = append(e.codes, Code(strings.TrimRight(f, ",;")))
 				default:
 					goto done
 				}
@@ -1152,8 +1152,8 @@ func checkRowComments(t *testing.T, data []byte, now time.Time) {
 		t.Errorf("got %d positions with row errors, want none", len(positions))
 	}
 	var ve *ValidationError
-	if !errors.As(err, &ve) || ve.Code != ErrCodeCSVValidation {
-		t.Fatalf("err = %v, want %s", err, ErrCodeCSVValidation)
+	if !errors.As(err, &ve) || ve.Code != CodeCSVValidation {
+		t.Fatalf("err = %v, want %s", err, CodeCSVValidation)
 	}
 	got := map[int][]FieldError{}
 	for _, e := range ve.Errors {
@@ -1162,7 +1162,7 @@ func checkRowComments(t *testing.T, data []byte, now time.Time) {
 	for _, e := range expect {
 		errs := got[e.row]
 		delete(got, e.row)
-		var codes []string
+		var codes []Code
 		for _, fe := range errs {
 			codes = append(codes, fe.Code)
 			if fe.Line != e.line {
@@ -1323,13 +1323,13 @@ func TestParsePositionsSeedSchwabExport(t *testing.T) {
 		t.Fatal("ParsePositions succeeded, want ERR_CSV_004")
 	}
 	want := []wantErr{
-		{1, 1, "Symbol", ErrCSV004},
-		{1, 1, "Quantity", ErrCSV004},
-		{1, 1, "Entry Price Per Share", ErrCSV004},
-		{1, 1, "Entry Date", ErrCSV004},
+		{1, 1, "Symbol", CodeCSV004},
+		{1, 1, "Quantity", CodeCSV004},
+		{1, 1, "Entry Price Per Share", CodeCSV004},
+		{1, 1, "Entry Date", CodeCSV004},
 	}
-	if ve.Code != ErrCSV004 || !slices.Equal(gotErrs(ve.Errors), want) {
-		t.Errorf("got %v\nwant %s %v", ve, ErrCSV004, want)
+	if ve.Code != CodeCSV004 || !slices.Equal(gotErrs(ve.Errors), want) {
+		t.Errorf("got %v\nwant %s %v", ve, CodeCSV004, want)
 	}
 	if wantMsg := "Missing required columns: Symbol, Quantity, Entry Price Per Share, Entry Date"; ve.Message != wantMsg {
 		t.Errorf("Message = %q, want %q", ve.Message, wantMsg)

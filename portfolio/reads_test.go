@@ -203,14 +203,14 @@ func TestClosePositionRejectsBadInput(t *testing.T) {
 	}
 	for name, tc := range map[string]struct {
 		pc   portfolio.PositionClose
-		code string
+		code portfolio.Code
 	}{
-		"before entry": {portfolio.PositionClose{ExitDate: open.EntryDate.AddDate(0, 0, -1), ExitPrice: "10"}, portfolio.ErrPos018},
-		"no date":      {portfolio.PositionClose{ExitPrice: "10"}, portfolio.ErrPos018},
-		"future":       {portfolio.PositionClose{ExitDate: fixedNow().AddDate(0, 0, 2), ExitPrice: "10"}, portfolio.ErrPos014},
-		"not a number": {portfolio.PositionClose{ExitDate: open.EntryDate, ExitPrice: "ten"}, portfolio.ErrPos009},
-		"negative":     {portfolio.PositionClose{ExitDate: open.EntryDate, ExitPrice: "-1"}, portfolio.ErrPos010},
-		"too precise":  {portfolio.PositionClose{ExitDate: open.EntryDate, ExitPrice: "1.00001"}, portfolio.ErrPos011},
+		"before entry": {portfolio.PositionClose{ExitDate: open.EntryDate.AddDate(0, 0, -1), ExitPrice: "10"}, portfolio.CodePos018},
+		"no date":      {portfolio.PositionClose{ExitPrice: "10"}, portfolio.CodePos018},
+		"future":       {portfolio.PositionClose{ExitDate: fixedNow().AddDate(0, 0, 2), ExitPrice: "10"}, portfolio.CodePos014},
+		"not a number": {portfolio.PositionClose{ExitDate: open.EntryDate, ExitPrice: "ten"}, portfolio.CodePos009},
+		"negative":     {portfolio.PositionClose{ExitDate: open.EntryDate, ExitPrice: "-1"}, portfolio.CodePos010},
+		"too precise":  {portfolio.PositionClose{ExitDate: open.EntryDate, ExitPrice: "1.00001"}, portfolio.CodePos011},
 	} {
 		_, err := c.ClosePosition(ctx, a.PortfolioID, open.ID, tc.pc)
 		var verr *portfolio.ValidationError

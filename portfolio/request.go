@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -25,13 +26,13 @@ const (
 	TriggerPriceCorrection Trigger = "price_correction"
 )
 
-func (t Trigger) valid() bool {
-	switch t {
-	case TriggerOnboarding, TriggerCalculate, TriggerSchedule, TriggerNotify, TriggerManual, TriggerPriceCorrection:
-		return true
-	}
-	return false
+// Triggers returns every Trigger, in the order of the batch_runs CHECK
+// constraint.
+func Triggers() []Trigger {
+	return []Trigger{TriggerOnboarding, TriggerCalculate, TriggerSchedule, TriggerNotify, TriggerManual, TriggerPriceCorrection}
 }
+
+func (t Trigger) valid() bool { return slices.Contains(Triggers(), t) }
 
 // RunStatus is the state of a batch run.
 type RunStatus string
@@ -103,8 +104,8 @@ func (c *Client) requestTx(ctx context.Context, tx pgx.Tx, portfolioID uuid.UUID
 	run := &Run{PortfolioID: portfolioID}
 	err := tx.QueryRow(ctx, c.cfg.Schema.SQL(`
 		INSERT INTO {schema}.batch_runs (portfolio_id, id, trigger, status)
-		VALUES ($1, $2, $3, 'pending')
-		ON CONFLICT (portfolio_id) WHERE status IN ('pending', 'running') DO NOTHING
+		VALUES ($1, $2, $3, `+RunPending.Literal()+`)
+		ON CONFLICT (portfolio_id) WHERE `+activeRuns+` DO NOTHING
 		RETURNING id, trigger, status, requested_at`),
 		portfolioID, newID(), string(trigger)).Scan(&run.ID, &run.Trigger, &run.Status, &run.RequestedAt)
 	switch {
@@ -113,7 +114,7 @@ func (c *Client) requestTx(ctx context.Context, tx pgx.Tx, portfolioID uuid.UUID
 	case errors.Is(err, pgx.ErrNoRows):
 		err = tx.QueryRow(ctx, c.cfg.Schema.SQL(`
 			SELECT id, trigger, status, requested_at FROM {schema}.batch_runs
-			WHERE portfolio_id = $1 AND status IN ('pending', 'running')`),
+			WHERE portfolio_id = $1 AND `+activeRuns),
 			portfolioID).Scan(&run.ID, &run.Trigger, &run.Status, &run.RequestedAt)
 		if err != nil {
 			return nil, fmt.Errorf("request backfill %s: find active run: %w", portfolioID, err)
@@ -148,8 +149,8 @@ func (c *Client) DeletePortfolio(ctx context.Context, portfolioID uuid.UUID) err
 			return fmt.Errorf("delete portfolio %s: state: %w", portfolioID, err)
 		}
 		if _, err := tx.Exec(ctx, c.cfg.Schema.SQL(`
-			UPDATE {schema}.batch_runs SET status = 'failed', error = 'portfolio deleted', finished_at = now()
-			WHERE portfolio_id = $1 AND status IN ('pending', 'running')`), portfolioID); err != nil {
+			UPDATE {schema}.batch_runs SET status = `+RunFailed.Literal()+`, error = 'portfolio deleted', finished_at = now()
+			WHERE portfolio_id = $1 AND `+activeRuns), portfolioID); err != nil {
 			return fmt.Errorf("delete portfolio %s: runs: %w", portfolioID, err)
 		}
 		c.cfg.Logger.InfoContext(ctx, "portfolio deleted", "portfolio_id", portfolioID)

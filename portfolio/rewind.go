@@ -24,13 +24,15 @@ import (
 // rewindStateSQL is the backfill_state update of a rewind: t names a
 // relation with portfolio_id, from_date (the first day to recompute) and
 // through (the watermark to set back to).
-const rewindStateSQL = `
+var rewindStateSQL = `
 	UPDATE {schema}.backfill_state s
 	SET snapshot_through = CASE WHEN s.snapshot_through >= t.from_date THEN t.through ELSE s.snapshot_through END,
 	    rewind_seq = s.rewind_seq + 1,
 	    requested_at = coalesce(s.requested_at, now()),
-	    status = CASE WHEN s.status IN ('current', 'waiting_for_prices') THEN 'pending' ELSE s.status END,
-	    next_attempt_at = CASE WHEN s.status = 'failing' THEN s.next_attempt_at ELSE least(s.next_attempt_at, now()) END,
+	    status = CASE WHEN s.status IN (` + Literals(StateCurrent, StateWaitingForPrices) + `)
+	                  THEN ` + StatePending.Literal() + ` ELSE s.status END,
+	    next_attempt_at = CASE WHEN s.status = ` + StateFailing.Literal() + `
+	                           THEN s.next_attempt_at ELSE least(s.next_attempt_at, now()) END,
 	    behind_since = coalesce(s.behind_since, now()),
 	    updated_at = now()
 	FROM t
@@ -179,7 +181,7 @@ func (c *Client) RewindHoldersTx(ctx context.Context, tx pgx.Tx, rewinds []Symbo
 			FROM hit h
 			JOIN {schema}.portfolios p ON p.id = h.portfolio_id AND p.deleted_at IS NULL
 			JOIN {schema}.backfill_state s ON s.portfolio_id = h.portfolio_id
-			LEFT JOIN {schema}.batch_runs r ON r.portfolio_id = s.portfolio_id AND r.status = 'running'
+			LEFT JOIN {schema}.batch_runs r ON r.portfolio_id = s.portfolio_id AND r.status = `+RunRunning.Literal()+`
 			WHERE CASE WHEN s.snapshot_through >= h.from_date THEN h.generation = 0 OR coalesce((
 			          SELECT br.price_generation
 			          FROM {schema}.portfolio_snapshots ps
@@ -196,8 +198,8 @@ func (c *Client) RewindHoldersTx(ctx context.Context, tx pgx.Tx, rewinds []Symbo
 			RETURNING s.portfolio_id
 		), runs AS (
 			INSERT INTO {schema}.batch_runs (portfolio_id, id, trigger, status)
-			SELECT portfolio_id, gen_random_uuid(), $5, 'pending' FROM rewound
-			ON CONFLICT (portfolio_id) WHERE status IN ('pending', 'running') DO NOTHING
+			SELECT portfolio_id, gen_random_uuid(), $5, `+RunPending.Literal()+` FROM rewound
+			ON CONFLICT (portfolio_id) WHERE `+activeRuns+` DO NOTHING
 		)
 		SELECT count(*) FROM rewound`), syms, from, through, everyone, string(trigger), gens).Scan(&n)
 	if err != nil {

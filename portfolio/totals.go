@@ -40,8 +40,8 @@ type RunCount struct {
 // poll.
 func (c *Client) StateTotals(ctx context.Context) (current, failing int, err error) {
 	err = c.db.QueryRow(ctx, c.cfg.Schema.SQL(`
-		SELECT count(*) FILTER (WHERE status = 'current' AND lease_token IS NULL),
-		       count(*) FILTER (WHERE status IN ('failing', 'quarantined'))
+		SELECT count(*) FILTER (WHERE status = `+StateCurrent.Literal()+` AND lease_token IS NULL),
+		       count(*) FILTER (WHERE status IN (`+Literals(StateFailing, StateQuarantined)+`))
 		FROM {schema}.backfill_state`)).Scan(&current, &failing)
 	if err != nil {
 		return 0, 0, fmt.Errorf("state totals: %w", err)
@@ -61,7 +61,7 @@ func (c *Client) Totals(ctx context.Context) (*Totals, error) {
 		       (SELECT count(*) FROM {schema}.portfolio_snapshots),
 		       (SELECT count(*) FROM (
 		           SELECT p.id FROM {schema}.portfolios p
-		           JOIN {schema}.batch_runs r ON r.portfolio_id = p.id AND r.status = 'completed'
+		           JOIN {schema}.batch_runs r ON r.portfolio_id = p.id AND r.status = `+RunCompleted.Literal()+`
 		           GROUP BY p.id HAVING count(*) = 1) once)`)).Scan(&t.FirstOnboarding, &t.LastOnboarding,
 		&t.FirstRunStarted, &t.LastStateChange, &t.SnapshotRows, &t.BackfilledOnce)
 	if err != nil {

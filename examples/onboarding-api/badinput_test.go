@@ -135,26 +135,26 @@ func TestCreatePortfolioMalformedRequests(t *testing.T) {
 				"Content-Type: text/csv\r\n\r\n" + valid + "\r\n--" + boundary + "--\r\n"
 			raw := strings.TrimSuffix(body.String(), "--"+boundary+"--\r\n") + nameless
 			return e.do(t, "POST", createPath, "user-1", strings.NewReader(raw), ct)
-		}, status: 400, code: portfolio.ErrPort007},
+		}, status: 400, code: string(portfolio.CodePort007)},
 		{name: "two csv_file parts", send: postForm(append(onboardForm("Twice", valid),
 			part{name: "csv_file", value: badRows, filename: "other.csv"})),
 			status: 400, code: errInvalidParameter},
-		{name: "csv_file of binary junk", send: postForm(onboardForm("Junk", junkCSV())), status: 400, code: portfolio.ErrCSV002},
-		{name: "0-byte csv_file", send: postForm(onboardForm("Empty", "")), status: 400, code: portfolio.ErrCSV003},
+		{name: "csv_file of binary junk", send: postForm(onboardForm("Junk", junkCSV())), status: 400, code: string(portfolio.CodeCSV002)},
+		{name: "0-byte csv_file", send: postForm(onboardForm("Empty", "")), status: 400, code: string(portfolio.CodeCSV003)},
 		{name: "portfolio_name with 0xff bytes", send: postForm(onboardForm("Latin", valid, part{name: "portfolio_name", value: "Growth \xff\xfe"})),
-			status: 400, code: portfolio.ErrPort003, message: mentionsText},
+			status: 400, code: string(portfolio.CodePort003), message: mentionsText},
 		{name: "account_name with 0xff bytes", send: postForm(onboardForm("Acct \xff", valid)),
-			status: 400, code: portfolio.ErrPort010, message: mentionsText},
+			status: 400, code: string(portfolio.CodePort010), message: mentionsText},
 		{name: "description with 0xff bytes", send: postForm(onboardForm("Desc", valid, part{name: "description", value: "caf\xe9"})),
-			status: 400, code: portfolio.ErrPort012, message: mentionsText},
+			status: 400, code: string(portfolio.CodePort012), message: mentionsText},
 		{name: "X-User-ID with a tab inside", send: func(t *testing.T, e *env) (*http.Response, []byte) {
 			body, ct := multipartBody(t, onboardForm("Tab", valid)...)
 			return e.do(t, "POST", createPath, "user\t1", body, ct)
-		}, status: 401, code: portfolio.ErrOwner001},
+		}, status: 401, code: string(portfolio.CodeOwner001)},
 		{name: "X-User-ID with U+0085 (a C1 control that HTTP lets through)", send: func(t *testing.T, e *env) (*http.Response, []byte) {
 			body, ct := multipartBody(t, onboardForm("NEL", valid)...)
 			return e.do(t, "POST", createPath, "user\u00851", body, ct)
-		}, status: 401, code: portfolio.ErrOwner001},
+		}, status: 401, code: string(portfolio.CodeOwner001)},
 		{name: "X-User-ID with 0x01 on the wire", send: func(t *testing.T, e *env) (*http.Response, []byte) {
 			// No body: net/http rejects the header before reading one, and
 			// unread body bytes would make its close reset the connection.
@@ -168,7 +168,7 @@ func TestCreatePortfolioMalformedRequests(t *testing.T) {
 			r.Header.Set("Content-Type", ct)
 			r.Header.Set("X-User-ID", "user\x1b[31m1")
 			return serveDirect(e, r)
-		}, status: 401, code: portfolio.ErrOwner001},
+		}, status: 401, code: string(portfolio.CodeOwner001)},
 		{name: "gzip-encoded body claiming multipart", send: func(t *testing.T, e *env) (*http.Response, []byte) {
 			body, ct := multipartBody(t, onboardForm("Gzip", valid)...)
 			var gz bytes.Buffer
@@ -228,7 +228,7 @@ func TestCreatePortfolioMalformedRequests(t *testing.T) {
 				t.Fatal(err)
 			}
 			return resp, b
-		}, status: 400, code: portfolio.ErrPort008},
+		}, status: 400, code: string(portfolio.CodePort008)},
 	}
 	for _, tc := range cases {
 		// Sequential: a row written by one request must not be blamed on

@@ -35,16 +35,16 @@ func TestCreatePortfolioFromBrokerExport(t *testing.T) {
 	before := e.counts(t)
 	body, ct := multipartBody(t, onboardForm("Vanguard 2", read("vanguard_download.csv"))...)
 	resp, out := e.do(t, "POST", "/api/v1/onboarding/create-portfolio", "owner-1", body, ct)
-	expectError(t, resp, out, 400, portfolio.ErrPos012) // no entry date and none in the export
+	expectError(t, resp, out, 400, string(portfolio.CodePos012)) // no entry date and none in the export
 	body, ct = multipartBody(t, onboardForm("Vanguard 2", read("vanguard_download.csv"), part{name: "format", value: "quicken"})...)
 	resp, out = e.do(t, "POST", "/api/v1/onboarding/create-portfolio", "owner-1", body, ct)
-	expectError(t, resp, out, 400, portfolio.ErrFormat001)
+	expectError(t, resp, out, 400, string(portfolio.CodeFormat001))
 	body, ct = multipartBody(t, onboardForm("Vanguard 2", read("vanguard_download.csv"), part{name: "entry_date", value: "01/02/2024"})...)
 	resp, out = e.do(t, "POST", "/api/v1/onboarding/create-portfolio", "owner-1", body, ct)
 	expectError(t, resp, out, 400, errInvalidParameter)
 	body, ct = multipartBody(t, onboardForm("Unknown", "Ticker|Units\nAAPL|5\n")...)
 	resp, out = e.do(t, "POST", "/api/v1/onboarding/create-portfolio", "owner-1", body, ct)
-	expectError(t, resp, out, 400, portfolio.ErrFormat001)
+	expectError(t, resp, out, 400, string(portfolio.CodeFormat001))
 	if after := e.counts(t); !equalCounts(before, after) {
 		t.Errorf("rejected uploads wrote rows: %v → %v", before, after)
 	}

@@ -22,7 +22,7 @@ func TestCreatePortfolioErrorListCapped(t *testing.T) {
 	before := e.counts(t)
 	body, ct := multipartBody(t, onboardForm("Capped", csv.String())...)
 	resp, b := e.do(t, "POST", createPath, "user-1", body, ct)
-	er := expectError(t, resp, b, 400, portfolio.ErrCodeCSVValidation)
+	er := expectError(t, resp, b, 400, string(portfolio.CodeCSVValidation))
 	var det struct {
 		Errors []struct {
 			Row  int    `json:"row"`

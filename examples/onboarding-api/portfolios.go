@@ -244,10 +244,10 @@ func (s *server) changeError(w http.ResponseWriter, r *http.Request, id uuid.UUI
 		s.fail(w, r, http.StatusNotFound, errNotFound, "Position not found", map[string]string{"resource": "position"})
 	case errors.As(err, &verr):
 		status := http.StatusBadRequest
-		if verr.Code == portfolio.ErrCSV001 {
+		if verr.Code == portfolio.CodeCSV001 {
 			status = http.StatusRequestEntityTooLarge
 		}
-		s.fail(w, r, status, verr.Code, verr.Message, verr.Details())
+		s.fail(w, r, status, string(verr.Code), verr.Message, verr.Details())
 	default:
 		s.internal(w, r, err)
 	}

@@ -306,7 +306,7 @@ func TestReadAndChangeRoutes(t *testing.T) {
 	}
 	resp, b = e.do(t, "PATCH", o.base+"/positions/"+msft.ID.String(), o.owner,
 		jsonBody(t, map[string]any{"exit_date": "2025-01-02", "exit_price": 400}), "application/json")
-	expectError(t, resp, b, http.StatusBadRequest, portfolio.ErrPos018)
+	expectError(t, resp, b, http.StatusBadRequest, string(portfolio.CodePos018))
 
 	// Adding positions (JSON) recomputes from the earliest entry.
 	addDay := e.sessions[len(e.sessions)-8].Format(time.DateOnly)
@@ -325,7 +325,7 @@ func TestReadAndChangeRoutes(t *testing.T) {
 	resp, b = e.do(t, "POST", o.base+"/positions", o.owner, jsonBody(t, map[string]any{"positions": []map[string]any{
 		{"symbol": "IBM", "quantity": 1, "entry_price": -5, "entry_date": addDay},
 	}}), "application/json")
-	expectError(t, resp, b, http.StatusBadRequest, portfolio.ErrPort008)
+	expectError(t, resp, b, http.StatusBadRequest, string(portfolio.CodePort008))
 	// … and a CSV upload works like create-portfolio's.
 	e.doJSON(t, "POST", o.base+"/positions", o.owner,
 		strings.NewReader("Symbol,Quantity,Entry Price Per Share,Entry Date\nAAPL,5,200,"+lastDay+"\n"), "text/csv", http.StatusCreated, &added)

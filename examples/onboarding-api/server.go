@@ -228,7 +228,7 @@ func (s *server) internal(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func (s *server) tooLarge(w http.ResponseWriter, r *http.Request) {
-	s.fail(w, r, http.StatusRequestEntityTooLarge, portfolio.ErrCSV001,
+	s.fail(w, r, http.StatusRequestEntityTooLarge, string(portfolio.CodeCSV001),
 		fmt.Sprintf("Request too large: the positions file may be at most %d MiB", s.client.Config().MaxBytes>>20), nil)
 }
 
@@ -237,10 +237,10 @@ func (s *server) owner(w http.ResponseWriter, r *http.Request) (string, bool) {
 	id := strings.TrimSpace(r.Header.Get(ownerHeader))
 	switch {
 	case id == "":
-		s.fail(w, r, http.StatusUnauthorized, portfolio.ErrOwner001, "Authentication required: the "+ownerHeader+" header is missing", nil)
+		s.fail(w, r, http.StatusUnauthorized, string(portfolio.CodeOwner001), "Authentication required: the "+ownerHeader+" header is missing", nil)
 		return "", false
 	case !utf8.ValidString(id) || utf8.RuneCountInString(id) > portfolio.MaxOwnerIDLength || strings.IndexFunc(id, unicode.IsControl) >= 0:
-		s.fail(w, r, http.StatusUnauthorized, portfolio.ErrOwner001,
+		s.fail(w, r, http.StatusUnauthorized, string(portfolio.CodeOwner001),
 			fmt.Sprintf("The %s header must be at most %d characters of text", ownerHeader, portfolio.MaxOwnerIDLength), nil)
 		return "", false
 	}
@@ -413,12 +413,12 @@ func (s *server) onboardError(w http.ResponseWriter, r *http.Request, err error)
 	switch {
 	case errors.Is(err, portfolio.ErrDuplicateAccount):
 		status = http.StatusConflict
-	case verr.Code == portfolio.ErrCSV001:
+	case verr.Code == portfolio.CodeCSV001:
 		status = http.StatusRequestEntityTooLarge
-	case verr.Code == portfolio.ErrOwner001:
+	case verr.Code == portfolio.CodeOwner001:
 		status = http.StatusUnauthorized
 	}
-	s.fail(w, r, status, verr.Code, verr.Message, verr.Details())
+	s.fail(w, r, status, string(verr.Code), verr.Message, verr.Details())
 }
 
 // csvTemplate handles GET /api/v1/onboarding/csv-template.

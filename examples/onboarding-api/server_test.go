@@ -561,8 +561,8 @@ func TestCreatePortfolioRejects(t *testing.T) {
 		}
 	}
 	cases := []testCase{
-		{name: "no X-User-ID", body: form(onboardForm("A", valid)...), status: 401, code: portfolio.ErrOwner001},
-		{name: "owner too long", owner: strings.Repeat("u", 256), body: form(onboardForm("A", valid)...), status: 401, code: portfolio.ErrOwner001},
+		{name: "no X-User-ID", body: form(onboardForm("A", valid)...), status: 401, code: string(portfolio.CodeOwner001)},
+		{name: "owner too long", owner: strings.Repeat("u", 256), body: form(onboardForm("A", valid)...), status: 401, code: string(portfolio.CodeOwner001)},
 		{name: "JSON body", owner: owner, body: func(testing.TB) (io.Reader, string) {
 			return strings.NewReader(`{"portfolio_name":"x"}`), "application/json"
 		}, status: 415, code: errContentType},
@@ -577,32 +577,32 @@ func TestCreatePortfolioRejects(t *testing.T) {
 		{name: "multipart without boundary", owner: owner, body: func(testing.TB) (io.Reader, string) {
 			return strings.NewReader("x"), "multipart/form-data"
 		}, status: 400, code: errMalformedRequest},
-		{name: "missing csv_file", owner: owner, body: form(onboardForm("A", valid)[:5]...), status: 400, code: portfolio.ErrPort007},
-		{name: "invalid rows", owner: owner, body: form(onboardForm("A", badRows)...), status: 400, code: portfolio.ErrPort008, details: fieldErrors(
-			fieldError{Row: 2, Line: 3, Field: "Quantity", Code: portfolio.ErrPos005, Symbol: "AAPL"},
-			fieldError{Row: 4, Line: 5, Field: "Symbol", Code: portfolio.ErrPos001},
-			fieldError{Row: 4, Line: 5, Field: "Entry Price Per Share", Code: portfolio.ErrPos009},
-			fieldError{Row: 4, Line: 5, Field: "Entry Date", Code: portfolio.ErrPos013},
-			fieldError{Row: 5, Line: 6, Field: "Symbol", Code: portfolio.ErrPos023, Symbol: "MSFT"},
+		{name: "missing csv_file", owner: owner, body: form(onboardForm("A", valid)[:5]...), status: 400, code: string(portfolio.CodePort007)},
+		{name: "invalid rows", owner: owner, body: form(onboardForm("A", badRows)...), status: 400, code: string(portfolio.CodePort008), details: fieldErrors(
+			fieldError{Row: 2, Line: 3, Field: "Quantity", Code: string(portfolio.CodePos005), Symbol: "AAPL"},
+			fieldError{Row: 4, Line: 5, Field: "Symbol", Code: string(portfolio.CodePos001)},
+			fieldError{Row: 4, Line: 5, Field: "Entry Price Per Share", Code: string(portfolio.CodePos009)},
+			fieldError{Row: 4, Line: 5, Field: "Entry Date", Code: string(portfolio.CodePos013)},
+			fieldError{Row: 5, Line: 6, Field: "Symbol", Code: string(portfolio.CodePos023), Symbol: "MSFT"},
 		)},
-		{name: "empty file", owner: owner, body: form(onboardForm("A", "")...), status: 400, code: portfolio.ErrCSV003},
-		{name: "missing columns", owner: owner, body: form(onboardForm("A", missingColumns)...), status: 400, code: portfolio.ErrCSV004},
+		{name: "empty file", owner: owner, body: form(onboardForm("A", "")...), status: 400, code: string(portfolio.CodeCSV003)},
+		{name: "missing columns", owner: owner, body: form(onboardForm("A", missingColumns)...), status: 400, code: string(portfolio.CodeCSV004)},
 		{name: "invalid account_type", owner: owner, body: form(onboardForm("A", valid, part{name: "account_type", value: "brokerage"})...),
-			status: 400, code: portfolio.ErrPort009, details: fieldErrors(fieldError{Field: "account_type", Code: portfolio.ErrPort009})},
+			status: 400, code: string(portfolio.CodePort009), details: fieldErrors(fieldError{Field: "account_type", Code: string(portfolio.CodePort009)})},
 		{name: "equity not a number", owner: owner, body: form(onboardForm("A", valid, part{name: "equity_balance", value: "lots"})...),
-			status: 400, code: portfolio.ErrPort005, details: fieldErrors(fieldError{Field: "equity_balance", Code: portfolio.ErrPort005})},
+			status: 400, code: string(portfolio.CodePort005), details: fieldErrors(fieldError{Field: "equity_balance", Code: string(portfolio.CodePort005)})},
 		{name: "equity in exponent form", owner: owner, body: form(onboardForm("A", valid, part{name: "equity_balance", value: "1e6"})...),
-			status: 400, code: portfolio.ErrPort005},
-		{name: "missing portfolio_name", owner: owner, body: form(onboardForm("A", valid)[1:]...), status: 400, code: portfolio.ErrPort002},
+			status: 400, code: string(portfolio.CodePort005)},
+		{name: "missing portfolio_name", owner: owner, body: form(onboardForm("A", valid)[1:]...), status: 400, code: string(portfolio.CodePort002)},
 		{name: "bad auto_calculate", owner: owner, body: form(onboardForm("A", valid, part{name: "auto_calculate", value: "maybe"})...),
 			status: 400, code: errInvalidParameter},
-		{name: "body over the limit", owner: owner, body: form(onboardForm("A", oversized)...), status: 413, code: portfolio.ErrCSV001,
+		{name: "body over the limit", owner: owner, body: form(onboardForm("A", oversized)...), status: 413, code: string(portfolio.CodeCSV001),
 			message: "Request too large"},
 		{name: "body over the limit, chunked", owner: owner, body: func(t testing.TB) (io.Reader, string) {
 			b, ct := multipartBody(t, onboardForm("A", oversized)...)
 			return struct{ io.Reader }{b}, ct // hides the length: sent chunked
-		}, status: 413, code: portfolio.ErrCSV001, message: "Request too large"},
-		{name: "file over the library limit", owner: owner, body: form(onboardForm("A", overFile)...), status: 413, code: portfolio.ErrCSV001,
+		}, status: 413, code: string(portfolio.CodeCSV001), message: "Request too large"},
+		{name: "file over the library limit", owner: owner, body: form(onboardForm("A", overFile)...), status: 413, code: string(portfolio.CodeCSV001),
 			message: "File too large"},
 	}
 	before := e.counts(t)
@@ -632,7 +632,7 @@ func TestCreatePortfolioRejects(t *testing.T) {
 		before := e.counts(t)
 		body, ct := multipartBody(t, onboardForm("Dup", valid)...)
 		resp, b := e.do(t, "POST", "/api/v1/onboarding/create-portfolio", owner, body, ct)
-		expectError(t, resp, b, http.StatusConflict, portfolio.ErrPort001)
+		expectError(t, resp, b, http.StatusConflict, string(portfolio.CodePort001))
 		if after := e.counts(t); !equalCounts(before, after) {
 			t.Fatalf("rows written: before %v, after %v", before, after)
 		}
@@ -723,8 +723,8 @@ func TestPortfolioEndpointsReject(t *testing.T) {
 		status              int
 		code                string
 	}{
-		{"GET", mine + "/snapshots", "", 401, portfolio.ErrOwner001},
-		{"POST", mine + "/calculate", "", 401, portfolio.ErrOwner001},
+		{"GET", mine + "/snapshots", "", 401, string(portfolio.CodeOwner001)},
+		{"POST", mine + "/calculate", "", 401, string(portfolio.CodeOwner001)},
 		{"GET", mine + "/snapshots", "user-2", 404, errNotFound},
 		{"POST", mine + "/calculate", "user-2", 404, errNotFound},
 		{"GET", run, "user-2", 404, errNotFound},

@@ -297,9 +297,9 @@ func waitCurrent(ctx context.Context, client *portfolio.Client, id uuid.UUID, sa
 			last = line
 		}
 		switch state {
-		case "current", "waiting_for_prices":
+		case portfolio.StateCurrent, portfolio.StateWaitingForPrices:
 			return &run, nil
-		case "failing", "quarantined":
+		case portfolio.StateFailing, portfolio.StateQuarantined:
 			return nil, fmt.Errorf("backfill failed (state %s)", state)
 		}
 		if time.Now().After(deadline) {

@@ -102,11 +102,7 @@ the portfolios that depend on it by itself.`,
 				return err
 			}
 			if !*wait {
-				if *asJSON {
-					return writeJSON(a.stdout, run)
-				}
-				printRun(a.stdout, run)
-				return nil
+				return printOut(a, *asJSON, run, printRun)
 			}
 
 			engine, err := batch.NewEngine(pool, &batch.Config{Schema: a.schema, Now: a.now, Logger: a.logger})
@@ -145,11 +141,7 @@ the portfolios that depend on it by itself.`,
 // recomputeHolders rewinds every portfolio holding symbol from from on.
 func recomputeHolders(ctx context.Context, a *app, symbol string, from time.Time, asJSON bool) error {
 	rewind := portfolio.SymbolRewind{Symbol: symbol, From: from, Everyone: symbol == ""}
-	pool, err := a.db(ctx)
-	if err != nil {
-		return err
-	}
-	client, err := portfolio.NewClient(pool, &portfolio.Config{Schema: a.schema, Now: a.now, Logger: a.logger})
+	client, err := a.client(ctx)
 	if err != nil {
 		return err
 	}

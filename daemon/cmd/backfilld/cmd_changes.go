@@ -29,17 +29,46 @@ func (a *app) client(ctx context.Context) (*portfolio.Client, error) {
 	return portfolio.NewClient(pool, &portfolio.Config{Schema: a.schema, Now: a.now, Logger: a.logger})
 }
 
+// portfolioID checks that there are n arguments and parses the first, the
+// portfolio id.
+func (a *app) portfolioID(args []string, n int) (uuid.UUID, error) {
+	if err := a.checkArgs(args, n, n); err != nil {
+		return uuid.Nil, err
+	}
+	return parsePortfolioID(args[0])
+}
+
 // portfolioArg parses the portfolio id argument and returns the client.
 func (a *app) portfolioArg(ctx context.Context, args []string, n int) (*portfolio.Client, uuid.UUID, error) {
-	if err := a.checkArgs(args, n, n); err != nil {
-		return nil, uuid.Nil, err
-	}
-	id, err := parsePortfolioID(args[0])
+	id, err := a.portfolioID(args, n)
 	if err != nil {
 		return nil, uuid.Nil, err
 	}
 	client, err := a.client(ctx)
 	return client, id, err
+}
+
+// portfolioList is the run function of a command that lists the items of
+// one portfolio (the command name) with list: it takes the PORTFOLIO_ID,
+// fails for an unknown or deleted portfolio, and prints the items as JSON
+// with --json, else by text.
+func portfolioList[T any](fs *flag.FlagSet, name, items string,
+	list func(*portfolio.Client, context.Context, uuid.UUID) (T, error), text func(io.Writer, T)) runFunc {
+	asJSON := fs.Bool("json", false, "print the "+items+" as JSON")
+	return func(ctx context.Context, a *app, args []string) error {
+		client, id, err := a.portfolioArg(ctx, args, 1)
+		if err != nil {
+			return err
+		}
+		if _, err := client.PortfolioGet(ctx, id); err != nil {
+			return changeError(a, name, id, err, *asJSON)
+		}
+		v, err := list(client, ctx, id)
+		if err != nil {
+			return err
+		}
+		return printOut(a, *asJSON, v, text)
+	}
 }
 
 // changeError turns the library's errors of a change into backfilld's.
@@ -117,25 +146,7 @@ var flowsListCommand = &command{
 	Database: true,
 	Help:     `List the portfolio's capital flows by date.`,
 	Flags: func(fs *flag.FlagSet) runFunc {
-		asJSON := fs.Bool("json", false, "print the flows as JSON")
-		return func(ctx context.Context, a *app, args []string) error {
-			client, id, err := a.portfolioArg(ctx, args, 1)
-			if err != nil {
-				return err
-			}
-			if _, err := client.PortfolioGet(ctx, id); err != nil {
-				return changeError(a, "flows list", id, err, *asJSON)
-			}
-			flows, err := client.FlowList(ctx, id)
-			if err != nil {
-				return err
-			}
-			if *asJSON {
-				return writeJSON(a.stdout, flows)
-			}
-			printFlows(a.stdout, flows)
-			return nil
-		}
+		return portfolioList(fs, "flows list", "flows", (*portfolio.Client).FlowList, printFlows)
 	},
 }
 
@@ -169,10 +180,7 @@ Exit status 2 for invalid positions, 1 for an unknown portfolio.`,
 		format := fs.String("format", "", "`csv` or json; default by the file's extension, else csv")
 		asJSON := fs.Bool("json", false, "print the result (or the errors) as JSON")
 		return func(ctx context.Context, a *app, args []string) error {
-			if err := a.checkArgs(args, 2, 2); err != nil {
-				return err
-			}
-			id, err := parsePortfolioID(args[0])
+			id, err := a.portfolioID(args, 2)
 			if err != nil {
 				return err
 			}
@@ -238,10 +246,7 @@ for an unknown portfolio or position.`,
 		price := fs.String("price", "", "the exit `PRICE` per share, exact decimal")
 		asJSON := fs.Bool("json", false, "print the closed position as JSON")
 		return func(ctx context.Context, a *app, args []string) error {
-			if err := a.checkArgs(args, 2, 2); err != nil {
-				return err
-			}
-			id, err := parsePortfolioID(args[0])
+			id, err := a.portfolioID(args, 2)
 			if err != nil {
 				return err
 			}
@@ -284,35 +289,21 @@ var positionsListCommand = &command{
 	Database: true,
 	Help:     `List the portfolio's positions, open and closed, by symbol and entry date.`,
 	Flags: func(fs *flag.FlagSet) runFunc {
-		asJSON := fs.Bool("json", false, "print the positions as JSON")
-		return func(ctx context.Context, a *app, args []string) error {
-			client, id, err := a.portfolioArg(ctx, args, 1)
-			if err != nil {
-				return err
-			}
-			if _, err := client.PortfolioGet(ctx, id); err != nil {
-				return changeError(a, "positions list", id, err, *asJSON)
-			}
-			ps, err := client.PositionList(ctx, id)
-			if err != nil {
-				return err
-			}
-			if *asJSON {
-				return writeJSON(a.stdout, ps)
-			}
-			tw := newTable(a.stdout)
-			fmt.Fprintln(tw, "POSITION\tSYMBOL\tQUANTITY\tENTRY\tEXIT")
-			for _, p := range ps {
-				exit := "-"
-				if p.ExitDate != nil {
-					exit = day(*p.ExitDate) + " at " + p.ExitPrice.String()
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s at %s\t%s\n", p.ID, p.Symbol, p.Quantity, day(p.EntryDate), p.EntryPrice, exit)
-			}
-			tw.Flush()
-			return nil
-		}
+		return portfolioList(fs, "positions list", "positions", (*portfolio.Client).PositionList, printPositions)
 	},
+}
+
+func printPositions(w io.Writer, ps []*portfolio.StoredPosition) {
+	tw := newTable(w)
+	fmt.Fprintln(tw, "POSITION\tSYMBOL\tQUANTITY\tENTRY\tEXIT")
+	for _, p := range ps {
+		exit := "-"
+		if p.ExitDate != nil {
+			exit = day(*p.ExitDate) + " at " + p.ExitPrice.String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s at %s\t%s\n", p.ID, p.Symbol, p.Quantity, day(p.EntryDate), p.EntryPrice, exit)
+	}
+	tw.Flush()
 }
 
 var deleteCommand = &command{

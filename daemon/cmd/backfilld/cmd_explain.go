@@ -38,10 +38,7 @@ Exit status 1 for an unknown portfolio.`,
 	Flags: func(fs *flag.FlagSet) runFunc {
 		asJSON := fs.Bool("json", false, "print the explanation as JSON")
 		return func(ctx context.Context, a *app, args []string) error {
-			if err := a.checkArgs(args, 1, 1); err != nil {
-				return err
-			}
-			id, err := parsePortfolioID(args[0])
+			id, err := a.portfolioID(args, 1)
 			if err != nil {
 				return err
 			}
@@ -56,11 +53,7 @@ Exit status 1 for an unknown portfolio.`,
 			if err != nil {
 				return err
 			}
-			if *asJSON {
-				return writeJSON(a.stdout, ex)
-			}
-			printExplanation(a.stdout, ex)
-			return nil
+			return printOut(a, *asJSON, ex, printExplanation)
 		}
 	},
 }
@@ -77,7 +70,7 @@ func parsePortfolioID(arg string) (uuid.UUID, error) {
 
 func printExplanation(w io.Writer, ex *daemon.Explanation) {
 	tw := newTable(w)
-	fmt.Fprintf(tw, "Portfolio %s: %s\n", ex.PortfolioID, orNone(ex.State))
+	fmt.Fprintf(tw, "Portfolio %s: %s\n", ex.PortfolioID, orNone(string(ex.State)))
 	fmt.Fprintf(tw, "  name:\t%s (account %s), inception %s\n", ex.Name, ex.AccountName, day(ex.Inception))
 	if ex.DeletedAt != nil {
 		fmt.Fprintf(tw, "  deleted:\t%s\n", ex.DeletedAt.UTC().Format(time.RFC3339))
@@ -100,7 +93,7 @@ func printExplanation(w io.Writer, ex *daemon.Explanation) {
 		fmt.Fprintf(tw, "  last error:\t%s\n", ex.LastError)
 	}
 	switch {
-	case ex.State == "quarantined":
+	case ex.State == portfolio.StateQuarantined:
 		fmt.Fprintf(tw, "  next attempt:\tnone until `backfilld retry`\n")
 	case ex.Due:
 		fmt.Fprintf(tw, "  next attempt:\tdue since %s\n", ex.NextAttemptAt.UTC().Format(time.RFC3339))

@@ -77,11 +77,7 @@ Exit status 2 for invalid input and a duplicate account.`,
 			defer closeCSV()
 			req.CSV = csv
 
-			pool, err := a.db(ctx)
-			if err != nil {
-				return err
-			}
-			client, err := portfolio.NewClient(pool, &portfolio.Config{Schema: a.schema, Now: a.now, Logger: a.logger})
+			client, err := a.client(ctx)
 			if err != nil {
 				return err
 			}
@@ -93,11 +89,7 @@ Exit status 2 for invalid input and a duplicate account.`,
 			if err != nil {
 				return err
 			}
-			if *asJSON {
-				return writeJSON(a.stdout, res)
-			}
-			printOnboarded(a.stdout, res)
-			return nil
+			return printOut(a, *asJSON, res, printOnboarded)
 		}
 	},
 }
@@ -109,7 +101,7 @@ type errorEnvelope struct {
 }
 
 type errorBody struct {
-	Code    string                 `json:"code"`
+	Code    portfolio.Code         `json:"code"`
 	Message string                 `json:"message"`
 	Details portfolio.ErrorDetails `json:"details"`
 }

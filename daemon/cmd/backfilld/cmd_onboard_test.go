@@ -66,7 +66,7 @@ func TestOnboardValidationErrors(t *testing.T) {
 
 	var env2 struct {
 		Error struct {
-			Code    string
+			Code    portfolio.Code
 			Message string
 			Details struct {
 				Errors      []portfolio.FieldError
@@ -78,8 +78,8 @@ func TestOnboardValidationErrors(t *testing.T) {
 	r.want(t, exitInvalid)
 	r.decode(t, &env2)
 	e := env2.Error
-	if e.Code != portfolio.ErrCodeCSVValidation || e.Message == "" || e.Details.TotalErrors != 2 || len(e.Details.Errors) != 2 ||
-		e.Details.Errors[0].Code != portfolio.ErrPos005 || e.Details.Errors[0].Row != 2 || e.Details.Errors[1].Code != portfolio.ErrPos010 {
+	if e.Code != portfolio.CodeCSVValidation || e.Message == "" || e.Details.TotalErrors != 2 || len(e.Details.Errors) != 2 ||
+		e.Details.Errors[0].Code != portfolio.CodePos005 || e.Details.Errors[0].Row != 2 || e.Details.Errors[1].Code != portfolio.CodePos010 {
 		t.Errorf("error envelope = %+v", e)
 	}
 
@@ -98,7 +98,7 @@ func TestOnboardDuplicateAccount(t *testing.T) {
 
 	var env2 struct {
 		Error struct {
-			Code    string
+			Code    portfolio.Code
 			Details struct {
 				TotalErrors int `json:"total_errors"`
 			}
@@ -107,7 +107,7 @@ func TestOnboardDuplicateAccount(t *testing.T) {
 	r = backfilld(t, env, "", onboardArgs("Schwab IRA", "--json", "testdata/onboard/valid.csv")...)
 	r.want(t, exitInvalid)
 	r.decode(t, &env2)
-	if env2.Error.Code != portfolio.ErrPort001 || env2.Error.Details.TotalErrors != 1 {
+	if env2.Error.Code != portfolio.CodePort001 || env2.Error.Details.TotalErrors != 1 {
 		t.Errorf("error envelope = %+v", env2.Error)
 	}
 }

@@ -54,11 +54,7 @@ portfolio.`,
 				if err != nil {
 					return err
 				}
-				if *asJSON {
-					return writeJSON(a.stdout, out)
-				}
-				printRetriedQuarantined(a.stdout, out)
-				return nil
+				return printOut(a, *asJSON, out, printRetriedQuarantined)
 			}
 			out, err := r.RetryPortfolio(ctx, id)
 			if errors.Is(err, portfolio.ErrNotFound) {
@@ -67,18 +63,14 @@ portfolio.`,
 			if err != nil {
 				return err
 			}
-			if *asJSON {
-				return writeJSON(a.stdout, out)
-			}
-			printRetried(a.stdout, out)
-			return nil
+			return printOut(a, *asJSON, out, printRetried)
 		}
 	},
 }
 
 func printRetried(w io.Writer, r *daemon.Retried) {
 	switch r.PreviousState {
-	case "quarantined", "failing":
+	case portfolio.StateQuarantined, portfolio.StateFailing:
 		fmt.Fprintf(w, "Retried portfolio %s: it was %s after %d failed attempts; now %s, attempts reset, due now.\n",
 			r.PortfolioID, r.PreviousState, r.PreviousAttempts, r.State)
 		if r.LastError != "" {

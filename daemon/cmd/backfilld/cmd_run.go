@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/robfig/cron/v3"
 	"github.com/sigmasight/backfill/portfolio"
 
 	"github.com/sigmasight/backfill/batch"
@@ -125,18 +124,24 @@ backfills in flight record their runs and release their leases.`,
 			if c.logFormat == "json" {
 				a.logger = slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: levelOf(a.logger)}))
 			}
-			pool, err := a.db(ctx)
-			if err != nil {
-				return err
-			}
-			r, err := daemon.New(pool, &daemon.Config{
+			cfg := &daemon.Config{
 				Schema: a.schema, Schedule: c.schedule, Concurrency: c.concurrency, LeaseTTL: c.leaseTTL,
 				MaxAttempts: c.maxAttempts, BackfillTimeout: c.backfillTimeout, ShutdownGrace: c.shutdownGrace,
 				NotifyInterval:  c.notifyInterval,
 				DisableListener: !c.listen, Worker: c.worker, Logger: a.logger, Now: a.now, Version: buildVersion(),
-			})
-			if err != nil {
+			}
+			// Every setting is checked before a database is opened (or an
+			// embedded one started).
+			if err := cfg.Validate(); err != nil {
 				return &invalidError{err}
+			}
+			pool, err := a.db(ctx)
+			if err != nil {
+				return err
+			}
+			r, err := daemon.New(pool, cfg)
+			if err != nil {
+				return err
 			}
 			if f.once {
 				return sweepOnce(ctx, a, pool, r, c, f.asJSON)
@@ -220,7 +225,7 @@ func (f *runFlags) resolve(set map[string]bool, getenv func(string) string) (*ru
 		}
 	}
 	c.schedule, src = get("schedule", envSchedule, f.schedule, daemon.DefaultSchedule)
-	if _, err := cronParser.Parse(c.schedule); err != nil {
+	if err := daemon.CheckSchedule(c.schedule); err != nil {
 		errs = append(errs, fmt.Errorf("invalid %s %q: %v; use five cron fields (*/5 * * * *), a descriptor (@hourly, @every 30s), "+
 			"optionally after CRON_TZ=America/New_York", src, c.schedule, err))
 	}
@@ -257,10 +262,6 @@ func checkListenAddr(addr string) error {
 	}
 	return nil
 }
-
-// cronParser reads schedules as daemon.Config does, so that a bad one is
-// rejected before the database is opened.
-var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
 // opsHandler serves the reconciler's endpoints and, at /, its web page.
 func opsHandler(r *daemon.Reconciler, adminToken string) http.Handler {

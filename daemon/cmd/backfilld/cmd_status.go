@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sigmasight/backfill/daemon"
+	"github.com/sigmasight/backfill/portfolio"
 )
 
 var statusCommand = &command{
@@ -47,10 +48,7 @@ its process-local last_sweep and in_flight.`,
 				st.Attention = []daemon.PortfolioStatus{}
 			}
 			if *asJSON {
-				return writeJSON(a.stdout, statusOutput{
-					Target: st.Target, ByState: st.ByState, Behind: st.Behind,
-					MaxLagTradingDays: st.MaxLagTradingDays, OldestMissing: st.OldestMissing, Attention: st.Attention,
-				})
+				return writeJSON(a.stdout, st.Overview)
 			}
 			printStatus(a.stdout, st, r.Engine().Config().Benchmark, *limit)
 			return nil
@@ -58,19 +56,10 @@ its process-local last_sweep and in_flight.`,
 	},
 }
 
-// statusOutput is daemon.Status without what only a running reconciler
-// knows.
-type statusOutput struct {
-	Target            time.Time                `json:"target"`
-	ByState           map[string]int           `json:"by_state"`
-	Behind            map[string]int           `json:"behind"`
-	MaxLagTradingDays int                      `json:"max_lag_trading_days"`
-	OldestMissing     *time.Time               `json:"oldest_missing"`
-	Attention         []daemon.PortfolioStatus `json:"attention"`
-}
-
-// stateOrder lists the reconciler's states from done to stuck.
-var stateOrder = []string{"current", "pending", "running", "waiting_for_prices", "failing", "quarantined"}
+// stateOrder lists the reconciler's states from done to stuck: current,
+// then the others in their lifecycle order.
+var stateOrder = append([]portfolio.State{portfolio.StateCurrent},
+	slices.DeleteFunc(portfolio.States(), func(s portfolio.State) bool { return s == portfolio.StateCurrent })...)
 
 func printStatus(w io.Writer, st *daemon.Status, benchmark string, limit int) {
 	tw := newTable(w)

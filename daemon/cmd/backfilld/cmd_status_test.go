@@ -60,7 +60,7 @@ func TestStatus(t *testing.T) {
 		t.Errorf("a current portfolio needs no attention:\n%s", r.stdout)
 	}
 
-	var st statusOutput
+	var st daemon.Overview
 	r = backfilld(t, w.env, "", "status", "--json")
 	r.want(t, exitOK)
 	r.decode(t, &st)
@@ -116,7 +116,7 @@ func TestStatusAllCurrent(t *testing.T) {
 	if !regexp.MustCompile(`Oldest missing snapshot:\s+-\n`).MatchString(r.stdout) {
 		t.Errorf("status:\n%s", r.stdout)
 	}
-	var st statusOutput
+	var st daemon.Overview
 	r = backfilld(t, env, "", "status", "--json")
 	r.decode(t, &st)
 	if st.Attention == nil || len(st.Attention) != 0 || !strings.Contains(r.stdout, `"attention": []`) {
