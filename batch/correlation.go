@@ -276,6 +276,8 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 	sumWW := make([]float64, nd)
 	sumWWAbs := make([]float64, nd)
 	sumWWRho := make([]float64, nd)
+	var full []bool
+	var inv, sxs, wt []float64
 	for d := d0; d <= end; d++ {
 		i0 := d - d0
 		if syncs[d] {
@@ -314,18 +316,24 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 			continue
 		}
 		set := sets[k]
+		// The day's window sums of the set's symbols, side by side.
+		full, inv, sxs, wt = full[:0], inv[:0], sxs[:0], wt[:0]
+		for _, a := range set {
+			sa := stats[a]
+			full, inv, sxs, wt = append(full, sa.full[i0]), append(inv, sa.inv[i0]), append(sxs, sa.sxs[i0]), append(wt, weight[k*m+a])
+		}
 		var sAbs, sWW, sWWAbs, sWWRho float64
 		valid, missing := 0, 0
 		for i, a := range set {
-			sa, wa := stats[a], weight[k*m+a]
-			for _, b := range set[i+1:] {
-				sb, wb := stats[b], weight[k*m+b]
+			fa, ia, xa, wa := full[i], inv[i], sxs[i], wt[i]
+			for j := i + 1; j < len(set); j++ {
+				b, wb := set[j], wt[j]
 				lo, hi := min(a, b), max(a, b)
 				var r float64
 				ok := true
-				if sa.full[i0] && sb.full[i0] {
-					ia, ib := sa.inv[i0], sb.inv[i0]
-					r = (sxy[pairIdx[lo*m+hi]] - sa.sxs[i0]*sb.sxs[i0]) * ia * ib
+				if fa && full[j] {
+					ib := inv[j]
+					r = (sxy[pairIdx[lo*m+hi]] - xa*sxs[j]) * ia * ib
 					if ia == 0 || ib == 0 {
 						ok = false
 					} else if r > 1 {
