@@ -6,7 +6,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
-	"time"
+
+	"github.com/sigmasight/backfill/daemon/bench"
 )
 
 // benchSchemas counts the schemas a bench run may have left behind.
@@ -35,7 +36,7 @@ func TestBench(t *testing.T) {
 			t.Errorf("JSON lacks %q:\n%s", k, r.stdout)
 		}
 	}
-	var rep benchReport
+	var rep bench.Report
 	r.decode(t, &rep)
 	if rep.Portfolios != 20 || rep.Positions != 5 || rep.Sessions != 30 || rep.Replicas != 2 || rep.Seed != 1 || !rep.Analytics ||
 		rep.Mode != "backlog" || rep.CatchUpSeconds != 0 {
@@ -125,35 +126,5 @@ func TestBenchInvalid(t *testing.T) {
 			env := map[string]string{"DATABASE_URL": "postgres://nowhere.invalid/db"}
 			backfilld(t, env, "", append([]string{"bench"}, tt.args...)...).want(t, exitInvalid, tt.want)
 		})
-	}
-}
-
-func TestPercentiles(t *testing.T) {
-	t.Parallel()
-	ms := func(n int) []int64 {
-		out := make([]int64, n)
-		for i := range out {
-			out[i] = int64(i+1) * 1e6
-		}
-		return out
-	}
-	tests := []struct {
-		name string
-		ns   []int64
-		want latencyMS
-	}{
-		{"none", nil, latencyMS{}},
-		{"one", []int64{2_500_000}, latencyMS{2.5, 2.5, 2.5}},
-		{"hundred", ms(100), latencyMS{50, 99, 100}},
-		{"thousand", ms(1000), latencyMS{500, 990, 1000}},
-	}
-	for _, tt := range tests {
-		ds := make([]time.Duration, len(tt.ns))
-		for i, n := range tt.ns {
-			ds[i] = time.Duration(n)
-		}
-		if got := percentiles(ds); got != tt.want {
-			t.Errorf("%s: percentiles = %+v, want %+v", tt.name, got, tt.want)
-		}
 	}
 }
