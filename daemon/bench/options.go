@@ -1,10 +1,13 @@
 package bench
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sigmasight/backfill/daemon"
 	"github.com/sigmasight/backfill/portfolio"
@@ -17,6 +20,12 @@ const (
 	DefaultSessions   = 252
 	DefaultSymbols    = 500
 	DefaultTimeout    = time.Hour
+	// DefaultTemplates is the number of portfolios ModeDaily backfills
+	// with the engine before cloning them into the rest of the world.
+	DefaultTemplates = 1000
+	// DefaultChecks is the number of clones ModeDaily recomputes with the
+	// engine to check that a clone holds what the engine computes for it.
+	DefaultChecks = 3
 )
 
 // The world's fixed shape.
@@ -53,6 +62,10 @@ const (
 	// ModeLive starts the reconcilers first and onboards while they run,
 	// as in steady production: the onboarding rate bounds the times.
 	ModeLive = "live"
+	// ModeDaily times the nightly advance: a world of portfolios current
+	// through the day before the last session, then the last session's
+	// closes imported, until every portfolio is current through it.
+	ModeDaily = "daily"
 )
 
 // Options configure one bench run; DefaultOptions returns the defaults of
@@ -77,8 +90,18 @@ type Options struct {
 	// Seed seeds the world: the same seed gives the same prices and
 	// positions, and names the schema bench_SEED_PID.
 	Seed uint64
-	// Mode is ModeBacklog or ModeLive.
+	// Mode is ModeBacklog, ModeLive or ModeDaily.
 	Mode string
+	// Templates is, in ModeDaily, the number of portfolios backfilled by
+	// the reconcilers and cloned into the rest; at most Portfolios are used.
+	Templates int
+	// Checks is, in ModeDaily, the number of clones recomputed by the
+	// engine and compared with what they hold before the timed advance.
+	Checks int
+	// Cold, in ModeDaily, starts fresh reconcilers after the last
+	// session's import; otherwise the same reconcilers first advance the
+	// world by the session before (untimed), warming their caches.
+	Cold bool
 	// Analytics computes the risk analytics; false measures without.
 	Analytics bool
 	// Keep keeps the bench schema instead of dropping it.
@@ -99,6 +122,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Progress receives the progress lines ("bench: …"); nil discards.
 	Progress io.Writer
+
+	// afterClone, when set, runs after the clones are made (tests).
+	afterClone func(context.Context, *pgxpool.Pool, portfolio.Schema) error
 }
 
 // DefaultOptions returns the defaults of `backfilld bench`.
@@ -106,7 +132,7 @@ func DefaultOptions() *Options {
 	return &Options{
 		Portfolios: DefaultPortfolios, Positions: DefaultPositions, Sessions: DefaultSessions,
 		Replicas: 1, Concurrency: daemon.DefaultConcurrency, Symbols: DefaultSymbols, Onboarders: 1,
-		Seed: 1, Mode: ModeBacklog, Analytics: true, Timeout: DefaultTimeout, Database: "DATABASE_URL",
+		Seed: 1, Mode: ModeBacklog, Templates: DefaultTemplates, Checks: DefaultChecks, Analytics: true, Timeout: DefaultTimeout, Database: "DATABASE_URL",
 	}
 }
 
@@ -118,15 +144,17 @@ func (f *Options) Validate() error {
 	}{
 		{"portfolios", f.Portfolios, 1}, {"positions", f.Positions, 1}, {"sessions", f.Sessions, 1},
 		{"replicas", f.Replicas, 1}, {"concurrency", f.Concurrency, 1}, {"symbols", f.Symbols, 1},
-		{"onboarders", f.Onboarders, 1},
+		{"onboarders", f.Onboarders, 1}, {"templates", f.Templates, 1}, {"checks", f.Checks, 0},
 	} {
 		if c.v < c.least {
 			return fmt.Errorf("--%s %d: want at least %d", c.name, c.v, c.least)
 		}
 	}
 	switch {
-	case f.Mode != ModeBacklog && f.Mode != ModeLive:
-		return fmt.Errorf("--mode %q: want %s or %s", f.Mode, ModeBacklog, ModeLive)
+	case f.Mode != ModeBacklog && f.Mode != ModeLive && f.Mode != ModeDaily:
+		return fmt.Errorf("--mode %q: want %s, %s or %s", f.Mode, ModeBacklog, ModeLive, ModeDaily)
+	case f.Cold && f.Mode != ModeDaily:
+		return fmt.Errorf("--cold: only with --mode %s", ModeDaily)
 	case f.Positions > f.Symbols:
 		return fmt.Errorf("--positions %d: want at most --symbols (%d); a portfolio holds distinct symbols", f.Positions, f.Symbols)
 	case f.Positions > portfolio.DefaultMaxRows:

@@ -22,7 +22,7 @@ type Report struct {
 	Onboarders  int    `json:"onboarders"`
 	Seed        uint64 `json:"seed"`
 	Analytics   bool   `json:"analytics"`
-	// Mode is backlog or live.
+	// Mode is backlog, live or daily.
 	Mode string `json:"mode"`
 
 	// Database is "DATABASE_URL" or "embedded PostgreSQL in DIR".
@@ -71,6 +71,9 @@ type Report struct {
 	RunsOther map[string]int `json:"runs_other"`
 	// BackfilledOnce counts portfolios with exactly one completed run.
 	BackfilledOnce int `json:"portfolios_backfilled_once"`
+
+	// DailyReport holds the figures of ModeDaily, nil otherwise.
+	*DailyReport
 }
 
 // LatencyMS are latency percentiles in milliseconds.
@@ -94,7 +97,12 @@ func percentiles(ds []time.Duration) LatencyMS {
 	return LatencyMS{P50: ms(rank(0.50)), P99: ms(rank(0.99)), Max: ms(s[len(s)-1])}
 }
 
+// Print writes the report as a table.
 func Print(w io.Writer, r *Report) {
+	if r.DailyReport != nil {
+		printDaily(w, r)
+		return
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	kept := "dropped"
 	if r.SchemaKept {

@@ -53,6 +53,11 @@ func Run(ctx context.Context, pool *pgxpool.Pool, f *Options) (rep *Report, err 
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
+	if f.Mode == ModeDaily && f.Sessions < dailyMinSessions {
+		g := *f
+		g.Sessions = dailyMinSessions
+		f = &g
+	}
 	var profile *os.File
 	if f.CPUProfile != "" {
 		if profile, err = os.Create(f.CPUProfile); err != nil {
@@ -114,8 +119,14 @@ func Run(ctx context.Context, pool *pgxpool.Pool, f *Options) (rep *Report, err 
 
 	w := newWorld(f)
 	rep.HistorySessions = len(w.sessions) - f.Sessions
+	if f.Mode == ModeDaily {
+		if err := runDaily(ctx, pool, f, schema, w, rep, profile, progress); err != nil {
+			return nil, err
+		}
+		return rep, rep.DailyReport.problems(f.Portfolios)
+	}
 	t0 := time.Now()
-	if rep.PriceRows, err = importPrices(ctx, pool, schema, w); err != nil {
+	if rep.PriceRows, err = importPrices(ctx, pool, schema, w, w.sessions[0], w.sessions[len(w.sessions)-1]); err != nil {
 		return nil, err
 	}
 	rep.PricesSeconds = time.Since(t0).Seconds()
@@ -136,7 +147,7 @@ func Run(ctx context.Context, pool *pgxpool.Pool, f *Options) (rep *Report, err 
 	var since time.Time
 	if f.Mode == ModeBacklog {
 		progress("onboarding %d portfolios of %d positions, reconcilers stopped", f.Portfolios, f.Positions)
-		if onb, err = startOnboarding(ctx, f, pool, schema, w); err != nil {
+		if onb, err = startOnboarding(ctx, f, pool, schema, w, f.Portfolios); err != nil {
 			return nil, err
 		}
 		if err := watch(ctx, deadline, progress, func() (bool, string, error) {
@@ -155,23 +166,13 @@ func Run(ctx context.Context, pool *pgxpool.Pool, f *Options) (rep *Report, err 
 		}
 		defer pprof.StopCPUProfile() // on error paths; a no-op after the stop below
 	}
-	replicas, err := startReplicas(ctx, f, pool, schema, w)
+	replicas, err := startReplicas(ctx, f, pool, schema, w, "replica")
 	// Stop them on every path; on success they are stopped, and their
 	// pools closed, before the COPY baseline.
 	stopAll := func() error {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-		defer cancel()
-		var errs []error
-		for _, r := range replicas {
-			if r.r != nil {
-				if err := r.r.Stop(cctx); err != nil {
-					errs = append(errs, fmt.Errorf("stop %s: %w", r.name, err))
-				}
-			}
-			r.pool.Close()
-		}
+		err := stopReplicas(ctx, replicas)
 		replicas = nil
-		return errors.Join(errs...)
+		return err
 	}
 	defer func() { err = errors.Join(err, stopAll()) }()
 	if err != nil {
@@ -181,16 +182,16 @@ func Run(ctx context.Context, pool *pgxpool.Pool, f *Options) (rep *Report, err 
 	if f.Mode == ModeLive {
 		progress("%d reconciler(s) running, concurrency %d each; onboarding %d portfolios of %d positions",
 			f.Replicas, f.Concurrency, f.Portfolios, f.Positions)
-		if onb, err = startOnboarding(ctx, f, pool, schema, w); err != nil {
+		if onb, err = startOnboarding(ctx, f, pool, schema, w, f.Portfolios); err != nil {
 			return nil, err
 		}
-		if err := waitCurrent(ctx, f, pool, schema, onb, deadline, progress); err != nil {
+		if err := waitCurrent(ctx, pool, schema, onb, f.Portfolios, deadline, progress); err != nil {
 			return nil, err
 		}
 	} else {
 		progress("%d reconciler(s) started, concurrency %d each, on a backlog of %d portfolios",
 			f.Replicas, f.Concurrency, f.Portfolios)
-		if err := waitCurrent(ctx, f, pool, schema, nil, deadline, progress); err != nil {
+		if err := waitCurrent(ctx, pool, schema, nil, f.Portfolios, deadline, progress); err != nil {
 			return nil, err
 		}
 	}
@@ -237,18 +238,35 @@ func Run(ctx context.Context, pool *pgxpool.Pool, f *Options) (rep *Report, err 
 	return rep, nil
 }
 
-// startReplicas starts f.Replicas reconcilers, each on a pool of its own
-// configured like the command's (as a `backfilld run` process would be),
+// stopReplicas stops the replicas and closes their pools, within
+// cleanupTimeout also after ctx was cancelled.
+func stopReplicas(ctx context.Context, replicas []*replica) error {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	var errs []error
+	for _, r := range replicas {
+		if r.r != nil {
+			if err := r.r.Stop(cctx); err != nil {
+				errs = append(errs, fmt.Errorf("stop %s: %w", r.name, err))
+			}
+		}
+		r.pool.Close()
+	}
+	return errors.Join(errs...)
+}
+
+// startReplicas starts f.Replicas reconcilers named prefix-1…, each on a
+// pool of its own configured like the command's (as a `backfilld run` process would be),
 // and returns them; on error it returns those it made, for stopping.
-func startReplicas(ctx context.Context, f *Options, pool *pgxpool.Pool, schema portfolio.Schema, w *world) ([]*replica, error) {
+func startReplicas(ctx context.Context, f *Options, pool *pgxpool.Pool, schema portfolio.Schema, w *world, prefix string) ([]*replica, error) {
 	logger := f.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	now := func() time.Time { return w.now }
+	now := w.now
 	var replicas []*replica
 	for i := range f.Replicas {
-		name := fmt.Sprintf("replica-%d", i+1)
+		name := fmt.Sprintf("%s-%d", prefix, i+1)
 		rpool, err := pgxpool.NewWithConfig(ctx, pool.Config())
 		if err != nil {
 			return replicas, fmt.Errorf("open pool of %s: %w", name, err)
@@ -292,16 +310,16 @@ type onboarding struct {
 	clients   conc.WaitGroup
 }
 
-// startOnboarding starts onboarding the world's portfolios through the
-// onboarding API; the caller must call halt.
-func startOnboarding(ctx context.Context, f *Options, pool *pgxpool.Pool, schema portfolio.Schema, w *world) (*onboarding, error) {
+// startOnboarding starts onboarding the world's first n portfolios through
+// the onboarding API; the caller must call halt.
+func startOnboarding(ctx context.Context, f *Options, pool *pgxpool.Pool, schema portfolio.Schema, w *world, n int) (*onboarding, error) {
 	client, err := portfolio.NewClient(pool, &portfolio.Config{
-		Schema: schema, NotifyChannel: schema.Name(), Now: func() time.Time { return w.now },
+		Schema: schema, NotifyChannel: schema.Name(), Now: w.now,
 	})
 	if err != nil {
 		return nil, err
 	}
-	o := &onboarding{latencies: make([]time.Duration, f.Portfolios), finished: make(chan struct{})}
+	o := &onboarding{latencies: make([]time.Duration, n), finished: make(chan struct{})}
 	o.ctx, o.stop = context.WithCancelCause(ctx)
 	var next atomic.Int64
 	start := time.Now()
@@ -312,7 +330,7 @@ func startOnboarding(ctx context.Context, f *Options, pool *pgxpool.Pool, schema
 			clients.Go(func() {
 				for o.ctx.Err() == nil {
 					i := int(next.Add(1) - 1)
-					if i >= f.Portfolios {
+					if i >= n {
 						return
 					}
 					req := &portfolio.OnboardRequest{
@@ -397,10 +415,10 @@ func onboardedLine(o *onboarding, n int) string {
 	return fmt.Sprintf("onboarded %d/%d", o.onboarded.Load(), n)
 }
 
-// waitCurrent waits until every portfolio is current, with o, when not
-// nil, still onboarding.
-func waitCurrent(ctx context.Context, f *Options, pool *pgxpool.Pool, schema portfolio.Schema,
-	o *onboarding, deadline time.Time, progress func(string, ...any)) error {
+// waitCurrent waits until n portfolios are current, with o, when not nil,
+// still onboarding.
+func waitCurrent(ctx context.Context, pool *pgxpool.Pool, schema portfolio.Schema,
+	o *onboarding, n int, deadline time.Time, progress func(string, ...any)) error {
 	client, err := portfolio.NewClient(pool, &portfolio.Config{Schema: schema})
 	if err != nil {
 		return err
@@ -411,17 +429,17 @@ func waitCurrent(ctx context.Context, f *Options, pool *pgxpool.Pool, schema por
 			if err := o.err(); err != nil && ctx.Err() == nil {
 				return false, "", err
 			}
-			line = onboardedLine(o, f.Portfolios) + ", "
+			line = onboardedLine(o, n) + ", "
 		}
 		current, failing, err := client.StateTotals(ctx)
 		if err != nil {
 			return false, "", fmt.Errorf("poll backfill state: %w", err)
 		}
-		line += fmt.Sprintf("current %d/%d", current, f.Portfolios)
+		line += fmt.Sprintf("current %d/%d", current, n)
 		if failing > 0 {
 			line += fmt.Sprintf(", failing or quarantined %d", failing)
 		}
-		return current == f.Portfolios && (o == nil || o.done()), line, nil
+		return current == n && (o == nil || o.done()), line, nil
 	})
 }
 

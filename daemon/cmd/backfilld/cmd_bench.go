@@ -39,6 +39,10 @@ the two meet:
   ` + bench.ModeLive + `      the reconcilers start first and onboarding runs while they
             work, as in steady production: they keep pace, so the
             onboarding rate bounds the times and rates
+  ` + bench.ModeDaily + `     the nightly advance: a world current through the session
+            before the last, then the last session's closes imported
+            and timed until every portfolio is current through it
+            (below)
 
 Once every portfolio is current the reconcilers stop, and the same snapshot
 rows are COPYed into the emptied table in one stream (COPY TO a buffer,
@@ -69,9 +73,37 @@ Figures (times between database timestamps unless said otherwise):
 The baseline spools the COPY text through a temporary file in $TMPDIR
 (about 0.5 GB per million rows with analytics), removed at the end.
 
+--mode ` + bench.ModeDaily + ` builds its world untimed: --templates portfolios are
+onboarded and backfilled by reconcilers of their own, then cloned in the
+database (every per-portfolio table, with new ids) into --portfolios
+portfolios, each holding what the engine computes for its positions; --checks
+random clones are recomputed by a fresh engine and must match column for
+column, or the bench fails. --sessions is raised to at least 261, so that
+every portfolio holds 260 sessions or more before the timed day D. Warm (the
+default): the timed reconcilers start first and advance the world from D−2
+to D−1, untimed; then D's closes are imported. --cold: the world is built
+through D−1 and fresh reconcilers start after D's import. The import is the
+real price import; the reconcilers are woken by a notification after it
+commits (the import itself notifies nobody), and the clock stands an hour
+after the close of the last session imported. Its figures:
+  daily_seconds        D's import commit until the last portfolio was
+                       current through D
+  latency              per portfolio, import commit to its state settled
+                       current through D: p50, p99, max
+  database time        pg_stat_database.active_time over the advance, and
+                       its share of the runs' summed wall time
+  rows written         tuples inserted, updated or deleted in the bench
+                       schema (pg_stat_user_tables), and D's snapshot rows
+  peak memory          the bench process (getrusage) and the PostgreSQL
+                       server (summed Pss of its processes, /proc; 0 when
+                       not readable), sampled during the advance
+  COPY, daily/COPY     D's snapshot rows COPYed into an empty table of the
+                       same shape; daily_seconds / that time
+
 Progress goes to stderr. Exit status 1 when some portfolio was not
-backfilled exactly once, a run failed, or not every portfolio was
-onboarded and current within --timeout of the first onboarding.`,
+backfilled (advanced) exactly once, a run failed, a checked clone differed,
+or not every portfolio was onboarded and current within --timeout of the
+first onboarding.`,
 	Flags: func(fs *flag.FlagSet) runFunc {
 		f := bench.DefaultOptions()
 		var asJSON bool
@@ -83,7 +115,10 @@ onboarded and current within --timeout of the first onboarding.`,
 		fs.Uint64Var(&f.Seed, "seed", 1, "`S` seeding the world: the same seed gives the same prices and positions (default 1)")
 		fs.IntVar(&f.Symbols, "symbols", bench.DefaultSymbols, "`K` symbols in the universe besides SPY and the factor proxies (default "+strconv.Itoa(bench.DefaultSymbols)+")")
 		fs.IntVar(&f.Onboarders, "onboarders", 1, "`N` clients onboarding concurrently, each one call at a time (default 1)")
-		fs.StringVar(&f.Mode, "mode", bench.ModeBacklog, "`MODE` "+bench.ModeBacklog+" (onboard everything, then time the reconcilers catching up) or "+bench.ModeLive+" (onboard while they run) (default "+bench.ModeBacklog+")")
+		fs.StringVar(&f.Mode, "mode", bench.ModeBacklog, "`MODE` "+bench.ModeBacklog+" (onboard everything, then time the reconcilers catching up), "+bench.ModeLive+" (onboard while they run) or "+bench.ModeDaily+" (time the nightly advance by one session) (default "+bench.ModeBacklog+")")
+		fs.IntVar(&f.Templates, "templates", bench.DefaultTemplates, "`T` portfolios --mode "+bench.ModeDaily+" backfills and clones into the others (default "+strconv.Itoa(bench.DefaultTemplates)+")")
+		fs.IntVar(&f.Checks, "checks", bench.DefaultChecks, "`K` clones --mode "+bench.ModeDaily+" recomputes with the engine and compares before timing (default "+strconv.Itoa(bench.DefaultChecks)+")")
+		fs.BoolVar(&f.Cold, "cold", false, "--mode "+bench.ModeDaily+": start fresh reconcilers after the import instead of warm ones")
 		fs.BoolVar(&f.Analytics, "analytics", true, "compute the risk analytics (default true); --analytics=false measures without")
 		fs.DurationVar(&f.Timeout, "timeout", bench.DefaultTimeout, "give up when not every portfolio is onboarded and current within `DURATION` of the first onboarding (default "+shortDuration(bench.DefaultTimeout)+")")
 		fs.StringVar(&f.CPUProfile, "cpuprofile", "", "write a CPU profile of the reconcilers' work (from their start until all are current) to `FILE`, for go tool pprof")
