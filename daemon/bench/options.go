@@ -66,6 +66,10 @@ const (
 	// through the day before the last session, then the last session's
 	// closes imported, until every portfolio is current through it.
 	ModeDaily = "daily"
+	// ModePlans fills backfill_state with Portfolios state rows (no
+	// snapshots) and explains the reconcilers' claim at 10,000, 100,000
+	// and Portfolios rows, failing when its cost grows with them.
+	ModePlans = "plans"
 )
 
 // Options configure one bench run; DefaultOptions returns the defaults of
@@ -90,7 +94,7 @@ type Options struct {
 	// Seed seeds the world: the same seed gives the same prices and
 	// positions, and names the schema bench_SEED_PID.
 	Seed uint64
-	// Mode is ModeBacklog, ModeLive or ModeDaily.
+	// Mode is ModeBacklog, ModeLive, ModeDaily or ModePlans.
 	Mode string
 	// Templates is, in ModeDaily, the number of portfolios backfilled by
 	// the reconcilers and cloned into the rest; at most Portfolios are used.
@@ -151,8 +155,8 @@ func (f *Options) Validate() error {
 		}
 	}
 	switch {
-	case f.Mode != ModeBacklog && f.Mode != ModeLive && f.Mode != ModeDaily:
-		return fmt.Errorf("--mode %q: want %s, %s or %s", f.Mode, ModeBacklog, ModeLive, ModeDaily)
+	case f.Mode != ModeBacklog && f.Mode != ModeLive && f.Mode != ModeDaily && f.Mode != ModePlans:
+		return fmt.Errorf("--mode %q: want %s, %s, %s or %s", f.Mode, ModeBacklog, ModeLive, ModeDaily, ModePlans)
 	case f.Cold && f.Mode != ModeDaily:
 		return fmt.Errorf("--cold: only with --mode %s", ModeDaily)
 	case f.Positions > f.Symbols:

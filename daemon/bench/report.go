@@ -22,7 +22,7 @@ type Report struct {
 	Onboarders  int    `json:"onboarders"`
 	Seed        uint64 `json:"seed"`
 	Analytics   bool   `json:"analytics"`
-	// Mode is backlog, live or daily.
+	// Mode is backlog, live, daily or plans.
 	Mode string `json:"mode"`
 
 	// Database is "DATABASE_URL" or "embedded PostgreSQL in DIR".
@@ -74,6 +74,8 @@ type Report struct {
 
 	// DailyReport holds the figures of ModeDaily, nil otherwise.
 	*DailyReport
+	// PlansReport holds the figures of ModePlans, nil otherwise.
+	*PlansReport
 }
 
 // LatencyMS are latency percentiles in milliseconds.
@@ -101,6 +103,10 @@ func percentiles(ds []time.Duration) LatencyMS {
 func Print(w io.Writer, r *Report) {
 	if r.DailyReport != nil {
 		printDaily(w, r)
+		return
+	}
+	if r.PlansReport != nil {
+		printPlans(w, r)
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

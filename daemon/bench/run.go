@@ -119,6 +119,12 @@ func Run(ctx context.Context, pool *pgxpool.Pool, f *Options) (rep *Report, err 
 
 	w := newWorld(f)
 	rep.HistorySessions = len(w.sessions) - f.Sessions
+	if f.Mode == ModePlans {
+		if err := runPlans(ctx, pool, f, schema, rep, progress); err != nil {
+			return nil, err
+		}
+		return rep, rep.PlansReport.problems()
+	}
 	if f.Mode == ModeDaily {
 		if err := runDaily(ctx, pool, f, schema, w, rep, profile, progress); err != nil {
 			return nil, err

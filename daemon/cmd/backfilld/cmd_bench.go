@@ -43,6 +43,10 @@ the two meet:
             before the last, then the last session's closes imported
             and timed until every portfolio is current through it
             (below)
+  ` + bench.ModePlans + `     no world: backfill_state filled with --portfolios state rows
+            only, and the reconcilers' claim explained (EXPLAIN ANALYZE,
+            BUFFERS) at 10,000, 100,000 and --portfolios rows; exit
+            status 1 when it scans sequentially or its buffers grow
 
 Once every portfolio is current the reconcilers stop, and the same snapshot
 rows are COPYed into the emptied table in one stream (COPY TO a buffer,
@@ -115,7 +119,7 @@ first onboarding.`,
 		fs.Uint64Var(&f.Seed, "seed", 1, "`S` seeding the world: the same seed gives the same prices and positions (default 1)")
 		fs.IntVar(&f.Symbols, "symbols", bench.DefaultSymbols, "`K` symbols in the universe besides SPY and the factor proxies (default "+strconv.Itoa(bench.DefaultSymbols)+")")
 		fs.IntVar(&f.Onboarders, "onboarders", 1, "`N` clients onboarding concurrently, each one call at a time (default 1)")
-		fs.StringVar(&f.Mode, "mode", bench.ModeBacklog, "`MODE` "+bench.ModeBacklog+" (onboard everything, then time the reconcilers catching up), "+bench.ModeLive+" (onboard while they run) or "+bench.ModeDaily+" (time the nightly advance by one session) (default "+bench.ModeBacklog+")")
+		fs.StringVar(&f.Mode, "mode", bench.ModeBacklog, "`MODE` "+bench.ModeBacklog+" (onboard everything, then time the reconcilers catching up), "+bench.ModeLive+" (onboard while they run), "+bench.ModeDaily+" (time the nightly advance by one session) or "+bench.ModePlans+" (explain the claim as the state table grows) (default "+bench.ModeBacklog+")")
 		fs.IntVar(&f.Templates, "templates", bench.DefaultTemplates, "`T` portfolios --mode "+bench.ModeDaily+" backfills and clones into the others (default "+strconv.Itoa(bench.DefaultTemplates)+")")
 		fs.IntVar(&f.Checks, "checks", bench.DefaultChecks, "`K` clones --mode "+bench.ModeDaily+" recomputes with the engine and compares before timing (default "+strconv.Itoa(bench.DefaultChecks)+")")
 		fs.BoolVar(&f.Cold, "cold", false, "--mode "+bench.ModeDaily+": start fresh reconcilers after the import instead of warm ones")

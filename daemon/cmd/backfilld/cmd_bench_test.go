@@ -114,7 +114,7 @@ func TestBenchInvalid(t *testing.T) {
 		{[]string{"--replicas", "0"}, "--replicas 0: want at least 1"},
 		{[]string{"--portfolios", "-1"}, "--portfolios -1"},
 		{[]string{"--timeout", "0s"}, "--timeout 0s"},
-		{[]string{"--mode", "steady"}, `--mode "steady": want backlog, live or daily`},
+		{[]string{"--mode", "steady"}, `--mode "steady": want backlog, live, daily or plans`},
 		{[]string{"--cold"}, "--cold: only with --mode daily"},
 		{[]string{"--mode", "daily", "--templates", "0"}, "--templates 0: want at least 1"},
 		{[]string{"--schema", "mine"}, "--schema has no effect"},
