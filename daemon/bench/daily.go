@@ -177,7 +177,7 @@ func runDaily(ctx context.Context, pool *pgxpool.Pool, f *Options, schema portfo
 			return err
 		}
 		w.at(prev)
-		if _, err := importDay(ctx, pool, schema, w, prev); err != nil {
+		if _, _, err := importDay(ctx, pool, schema, w, prev); err != nil {
 			return err
 		}
 		progress("warm-up: %d reconciler(s) advancing %d portfolios to %s", f.Replicas, f.Portfolios, prev.Format(time.DateOnly))
@@ -201,7 +201,7 @@ func runDaily(ctx context.Context, pool *pgxpool.Pool, f *Options, schema portfo
 		defer pprof.StopCPUProfile() // on error paths; a no-op after the stop below
 	}
 	w.at(day)
-	committed, err := importDay(ctx, pool, schema, w, day)
+	began, committed, err := importDay(ctx, pool, schema, w, day)
 	if err != nil {
 		return err
 	}
@@ -241,7 +241,7 @@ func runDaily(ctx context.Context, pool *pgxpool.Pool, f *Options, schema portfo
 	d.BenchPeakRSS = peakRSS()
 	d.ServerPeakRSS = server.peak
 
-	if err := measureDaily(ctx, pool, schema, committed, day, d); err != nil {
+	if err := measureDaily(ctx, pool, schema, began, committed, day, d); err != nil {
 		return err
 	}
 	if d.DailySeconds > 0 {
@@ -455,22 +455,33 @@ func outputRows(ctx context.Context, pool *pgxpool.Pool, schema portfolio.Schema
 }
 
 // importDay imports the world's closes of one session with the price
-// import, wakes the reconcilers on the bench's channel, and returns the
-// database clock read right after the import committed.
-func importDay(ctx context.Context, pool *pgxpool.Pool, schema portfolio.Schema, w *world, day time.Time) (time.Time, error) {
-	if _, err := importPrices(ctx, pool, schema, w, day, day); err != nil {
-		return time.Time{}, err
+// import and wakes the reconcilers on the bench's channel. It returns the
+// database clock read right before the import began and right after it
+// committed: no run can compute day before the first, and the second is
+// the earliest time known to follow the commit.
+func importDay(ctx context.Context, pool *pgxpool.Pool, schema portfolio.Schema, w *world, day time.Time) (began, committed time.Time, err error) {
+	clock := func() (time.Time, error) {
+		var t time.Time
+		if err := pool.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&t); err != nil {
+			return t, fmt.Errorf("read the database clock: %w", err)
+		}
+		return t, nil
 	}
-	var committed time.Time
-	if err := pool.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&committed); err != nil {
-		return time.Time{}, fmt.Errorf("read the database clock: %w", err)
+	if began, err = clock(); err != nil {
+		return began, committed, err
+	}
+	if _, err := importPrices(ctx, pool, schema, w, day, day); err != nil {
+		return began, committed, err
+	}
+	if committed, err = clock(); err != nil {
+		return began, committed, err
 	}
 	// The price import notifies nobody; a deployment's schedule (or an
 	// operator) wakes the reconcilers after the closes land.
 	if _, err := pool.Exec(ctx, `SELECT pg_notify($1, '')`, schema.Name()); err != nil {
-		return time.Time{}, fmt.Errorf("notify: %w", err)
+		return began, committed, fmt.Errorf("notify: %w", err)
 	}
-	return committed, nil
+	return began, committed, nil
 }
 
 // waitThrough waits until n portfolios are current through day and not
@@ -556,9 +567,9 @@ func poolPIDs(ctx context.Context, pool *pgxpool.Pool) []uint32 {
 	return pids
 }
 
-// measureDaily reads the advance's latencies, runs and rows into d; the
-// advance started at committed.
-func measureDaily(ctx context.Context, pool *pgxpool.Pool, schema portfolio.Schema, committed, day time.Time, d *DailyReport) error {
+// measureDaily reads the advance's latencies, runs and rows into d: its
+// runs started after began, and its times count from committed.
+func measureDaily(ctx context.Context, pool *pgxpool.Pool, schema portfolio.Schema, began, committed, day time.Time, d *DailyReport) error {
 	rows, err := pool.Query(ctx, schema.SQL(`
 		SELECT extract(epoch FROM updated_at - $1)::float8 FROM {schema}.backfill_state WHERE snapshot_through >= $2`), committed, day)
 	if err != nil {
@@ -579,7 +590,7 @@ func measureDaily(ctx context.Context, pool *pgxpool.Pool, schema portfolio.Sche
 		SELECT status, count(*), coalesce(sum(days_written), 0),
 		       coalesce(extract(epoch FROM sum(finished_at - started_at)), 0)::float8
 		FROM {schema}.batch_runs WHERE coalesce(started_at, requested_at) >= $1
-		GROUP BY status`), committed)
+		GROUP BY status`), began)
 	if err != nil {
 		return fmt.Errorf("measure: %w", err)
 	}
@@ -599,7 +610,7 @@ func measureDaily(ctx context.Context, pool *pgxpool.Pool, schema portfolio.Sche
 		SELECT count(*) FROM (
 		    SELECT portfolio_id FROM {schema}.batch_runs
 		    WHERE status = 'completed' AND through_date = $2 AND coalesce(started_at, requested_at) >= $1
-		    GROUP BY portfolio_id HAVING count(*) = 1) once`), committed, day).Scan(&d.AdvancedOnce)
+		    GROUP BY portfolio_id HAVING count(*) = 1) once`), began, day).Scan(&d.AdvancedOnce)
 	if err != nil {
 		return fmt.Errorf("measure: %w", err)
 	}
