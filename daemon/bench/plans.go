@@ -107,8 +107,11 @@ func runPlans(ctx context.Context, pool *pgxpool.Pool, f *Options, schema portfo
 			WHERE id NOT IN (SELECT portfolio_id FROM {schema}.backfill_state)`), prev); err != nil {
 			return fmt.Errorf("fill backfill_state: %w", err)
 		}
+		// INDEX_CLEANUP ON: with few dead tuples (those of the previous
+		// size's situations) VACUUM would leave their index entries, and
+		// the next claim would step over them once.
 		for _, table := range []string{"portfolios", "backfill_state"} {
-			if _, err := pool.Exec(ctx, schema.SQL(`VACUUM (ANALYZE) {schema}.`+table)); err != nil {
+			if _, err := pool.Exec(ctx, schema.SQL(`VACUUM (ANALYZE, INDEX_CLEANUP ON) {schema}.`+table)); err != nil {
 				return fmt.Errorf("vacuum %s: %w", table, err)
 			}
 		}
