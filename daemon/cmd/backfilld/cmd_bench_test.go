@@ -130,3 +130,18 @@ func TestBenchInvalid(t *testing.T) {
 		})
 	}
 }
+
+// The daily mode's flags reach the harness and its figures the JSON.
+func TestBenchDaily(t *testing.T) {
+	t.Parallel()
+	_, env := dbWithEnv(t)
+	r := backfilld(t, env, "", "bench", "--mode", "daily", "--cold", "--portfolios", "6", "--templates", "2", "--checks", "1",
+		"--positions", "3", "--symbols", "10", "--seed", "9", "--json")
+	r.want(t, exitOK, "build: onboarding 2 templates of 3 positions", "clone: 6 portfolios from 2 templates",
+		"check: 1 clones recomputed by the engine", "cold", "current through 2024-12-31 6/6", "dropped schema bench_9_")
+	var rep bench.Report
+	r.decode(t, &rep)
+	if d := rep.DailyReport; d == nil || !d.Cold || d.Templates != 2 || d.CheckedClones != 1 || d.AdvancedOnce != 6 || d.DailySeconds <= 0 {
+		t.Errorf("report %+v, daily %+v", rep, d)
+	}
+}
