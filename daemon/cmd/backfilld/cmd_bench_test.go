@@ -6,7 +6,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
-	"time"
+
+	"github.com/sigmasight/backfill/daemon/bench"
 )
 
 // benchSchemas counts the schemas a bench run may have left behind.
@@ -35,7 +36,7 @@ func TestBench(t *testing.T) {
 			t.Errorf("JSON lacks %q:\n%s", k, r.stdout)
 		}
 	}
-	var rep benchReport
+	var rep bench.Report
 	r.decode(t, &rep)
 	if rep.Portfolios != 20 || rep.Positions != 5 || rep.Sessions != 30 || rep.Replicas != 2 || rep.Seed != 1 || !rep.Analytics ||
 		rep.Mode != "backlog" || rep.CatchUpSeconds != 0 {
@@ -113,7 +114,9 @@ func TestBenchInvalid(t *testing.T) {
 		{[]string{"--replicas", "0"}, "--replicas 0: want at least 1"},
 		{[]string{"--portfolios", "-1"}, "--portfolios -1"},
 		{[]string{"--timeout", "0s"}, "--timeout 0s"},
-		{[]string{"--mode", "steady"}, `--mode "steady": want backlog or live`},
+		{[]string{"--mode", "steady"}, `--mode "steady": want backlog, live, daily or plans`},
+		{[]string{"--cold"}, "--cold: only with --mode daily"},
+		{[]string{"--mode", "daily", "--templates", "0"}, "--templates 0: want at least 1"},
 		{[]string{"--schema", "mine"}, "--schema has no effect"},
 		{[]string{"--now", "2024-01-02T00:00:00Z"}, "--now has no effect"},
 		{[]string{"extra"}, `takes no arguments, got "extra"`},
@@ -128,32 +131,17 @@ func TestBenchInvalid(t *testing.T) {
 	}
 }
 
-func TestPercentiles(t *testing.T) {
+// The daily mode's flags reach the harness and its figures the JSON.
+func TestBenchDaily(t *testing.T) {
 	t.Parallel()
-	ms := func(n int) []int64 {
-		out := make([]int64, n)
-		for i := range out {
-			out[i] = int64(i+1) * 1e6
-		}
-		return out
-	}
-	tests := []struct {
-		name string
-		ns   []int64
-		want latencyMS
-	}{
-		{"none", nil, latencyMS{}},
-		{"one", []int64{2_500_000}, latencyMS{2.5, 2.5, 2.5}},
-		{"hundred", ms(100), latencyMS{50, 99, 100}},
-		{"thousand", ms(1000), latencyMS{500, 990, 1000}},
-	}
-	for _, tt := range tests {
-		ds := make([]time.Duration, len(tt.ns))
-		for i, n := range tt.ns {
-			ds[i] = time.Duration(n)
-		}
-		if got := percentiles(ds); got != tt.want {
-			t.Errorf("%s: percentiles = %+v, want %+v", tt.name, got, tt.want)
-		}
+	_, env := dbWithEnv(t)
+	r := backfilld(t, env, "", "bench", "--mode", "daily", "--cold", "--portfolios", "6", "--templates", "2", "--checks", "1",
+		"--positions", "3", "--symbols", "10", "--seed", "9", "--json")
+	r.want(t, exitOK, "build: onboarding 2 templates of 3 positions", "clone: 6 portfolios from 2 templates",
+		"check: 1 clones recomputed by the engine", "cold", "current through 2024-12-31 6/6", "dropped schema bench_9_")
+	var rep bench.Report
+	r.decode(t, &rep)
+	if d := rep.DailyReport; d == nil || !d.Cold || d.Templates != 2 || d.CheckedClones != 1 || d.AdvancedOnce != 6 || d.DailySeconds <= 0 {
+		t.Errorf("report %+v, daily %+v", rep, d)
 	}
 }

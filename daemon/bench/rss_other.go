@@ -1,0 +1,6 @@
+//go:build !unix
+
+package bench
+
+// peakRSS is 0 where getrusage does not exist.
+func peakRSS() int64 { return 0 }
