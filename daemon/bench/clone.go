@@ -24,12 +24,13 @@ import (
 // portfolios) missing here: a migration adding one must add it here too.
 var clonedTables = []string{
 	"portfolios", "positions", "capital_flows", "batch_runs", "backfill_state",
-	"portfolio_snapshots", "correlation_sets",
+	"portfolio_snapshots", "correlation_sets", "portfolio_rolling_state",
 }
 
 // checkedTables are the engine's per-portfolio outputs: checkClones
-// compares every column of them but computed_at and batch_run_id.
-var checkedTables = []string{"portfolio_snapshots", "correlation_sets"}
+// compares every column of them but computed_at, batch_run_id and
+// updated_at.
+var checkedTables = []string{"portfolio_snapshots", "correlation_sets", "portfolio_rolling_state"}
 
 // cloneTemplates clones the templates (the portfolios, accounts bench-000001
 // to bench-T) into portfolios T+1 to n, clone c copying template (c−1) mod T,
@@ -165,12 +166,12 @@ func checkClones(ctx context.Context, pool *pgxpool.Pool, f *Options, schema por
 }
 
 // outputRows returns the portfolio's rows of each of checkedTables as JSON
-// texts without computed_at and batch_run_id, sorted.
+// texts without computed_at, batch_run_id and updated_at, sorted.
 func outputRows(ctx context.Context, pool *pgxpool.Pool, schema portfolio.Schema, id uuid.UUID) (map[string][]string, error) {
 	out := map[string][]string{}
 	for _, table := range checkedTables {
 		rows, err := pool.Query(ctx, schema.SQL(`
-			SELECT (to_jsonb(t) - 'computed_at' - 'batch_run_id')::text FROM {schema}.`+table+` t
+			SELECT (to_jsonb(t) - 'computed_at' - 'batch_run_id' - 'updated_at')::text FROM {schema}.`+table+` t
 			WHERE portfolio_id = $1 ORDER BY 1`), id)
 		if err != nil {
 			return nil, fmt.Errorf("check %s: %w", table, err)
