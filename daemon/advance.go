@@ -109,18 +109,7 @@ func (r *Reconciler) applyPendingPriceChanges(ctx context.Context) {
 }
 
 func (r *Reconciler) claimAdvance(ctx context.Context, watermark time.Time, n int) ([]claim, error) {
-	rows, err := r.pool.Query(ctx, r.cfg.Schema.SQL(claimAdvanceSQL), watermark, n, r.cfg.Worker, r.cfg.LeaseTTL.Seconds())
-	if err != nil {
-		return nil, fmt.Errorf("claim advances: %w", err)
-	}
-	claims, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (claim, error) {
-		var c claim
-		return c, row.Scan(&c.portfolioID, &c.token, &c.reclaimed)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("claim advances: %w", err)
-	}
-	return claims, nil
+	return r.claimBy(ctx, "claim advances", claimAdvanceSQL, watermark, n)
 }
 
 // executeAdvance runs one batched advance with one heartbeat for the

@@ -368,17 +368,24 @@ type claim struct {
 // the target, or pending or failing; not quarantined; due; not leased (or
 // lease expired). The lease token and expiry come from the database clock.
 func (r *Reconciler) claim(ctx context.Context, target time.Time, n int) ([]claim, error) {
-	rows, err := r.pool.Query(ctx, r.cfg.Schema.SQL(claimSQL),
-		nullDate(target), n, r.cfg.Worker, r.cfg.LeaseTTL.Seconds())
+	return r.claimBy(ctx, "claim", claimSQL, nullDate(target), n)
+}
+
+// claimBy runs a claim statement whose last two parameters are this
+// worker and the lease's seconds, returning the leases it took; what names
+// it in errors.
+func (r *Reconciler) claimBy(ctx context.Context, what, sql string, args ...any) ([]claim, error) {
+	args = append(args, r.cfg.Worker, r.cfg.LeaseTTL.Seconds())
+	rows, err := r.pool.Query(ctx, r.cfg.Schema.SQL(sql), args...)
 	if err != nil {
-		return nil, fmt.Errorf("claim: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	claims, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (claim, error) {
 		var c claim
 		return c, row.Scan(&c.portfolioID, &c.token, &c.reclaimed)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("claim: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return claims, nil
 }
