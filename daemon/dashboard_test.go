@@ -151,7 +151,7 @@ func TestDashboardQueries(t *testing.T) {
 	if n < 15 {
 		t.Errorf("only %d queries", n)
 	}
-	// The list: lag, behind by bucket, throughput, errors by
+	// The dashboard's required panels: lag, behind by bucket, throughput, errors by
 	// result, durations, listener, sweep age.
 	for _, m := range []string{"backfill_max_lag_trading_days", "backfill_portfolios_behind", "backfill_days_written_total",
 		"backfill_backfills_total", "backfill_backfill_duration_seconds", "backfill_sweep_duration_seconds",
