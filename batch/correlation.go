@@ -306,9 +306,15 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 					}
 				}
 			}
-			for p := range pa {
-				a, b := pa[p], pb[p]
-				sxy[p] += newV[a]*newV[b] - oldV[a]*oldV[b]
+			// The pairs in their order: a's row holds its pairs with the
+			// symbols after it.
+			p := 0
+			for i, a := range syms {
+				na, oa := newV[a], oldV[a]
+				for _, b := range syms[i+1:] {
+					sxy[p] += na*newV[b] - oa*oldV[b]
+					p++
+				}
 			}
 		}
 		k := d - first
