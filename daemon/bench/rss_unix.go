@@ -20,3 +20,13 @@ func peakRSS() int64 {
 	}
 	return int64(ru.Maxrss) * 1024
 }
+
+// cpuSeconds is the CPU time this process has used, user and system (0
+// when unavailable).
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
