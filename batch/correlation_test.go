@@ -326,3 +326,51 @@ func BenchmarkVolForecastColumns(b *testing.B) {
 		volForecastColumns(days, h, &warnings{})
 	}
 }
+
+// TestCorrelationPairSumsShared: on a one-day range, a portfolio whose
+// pairs' sums come from an earlier portfolio holding the same symbols gets
+// exactly the scores it gets computing them itself.
+func TestCorrelationPairSumsShared(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	var rets [][]float64
+	var mvs []float64
+	for j := range 12 {
+		r := make([]float64, 400)
+		for i := range r {
+			r[i] = 0.01 * rng.NormFloat64()
+			if j == 3 && i%7 == 0 {
+				r[i] = math.NaN()
+			}
+		}
+		rets = append(rets, r)
+		mvs = append(mvs, 1+rng.Float64())
+	}
+	ax, hs, days := corrBook(t, rets, mvs, len(rets[0]))
+	if len(days) != 1 {
+		t.Fatalf("%d days, want 1", len(days))
+	}
+	scores := func(d day) [4]float64 {
+		return [4]float64{d.avgAbsCorr, d.diversification, d.corrEffective, float64(d.corrHoldings)}
+	}
+	var w warnings
+	alone := slices.Clone(days)
+	correlationColumns(ax, hs, len(rets[0]), alone, DefaultStaleAfter, &w, nil)
+
+	cache := newCorrCache()
+	// An earlier portfolio holding the first eight symbols fills the
+	// cache with their pairs; this one then slides only the pairs with
+	// the last four.
+	first := slices.Clone(days)
+	correlationColumns(ax, hs[:8], len(rets[0]), first, DefaultStaleAfter, &w, cache)
+	if n := len(cache.pairs); n != 8*7/2 {
+		t.Fatalf("%d pair sums stored, want %d", n, 8*7/2)
+	}
+	shared := slices.Clone(days)
+	correlationColumns(ax, hs, len(rets[0]), shared, DefaultStaleAfter, &w, cache)
+	if n := len(cache.pairs); n != 12*11/2 {
+		t.Fatalf("%d pair sums stored, want %d", n, 12*11/2)
+	}
+	if !alone[0].hasAvgAbsCorr || scores(shared[0]) != scores(alone[0]) {
+		t.Fatalf("with shared pair sums %v, computed alone %v", scores(shared[0]), scores(alone[0]))
+	}
+}
