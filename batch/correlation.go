@@ -266,14 +266,6 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 		}
 	}
 	sxy := make([]float64, len(pa))
-	// A one-day range (the nightly advance) takes the pairs' sums on its
-	// day from the portfolios before it that held the same two symbols,
-	// and slides only the others (todo); a longer range slides all.
-	var slide []bool
-	shared := nd == 1 && cache != nil
-	if shared {
-		slide = cache.pairSums(c.own, pa, pb, d0, end, sxy)
-	}
 	// newV[j], oldV[j]: the day's shifted return entering and leaving the
 	// window, 0 when there is none, so that a product is 0 unless both
 	// symbols have a return that session.
@@ -290,9 +282,6 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 		i0 := d - d0
 		if syncs[d] {
 			for p := range pa {
-				if shared && !slide[p] {
-					continue
-				}
 				a, b := pa[p], pb[p]
 				x, y := c.lr[a], c.lr[b]
 				ka, kb := stats[a].shift[i0], stats[b].shift[i0]
@@ -317,23 +306,14 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 					}
 				}
 			}
-			if shared {
-				for p := range pa {
-					if slide[p] {
-						a, b := pa[p], pb[p]
-						sxy[p] += newV[a]*newV[b] - oldV[a]*oldV[b]
-					}
-				}
-			} else {
-				// The pairs in their order: a's row holds its pairs with
-				// the symbols after it.
-				p := 0
-				for i, a := range syms {
-					na, oa := newV[a], oldV[a]
-					for _, b := range syms[i+1:] {
-						sxy[p] += na*newV[b] - oa*oldV[b]
-						p++
-					}
+			// The pairs in their order: a's row holds its pairs with the
+			// symbols after it.
+			p := 0
+			for i, a := range syms {
+				na, oa := newV[a], oldV[a]
+				for _, b := range syms[i+1:] {
+					sxy[p] += na*newV[b] - oa*oldV[b]
+					p++
 				}
 			}
 		}
@@ -384,9 +364,6 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 			}
 		}
 		sumAbs[k], sumWW[k], sumWWAbs[k], sumWWRho[k], nValid[k], nMissing[k] = sAbs, sWW, sWWAbs, sWWRho, valid, missing
-	}
-	if shared {
-		cache.storePairSums(c.own, pa, pb, d0, end, sxy, slide)
 	}
 	for k := range days {
 		dy := &days[k]
@@ -594,10 +571,9 @@ type symCorr struct {
 // an engine: keyed by the laid series (one per symbol, price generation
 // and axis) and the range.
 type corrCache struct {
-	mu    sync.Mutex
-	lrs   map[corrKey][]float64
-	sums  map[corrKey]*symCorr
-	pairs map[pairKey]float64
+	mu   sync.Mutex
+	lrs  map[corrKey][]float64
+	sums map[corrKey]*symCorr
 }
 
 type corrKey struct {
@@ -605,48 +581,11 @@ type corrKey struct {
 	lo, hi int
 }
 
-// pairKey names a pair's cross sum on day hi, slid from the sync on lo.
-type pairKey struct {
-	a, b   *series
-	lo, hi int
-}
-
-// maxPairsCached bounds the pair sums kept; past it, they start over.
-const maxPairsCached = 1 << 18
-
-// pairSums fills sxy[p] with the stored cross sum of each pair (pa[p],
-// pb[p]) of own's series slid from d0 to end, and returns which pairs
-// have none stored and must be slid.
-func (c *corrCache) pairSums(own []*series, pa, pb []int32, d0, end int, sxy []float64) []bool {
-	slide := make([]bool, len(pa))
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for p := range pa {
-		v, ok := c.pairs[pairKey{own[pa[p]], own[pb[p]], d0, end}]
-		sxy[p], slide[p] = v, !ok
-	}
-	return slide
-}
-
-// storePairSums stores the sums of the pairs that were slid.
-func (c *corrCache) storePairSums(own []*series, pa, pb []int32, d0, end int, sxy []float64, slide []bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.pairs) >= maxPairsCached {
-		c.pairs = map[pairKey]float64{}
-	}
-	for p := range pa {
-		if slide[p] {
-			c.pairs[pairKey{own[pa[p]], own[pb[p]], d0, end}] = sxy[p]
-		}
-	}
-}
-
 // maxCorrCached bounds each map of the cache; past it, it starts over.
 const maxCorrCached = 4096
 
 func newCorrCache() *corrCache {
-	return &corrCache{lrs: map[corrKey][]float64{}, sums: map[corrKey]*symCorr{}, pairs: map[pairKey]float64{}}
+	return &corrCache{lrs: map[corrKey][]float64{}, sums: map[corrKey]*symCorr{}}
 }
 
 // logReturns returns logReturns(s, lo, hi), shared when c is not nil.
