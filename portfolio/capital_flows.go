@@ -73,11 +73,7 @@ func (c *Client) FlowUpdate(ctx context.Context, portfolioID, flowID uuid.UUID, 
 	date := dateOnly(f.Date)
 	var out *StoredFlow
 	err = inTx(ctx, c.db, func(tx pgx.Tx) error {
-		inception, err := c.lockLive(ctx, tx, portfolioID)
-		if err != nil {
-			return err
-		}
-		if err := checkFlowDate(date, inception); err != nil {
+		if err := c.lockForFlow(ctx, tx, portfolioID, date); err != nil {
 			return err
 		}
 		var old time.Time

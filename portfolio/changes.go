@@ -41,11 +41,7 @@ func (c *Client) RecordCapitalFlow(ctx context.Context, portfolioID uuid.UUID, f
 	date := dateOnly(f.Date)
 	id := newID()
 	err = inTx(ctx, c.db, func(tx pgx.Tx) error {
-		inception, err := c.lockLive(ctx, tx, portfolioID)
-		if err != nil {
-			return err
-		}
-		if err := checkFlowDate(date, inception); err != nil {
+		if err := c.lockForFlow(ctx, tx, portfolioID, date); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, c.cfg.Schema.SQL(`
@@ -83,6 +79,16 @@ func validateFlow(f *CapitalFlow) (Decimal, error) {
 		return amount, &ValidationError{Code: errs[0].Code, Message: errs[0].Message, Errors: errs}
 	}
 	return amount, nil
+}
+
+// lockForFlow locks the live portfolio for a write of a flow dated date,
+// which it refuses when date is before the portfolio's inception.
+func (c *Client) lockForFlow(ctx context.Context, tx pgx.Tx, portfolioID uuid.UUID, date time.Time) error {
+	inception, err := c.lockLive(ctx, tx, portfolioID)
+	if err != nil {
+		return err
+	}
+	return checkFlowDate(date, inception)
 }
 
 // checkFlowDate refuses a flow dated before the portfolio's inception.

@@ -651,16 +651,6 @@ func (s *server) snapshots(w http.ResponseWriter, r *http.Request) {
 	}{id, stored})
 }
 
-// factorExposure is one factor of one day.
-type factorExposure struct {
-	Factor           string   `json:"factor"`
-	Exposure         *float64 `json:"exposure"`
-	ExposureDollar   *float64 `json:"exposure_dollar"`
-	HoldingsCovered  int      `json:"holdings_covered"`
-	HoldingsExcluded int      `json:"holdings_excluded"`
-	GrossCoverage    *float64 `json:"gross_coverage"`
-}
-
 // factorExposures handles GET /api/v1/portfolios/{id}/factor-exposures?date=,
 // by default for the latest day with exposures.
 func (s *server) factorExposures(w http.ResponseWriter, r *http.Request) {
@@ -682,20 +672,20 @@ func (s *server) factorExposures(w http.ResponseWriter, r *http.Request) {
 			date = &latest
 		}
 	}
-	list := []factorExposure{}
+	list := []portfolio.FactorExposure{}
 	if date != nil {
 		stored, err := s.client.FactorExposureList(r.Context(), id, *date)
 		if err != nil && !errors.Is(err, portfolio.ErrNotComputed) {
 			s.internal(w, r, fmt.Errorf("factor exposures of %s: %w", id, err))
 			return
 		}
-		for _, f := range stored {
-			list = append(list, factorExposure(f))
+		if stored != nil {
+			list = stored
 		}
 	}
 	writeJSON(w, http.StatusOK, struct {
-		PortfolioID uuid.UUID        `json:"portfolio_id"`
-		Date        *string          `json:"date"`
-		Factors     []factorExposure `json:"factors"`
+		PortfolioID uuid.UUID                  `json:"portfolio_id"`
+		Date        *string                    `json:"date"`
+		Factors     []portfolio.FactorExposure `json:"factors"`
 	}{id, dateString(date), list})
 }
