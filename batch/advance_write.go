@@ -122,8 +122,7 @@ func (e *Engine) writeAdvance(ctx context.Context, items []*advanceItem) (map[uu
 		}
 		if len(sets) > 0 {
 			_, err := tx.CopyFrom(ctx, pgx.Identifier{e.cfg.Schema.Name(), "correlation_sets"},
-				[]string{"portfolio_id", "as_of_date", "symbols", "market_values", "correlations", "observations",
-					"clusters", "repaired", "batch_run_id"}, pgx.CopyFromRows(sets))
+				correlationSetColumns, pgx.CopyFromRows(sets))
 			if err != nil {
 				return fmt.Errorf("copy correlation sets: %w", err)
 			}

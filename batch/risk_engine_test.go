@@ -236,12 +236,25 @@ func TestRiskColumnsOnePassEqualsStepwise(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stored []float64
-	f.db.Pool.QueryRow(context.Background(), `SELECT correlations FROM backfill.correlation_sets WHERE portfolio_id = $1 AND as_of_date = $2`, once, last).Scan(&stored)
-	for i := range cm.Symbols {
-		for j := range cm.Symbols {
-			if cm.Correlation[i][j] != stored[i*len(cm.Symbols)+j] {
-				t.Fatalf("library ρ[%d][%d] = %g, stored %g", i, j, cm.Correlation[i][j], stored[i*len(cm.Symbols)+j])
+	mrows, err := f.db.Pool.Query(context.Background(), `
+		SELECT symbol_a, symbol_b, coalesce(correlation, 'NaN') FROM backfill.correlation_matrices
+		WHERE portfolio_id = $1 AND as_of_date = $2`, once, last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := map[[2]string]float64{}
+	var pair [2]string
+	var rho float64
+	if _, err := pgx.ForEachRow(mrows, []any{&pair[0], &pair[1], &rho}, func() error { stored[pair] = rho; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != len(cm.Symbols)*len(cm.Symbols) {
+		t.Fatalf("correlation_matrices: %d rows of %d symbols", len(stored), len(cm.Symbols))
+	}
+	for i, a := range cm.Symbols {
+		for j, b := range cm.Symbols {
+			if v, want := stored[[2]string{a, b}], cm.Correlation[i][j]; v != want && !(math.IsNaN(v) && math.IsNaN(want)) {
+				t.Fatalf("library ρ[%d][%d] = %g, stored %g", i, j, want, v)
 			}
 		}
 	}

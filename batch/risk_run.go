@@ -36,7 +36,7 @@ func (e *Engine) riskAnalytics(ctx context.Context, gen int64, lay *layer, hs []
 	c := correlationColumns(lay.ax, hs, first, days, e.cfg.StaleAfter, w, e.corr)
 	k := len(days) - 1
 	set, left := c.set(k, days[k].grossRaw, nil, true)
-	cm := correlationMatrix(days[k].date, c, set, k, first+k)
+	cm := correlationMatrix(days[k].date, c, set, k, first+k, e.corr)
 	cm.LeftOut = left
 	if cm.Repaired {
 		w.add(WarnCorrelation, "", "correlation matrix repaired to positive semi-definite", days[k].date)
@@ -76,35 +76,43 @@ func (e *Engine) queueRiskRun(b *pgx.Batch, id uuid.UUID, res *Result, first, la
 }
 
 const upsertCorrelationSetSQL = `
-	INSERT INTO {schema}.correlation_sets (portfolio_id, as_of_date, symbols, market_values, correlations,
-	                                       observations, clusters, repaired, batch_run_id, computed_at)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())
+	INSERT INTO {schema}.correlation_sets (portfolio_id, as_of_date, symbols, market_values, pair_correlations,
+	                                       pair_observations, return_counts, clusters, repaired, batch_run_id, computed_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now())
 	ON CONFLICT (portfolio_id, as_of_date) DO UPDATE SET symbols = excluded.symbols,
-	    market_values = excluded.market_values, correlations = excluded.correlations,
-	    observations = excluded.observations, clusters = excluded.clusters, repaired = excluded.repaired,
+	    market_values = excluded.market_values, pair_correlations = excluded.pair_correlations,
+	    pair_observations = excluded.pair_observations, return_counts = excluded.return_counts,
+	    clusters = excluded.clusters, repaired = excluded.repaired,
 	    batch_run_id = excluded.batch_run_id, computed_at = excluded.computed_at`
 
-// queueCorrelationSet queues the matrix's row: n×n row-major arrays,
-// NULL for a missing pair.
+// correlationSetColumns are the columns of correlationSetRow.
+var correlationSetColumns = []string{"portfolio_id", "as_of_date", "symbols", "market_values", "pair_correlations",
+	"pair_observations", "return_counts", "clusters", "repaired", "batch_run_id"}
+
+// queueCorrelationSet queues the matrix's row.
 func queueCorrelationSet(b *pgx.Batch, sql string, id, runID uuid.UUID, cm *CorrelationMatrix) {
 	b.Queue(sql, correlationSetRow(id, runID, cm)...)
 }
 
-// correlationSetRow is the matrix's row of correlation_sets up to
-// batch_run_id (see upsertCorrelationSetSQL).
+// correlationSetRow is the matrix's row of correlation_sets
+// (correlationSetColumns): the pairs above the diagonal row by row, NULL
+// for a missing pair, and the diagonal's returns per holding.
 func correlationSetRow(id, runID uuid.UUID, cm *CorrelationMatrix) []any {
 	n := len(cm.Symbols)
-	corr := make([]*float64, 0, n*n)
-	obs := make([]int32, 0, n*n)
+	corr := make([]*float64, 0, n*(n-1)/2)
+	vals := make([]float64, 0, n*(n-1)/2)
+	obs := make([]int16, 0, n*(n-1)/2)
+	counts := make([]int16, n)
 	for i := range n {
-		for j := range n {
-			v := cm.Correlation[i][j]
-			if math.IsNaN(v) {
+		counts[i] = int16(cm.Observations[i][i])
+		for j := i + 1; j < n; j++ {
+			if v := cm.Correlation[i][j]; math.IsNaN(v) {
 				corr = append(corr, nil)
 			} else {
-				corr = append(corr, &v)
+				vals = append(vals, v)
+				corr = append(corr, &vals[len(vals)-1])
 			}
-			obs = append(obs, int32(cm.Observations[i][j]))
+			obs = append(obs, int16(cm.Observations[i][j]))
 		}
 	}
 	cl := make([]int32, n)
@@ -117,7 +125,7 @@ func correlationSetRow(id, runID uuid.UUID, cm *CorrelationMatrix) []any {
 	if runID != uuid.Nil {
 		run = &runID
 	}
-	return []any{id, cm.Date, cm.Symbols, mv, corr, obs, cl, cm.Repaired, run}
+	return []any{id, cm.Date, cm.Symbols, mv, corr, obs, counts, cl, cm.Repaired, run}
 }
 
 // CorrelationOpts are options of Engine.Correlations.
@@ -164,7 +172,7 @@ func (e *Engine) Correlations(ctx context.Context, portfolioID uuid.UUID, date t
 	}
 	c := gatherCorrSymbols(hs, di, di, e.cfg.StaleAfter, func(s *series) []float64 { return logReturns(s, 0, di) })
 	set, left := c.set(0, gross, nil, true)
-	cm := correlationMatrix(d, c, set, 0, di)
+	cm := correlationMatrix(d, c, set, 0, di, e.corr)
 	cm.LeftOut = left
 	if opts != nil && opts.Store {
 		b := &pgx.Batch{}

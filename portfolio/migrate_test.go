@@ -209,3 +209,61 @@ func migrationRows(t *testing.T, db *portfoliotest.DB, schema string) string {
 	}
 	return s
 }
+
+// Migration 0008 stores the correlation matrices compactly (the pairs
+// above the diagonal); the correlation_matrices view reads the same rows
+// before and after it, and reverting it restores the stored arrays.
+func TestMigrateCompactCorrelationSets(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := portfoliotest.NewDB(t)
+	if err := portfolio.MigrateDown(ctx, db.Pool, &portfolio.MigrateOpts{Target: 7}); err != nil {
+		t.Fatal(err)
+	}
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := db.Pool.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	texts := func(sql string) string {
+		t.Helper()
+		var s string
+		if err := db.Pool.QueryRow(ctx, sql).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	exec(`INSERT INTO backfill.portfolios (id, owner_id, name, account_name, account_type, starting_equity, inception_date)
+		VALUES ('00000000-0000-0000-0000-000000000001', 'o', 'p', 'a', 'other', 1000, '2024-01-02')`)
+	// Three holdings, the pair (B, C) missing; and a one-holding set.
+	exec(`INSERT INTO backfill.correlation_sets (portfolio_id, as_of_date, symbols, market_values, correlations, observations, clusters)
+		VALUES ('00000000-0000-0000-0000-000000000001', '2024-06-28', '{A,B,C}', '{3,2,1}',
+		        '{1,0.5,-0.25, 0.5,1,NULL, -0.25,NULL,1}', '{90,88,60, 88,89,20, 60,20,61}', '{1,2,3}'),
+		       ('00000000-0000-0000-0000-000000000001', '2024-07-01', '{A}', '{3}', '{1}', '{90}', '{1}')`)
+	const view = `SELECT string_agg(format('%s %s %s %s %s', as_of_date, symbol_a, symbol_b, correlation, observations), '; '
+		ORDER BY as_of_date, symbol_a, symbol_b) FROM backfill.correlation_matrices`
+	const table = `SELECT string_agg(format('%s %s %s', as_of_date, correlations, observations), '; ' ORDER BY as_of_date)
+		FROM backfill.correlation_sets`
+	before, stored := texts(view), texts(table)
+	if err := portfolio.Migrate(ctx, db.Pool, nil); err != nil {
+		t.Fatal(err)
+	}
+	if after := texts(view); after != before {
+		t.Errorf("correlation_matrices after 0008:\n%s\nwant\n%s", after, before)
+	}
+	compact := texts(`SELECT string_agg(format('%s %s %s', pair_correlations, pair_observations, return_counts), '; '
+		ORDER BY as_of_date) FROM backfill.correlation_sets`)
+	if want := "{0.5,-0.25,NULL} {88,60,20} {90,89,61}; {} {} {90}"; compact != want {
+		t.Errorf("compact rows %s, want %s", compact, want)
+	}
+	if err := portfolio.MigrateDown(ctx, db.Pool, &portfolio.MigrateOpts{Target: 7}); err != nil {
+		t.Fatal(err)
+	}
+	if got := texts(table); got != stored {
+		t.Errorf("after reverting 0008:\n%s\nwant\n%s", got, stored)
+	}
+	if got := texts(view); got != before {
+		t.Errorf("correlation_matrices after reverting 0008:\n%s\nwant\n%s", got, before)
+	}
+}
