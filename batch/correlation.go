@@ -254,107 +254,32 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 			syms = append(syms, a)
 		}
 	}
-	// Every pair of symbols in some set keeps its cross sum of the
-	// shifted returns over the sessions both have, sliding day by day
-	// from the last sync; pairIdx[a*m+b] (a < b) is its index.
-	pairIdx := make([]int32, m*m)
-	var pa, pb []int32
-	for i, a := range syms {
-		for _, b := range syms[i+1:] {
-			pairIdx[a*m+b] = int32(len(pa))
-			pa, pb = append(pa, int32(a)), append(pb, int32(b))
-		}
-	}
-	sxy := make([]float64, len(pa))
-	// newV[j], oldV[j]: the day's shifted return entering and leaving the
-	// window, 0 when there is none, so that a product is 0 unless both
-	// symbols have a return that session.
-	newV, oldV := make([]float64, m), make([]float64, m)
 	sumAbs := make([]float64, nd)
 	nValid := make([]int, nd)
 	nMissing := make([]int, nd)
 	sumWW := make([]float64, nd)
 	sumWWAbs := make([]float64, nd)
 	sumWWRho := make([]float64, nd)
-	var full []bool
-	var inv, sxs, wt []float64
-	for d := d0; d <= end; d++ {
-		i0 := d - d0
-		if syncs[d] {
-			for p := range pa {
-				a, b := pa[p], pb[p]
-				x, y := c.lr[a], c.lr[b]
-				ka, kb := stats[a].shift[i0], stats[b].shift[i0]
-				var s float64
-				for i := max(d-CorrelationWindow+1, 0); i <= d; i++ {
-					if x[i] == x[i] && y[i] == y[i] {
-						s += (x[i] - ka) * (y[i] - kb)
-					}
-				}
-				sxy[p] = s
-			}
-		} else {
-			for _, j := range syms {
-				x, k := c.lr[j], stats[j].shift[i0]
-				newV[j], oldV[j] = 0, 0
-				if v := x[d]; v == v {
-					newV[j] = v - k
-				}
-				if i := d - CorrelationWindow; i >= 0 {
-					if v := x[i]; v == v {
-						oldV[j] = v - k
-					}
-				}
-			}
-			// The pairs in their order: a's row holds its pairs with the
-			// symbols after it.
-			p := 0
-			for i, a := range syms {
-				na, oa := newV[a], oldV[a]
-				for _, b := range syms[i+1:] {
-					sxy[p] += na*newV[b] - oa*oldV[b]
-					p++
-				}
-			}
-		}
-		k := d - first
-		if k < 0 {
-			continue
-		}
+	// score adds up day k's pairs, in name order, with ρ of the i-th and
+	// j-th symbols of its set (i < j) from rho.
+	var wt []float64
+	score := func(k int, rho func(i, j int) (float64, bool)) {
 		set := sets[k]
-		// The day's window sums of the set's symbols, side by side.
-		full, inv, sxs, wt = full[:0], inv[:0], sxs[:0], wt[:0]
+		wt = wt[:0]
 		for _, a := range set {
-			sa := stats[a]
-			full, inv, sxs, wt = append(full, sa.full[i0]), append(inv, sa.inv[i0]), append(sxs, sa.sxs[i0]), append(wt, weight[k*m+a])
+			wt = append(wt, weight[k*m+a])
 		}
 		var sAbs, sWW, sWWAbs, sWWRho float64
 		valid, missing := 0, 0
-		for i, a := range set {
-			fa, ia, xa, wa := full[i], inv[i], sxs[i], wt[i]
+		for i := range set {
+			wa := wt[i]
 			for j := i + 1; j < len(set); j++ {
-				b, wb := set[j], wt[j]
-				lo, hi := min(a, b), max(a, b)
-				var r float64
-				ok := true
-				if fa && full[j] {
-					ib := inv[j]
-					r = (sxy[pairIdx[lo*m+hi]] - xa*sxs[j]) * ia * ib
-					if ia == 0 || ib == 0 {
-						ok = false
-					} else if r > 1 {
-						r = 1
-					} else if r < -1 {
-						r = -1
-					}
-				} else {
-					r, _, ok = pearson(c.lr[lo], c.lr[hi], d-CorrelationWindow, d, CorrelationMinObs)
-				}
+				r, ok := rho(i, j)
 				if !ok {
 					missing++
 					continue
 				}
-				ww := wa * wb
+				ww := wa * wt[j]
 				abs := math.Abs(r)
 				valid++
 				sAbs += abs
@@ -364,6 +289,16 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 			}
 		}
 		sumAbs[k], sumWW[k], sumWWAbs[k], sumWWRho[k], nValid[k], nMissing[k] = sAbs, sWW, sWWAbs, sWWRho, valid, missing
+	}
+	if cache != nil && nd == 1 {
+		// One day (the nightly advance): each pair's ρ is shared with every
+		// other portfolio holding the same two symbols that day.
+		// pairCorrs returns them in score's order.
+		rs, oks := cache.pairCorrs(c, stats, sets[0], d0, end)
+		q := -1
+		score(0, func(int, int) (float64, bool) { q++; return rs[q], oks[q] })
+	} else {
+		slidePairs(c, stats, syms, d0, first, end, syncs, sets, score)
 	}
 	for k := range days {
 		dy := &days[k]
@@ -398,6 +333,110 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 	return c
 }
 
+// slidePairs computes the days' pair correlations of a range: every pair
+// of symbols in some set keeps its cross sum of the shifted returns over
+// the sessions both have, sliding day by day from the last sync, and each
+// day of the range is scored with them.
+func slidePairs(c *corrSymbols, stats []*symCorr, syms []int, d0, first, end int, syncs []bool, sets [][]int,
+	score func(k int, rho func(i, j int) (float64, bool))) {
+	m := len(c.syms)
+	// pairIdx[a*m+b] (a < b) is the pair's index.
+	pairIdx := make([]int32, m*m)
+	var pa, pb []int32
+	for i, a := range syms {
+		for _, b := range syms[i+1:] {
+			pairIdx[a*m+b] = int32(len(pa))
+			pa, pb = append(pa, int32(a)), append(pb, int32(b))
+		}
+	}
+	sxy := make([]float64, len(pa))
+	// newV[j], oldV[j]: the day's shifted return entering and leaving the
+	// window, 0 when there is none, so that a product is 0 unless both
+	// symbols have a return that session.
+	newV, oldV := make([]float64, m), make([]float64, m)
+	var full []bool
+	var inv, sxs []float64
+	for d := d0; d <= end; d++ {
+		i0 := d - d0
+		if syncs[d] {
+			for p := range pa {
+				sxy[p] = syncPair(c.lr[pa[p]], c.lr[pb[p]], stats[pa[p]], stats[pb[p]], i0, d)
+			}
+		} else {
+			for _, j := range syms {
+				newV[j], oldV[j] = slideValues(c.lr[j], stats[j], i0, d)
+			}
+			// The pairs in their order: a's row holds its pairs with the
+			// symbols after it.
+			p := 0
+			for i, a := range syms {
+				na, oa := newV[a], oldV[a]
+				for _, b := range syms[i+1:] {
+					sxy[p] += na*newV[b] - oa*oldV[b]
+					p++
+				}
+			}
+		}
+		k := d - first
+		if k < 0 {
+			continue
+		}
+		set := sets[k]
+		// The day's window sums of the set's symbols, side by side.
+		full, inv, sxs = full[:0], inv[:0], sxs[:0]
+		for _, a := range set {
+			sa := stats[a]
+			full, inv, sxs = append(full, sa.full[i0]), append(inv, sa.inv[i0]), append(sxs, sa.sxs[i0])
+		}
+		score(k, func(i, j int) (float64, bool) {
+			a, b := set[i], set[j]
+			if full[i] && full[j] {
+				return pairRho(sxy[pairIdx[a*m+b]], sxs[i], sxs[j], inv[i], inv[j])
+			}
+			r, _, ok := pearson(c.lr[a], c.lr[b], d-CorrelationWindow, d, CorrelationMinObs)
+			return r, ok
+		})
+	}
+}
+
+// syncPair is a pair's cross sum of the shifted returns over the window
+// ending d, the sync session i0 sessions after the first of the stats.
+func syncPair(x, y []float64, sa, sb *symCorr, i0, d int) float64 {
+	ka, kb := sa.shift[i0], sb.shift[i0]
+	var s float64
+	for i := max(d-CorrelationWindow+1, 0); i <= d; i++ {
+		if x[i] == x[i] && y[i] == y[i] {
+			s += (x[i] - ka) * (y[i] - kb)
+		}
+	}
+	return s
+}
+
+// slideValues are the shifted returns entering (session d) and leaving
+// the window, 0 when there is none.
+func slideValues(x []float64, st *symCorr, i0, d int) (in, out float64) {
+	k := st.shift[i0]
+	if v := x[d]; v == v {
+		in = v - k
+	}
+	if i := d - CorrelationWindow; i >= 0 {
+		if v := x[i]; v == v {
+			out = v - k
+		}
+	}
+	return in, out
+}
+
+// pairRho is ρ from a pair's cross sum and its symbols' window sums, the
+// first symbol's first; not ok when either does not vary.
+func pairRho(sxy, xa, xb, ia, ib float64) (float64, bool) {
+	if ia == 0 || ib == 0 {
+		return 0, false
+	}
+	r := (sxy - xa*xb) * ia * ib
+	return math.Max(-1, math.Min(1, r)), true
+}
+
 // CorrelationMatrix is the correlation matrix of a portfolio's holdings on
 // a day.
 type CorrelationMatrix struct {
@@ -423,7 +462,7 @@ type CorrelationMatrix struct {
 
 // correlationMatrix computes day d's matrix of the symbols set (indexes
 // into c), from scratch.
-func correlationMatrix(date time.Time, c *corrSymbols, set []int, k, d int) *CorrelationMatrix {
+func correlationMatrix(date time.Time, c *corrSymbols, set []int, k, d int, cache *corrCache) *CorrelationMatrix {
 	n := len(set)
 	cm := &CorrelationMatrix{Date: date, Symbols: make([]string, n), MarketValues: make([]float64, n),
 		Correlation: make([][]float64, n), Observations: make([][]int, n)}
@@ -433,16 +472,30 @@ func correlationMatrix(date time.Time, c *corrSymbols, set []int, k, d int) *Cor
 		cm.Correlation[i] = make([]float64, n)
 		cm.Observations[i] = make([]int, n)
 	}
+	var as, bs []int
+	for i, a := range set {
+		for _, b := range set[i+1:] {
+			as, bs = append(as, a), append(bs, b)
+		}
+	}
+	// pearson is symmetric, so a pair is shared in either order.
+	vals := cache.cachedPairs(c, as, bs, d, true, func(a, b int) pairVal {
+		r, n, ok := pearson(c.lr[a], c.lr[b], d-CorrelationWindow, d, CorrelationMinObs)
+		return pairVal{r, n, ok}
+	})
+	q := 0
 	for i, a := range set {
 		cm.Correlation[i][i] = 1
 		cm.Observations[i][i] = int(c.cnt[a][k])
 		for jj := i + 1; jj < n; jj++ {
-			r, obs, ok := pearson(c.lr[a], c.lr[set[jj]], d-CorrelationWindow, d, CorrelationMinObs)
-			if !ok {
+			v := vals[q]
+			q++
+			r := v.r
+			if !v.ok {
 				r = math.NaN()
 			}
 			cm.Correlation[i][jj], cm.Correlation[jj][i] = r, r
-			cm.Observations[i][jj], cm.Observations[jj][i] = obs, obs
+			cm.Observations[i][jj], cm.Observations[jj][i] = v.n, v.n
 		}
 	}
 	cm.Repaired = repairPSD(cm.Correlation)
@@ -468,6 +521,18 @@ func repairPSD(r [][]float64) bool {
 			}
 		}
 	}
+	// Most matrices are positive definite: when R − tolerance·I has a
+	// Cholesky factor, no eigenvalue is below the tolerance, at a sixth of
+	// an eigendecomposition's cost. Otherwise the eigenvalues decide.
+	shifted := mat.NewSymDense(n, nil)
+	shifted.CopySym(a)
+	for i := range n {
+		shifted.SetSym(i, i, a.At(i, i)-psdTolerance)
+	}
+	var chol mat.Cholesky
+	if chol.Factorize(shifted) {
+		return false
+	}
 	var eig mat.EigenSym
 	if !eig.Factorize(a, true) {
 		return false
@@ -490,12 +555,11 @@ func repairPSD(r [][]float64) bool {
 			}
 		}
 	}
+	// Rescaled from the upper triangle, so that the matrix stays exactly
+	// symmetric.
 	for i := range n {
-		for j := range n {
-			if i == j {
-				r[i][j] = 1
-				continue
-			}
+		r[i][i] = 1
+		for j := i + 1; j < n; j++ {
 			if math.IsNaN(r[i][j]) {
 				continue
 			}
@@ -505,6 +569,7 @@ func repairPSD(r [][]float64) bool {
 				v = b[i*n+j] / math.Sqrt(di*dj)
 			}
 			r[i][j] = math.Max(-1, math.Min(1, v))
+			r[j][i] = r[i][j]
 		}
 	}
 	return true
@@ -574,7 +639,38 @@ type corrCache struct {
 	mu   sync.Mutex
 	lrs  map[corrKey][]float64
 	sums map[corrKey]*symCorr
+	// ids numbers the series; days holds one-day pair correlations by
+	// session, each a table of the pairs of numbered series.
+	ids  map[*series]int32
+	days []*pairDay
 }
+
+// pairDay is the pairs of one session: rows[a][b] is the pair of series a
+// and b (a < b). A dense table, not a map: the advance looks up hundreds
+// of millions of pairs a night, and a lookup is then one memory access.
+type pairDay struct {
+	d    int
+	rows [][]pairCell
+}
+
+// pairCell is one pair on one session: its score ρ rolled from the sync
+// session, and its matrix ρ and common returns (pearson).
+type pairCell struct {
+	score, matrix float64
+	n             int16
+	flags         uint8
+}
+
+// pairCell.flags: which values are set, and which are correlations.
+const (
+	cellScore uint8 = 1 << iota
+	cellScoreOK
+	cellMatrix
+	cellMatrixOK
+)
+
+// maxPairDays is how many sessions' pair tables the cache keeps.
+const maxPairDays = 2
 
 type corrKey struct {
 	s      *series
@@ -585,7 +681,155 @@ type corrKey struct {
 const maxCorrCached = 4096
 
 func newCorrCache() *corrCache {
-	return &corrCache{lrs: map[corrKey][]float64{}, sums: map[corrKey]*symCorr{}}
+	return &corrCache{lrs: map[corrKey][]float64{}, sums: map[corrKey]*symCorr{},
+		ids: map[*series]int32{}}
+}
+
+// pairVal is a pair's correlation: ρ, the common returns (the matrix's
+// alone) and whether ρ is a correlation.
+type pairVal struct {
+	r  float64
+	n  int
+	ok bool
+}
+
+// pairCells returns the cells of the pairs of c's symbols a[q], b[q] on
+// session d. The caller holds mu.
+func (cc *corrCache) pairCells(c *corrSymbols, a, b []int, d int) []*pairCell {
+	if len(cc.ids) >= maxCorrCached {
+		cc.ids, cc.days = map[*series]int32{}, nil
+	}
+	var day *pairDay
+	for _, pd := range cc.days {
+		if pd.d == d {
+			day = pd
+		}
+	}
+	if day == nil {
+		day = &pairDay{d: d}
+		if len(cc.days) >= maxPairDays {
+			cc.days = cc.days[1:]
+		}
+		cc.days = append(cc.days, day)
+	}
+	id := func(s *series) int {
+		i, ok := cc.ids[s]
+		if !ok {
+			i = int32(len(cc.ids))
+			cc.ids[s] = i
+		}
+		return int(i)
+	}
+	xs, ys := make([]int, len(a)), make([]int, len(a))
+	for q := range a {
+		x, y := id(c.own[a[q]]), id(c.own[b[q]])
+		if x > y {
+			x, y = y, x
+		}
+		xs[q], ys[q] = x, y
+		for len(day.rows) <= x {
+			day.rows = append(day.rows, nil)
+		}
+		if row := day.rows[x]; len(row) <= y {
+			day.rows[x] = append(row, make([]pairCell, y+1-len(row)+64)...)
+		}
+	}
+	// Taken once every row has grown: growing moves a row.
+	out := make([]*pairCell, len(a))
+	for q := range a {
+		out[q] = &day.rows[xs[q]][ys[q]]
+	}
+	return out
+}
+
+// cachedPairs returns the pairs of c's symbols a[q], b[q] on session d:
+// the score's (rolled from the sync session), or with matrix the
+// matrix's. It computes the missing ones with compute and shares them
+// with every portfolio of the engine; a nil cache computes them all.
+func (cc *corrCache) cachedPairs(c *corrSymbols, a, b []int, d int, matrix bool, compute func(a, b int) pairVal) []pairVal {
+	out := make([]pairVal, len(a))
+	if cc == nil {
+		for q := range a {
+			out[q] = compute(a[q], b[q])
+		}
+		return out
+	}
+	set, isCorr := cellScore, cellScoreOK
+	if matrix {
+		set, isCorr = cellMatrix, cellMatrixOK
+	}
+	var miss []int
+	cc.mu.Lock()
+	for q, cell := range cc.pairCells(c, a, b, d) {
+		switch {
+		case cell.flags&set == 0:
+			miss = append(miss, q)
+		case matrix:
+			out[q] = pairVal{cell.matrix, int(cell.n), cell.flags&isCorr != 0}
+		default:
+			out[q] = pairVal{r: cell.score, ok: cell.flags&isCorr != 0}
+		}
+	}
+	cc.mu.Unlock()
+	if len(miss) == 0 {
+		return out
+	}
+	ma, mb := make([]int, len(miss)), make([]int, len(miss))
+	for i, q := range miss {
+		out[q] = compute(a[q], b[q])
+		ma[i], mb[i] = a[q], b[q]
+	}
+	cc.mu.Lock()
+	// The cells again: the tables may have started over or grown meanwhile.
+	for i, cell := range cc.pairCells(c, ma, mb, d) {
+		v := out[miss[i]]
+		flags := cell.flags&^isCorr | set
+		if v.ok {
+			flags |= isCorr
+		}
+		if matrix {
+			cell.matrix, cell.n = v.r, int16(v.n)
+		} else {
+			cell.score = v.r
+		}
+		cell.flags = flags
+	}
+	cc.mu.Unlock()
+	return out
+}
+
+// pairCorrs are the score correlations of day d's set, a one-day range
+// whose sums rolled from the sync session d0, in score's order (the set's
+// pairs i < j, row by row). A pair's ρ is exactly what slidePairs computes:
+// the cross sum at the sync, slid one session at a time to d.
+func (cc *corrCache) pairCorrs(c *corrSymbols, stats []*symCorr, set []int, d0, d int) ([]float64, []bool) {
+	var as, bs []int
+	for i, a := range set {
+		for _, b := range set[i+1:] {
+			as, bs = append(as, a), append(bs, b)
+		}
+	}
+	i0 := d - d0
+	vals := cc.cachedPairs(c, as, bs, d, false, func(a, b int) pairVal {
+		x, y, sa, sb := c.lr[a], c.lr[b], stats[a], stats[b]
+		if !sa.full[i0] || !sb.full[i0] {
+			r, _, ok := pearson(x, y, d-CorrelationWindow, d, CorrelationMinObs)
+			return pairVal{r: r, ok: ok}
+		}
+		s := syncPair(x, y, sa, sb, 0, d0)
+		for t := d0 + 1; t <= d; t++ {
+			na, oa := slideValues(x, sa, t-d0, t)
+			nb, ob := slideValues(y, sb, t-d0, t)
+			s += na*nb - oa*ob
+		}
+		r, ok := pairRho(s, sa.sxs[i0], sb.sxs[i0], sa.inv[i0], sb.inv[i0])
+		return pairVal{r: r, ok: ok}
+	})
+	rs, oks := make([]float64, len(vals)), make([]bool, len(vals))
+	for q, v := range vals {
+		rs[q], oks[q] = v.r, v.ok
+	}
+	return rs, oks
 }
 
 // logReturns returns logReturns(s, lo, hi), shared when c is not nil.

@@ -77,7 +77,7 @@ func TestCorrelationThreeHoldingsByHand(t *testing.T) {
 			d.corrHoldings, d.avgAbsCorr, d.diversification, d.corrEffective, wantAvg, wantDiv, wantEff)
 	}
 	set, _ := cs.set(0, d.grossRaw, nil, true)
-	cm := correlationMatrix(d.date, cs, set, 0, 180)
+	cm := correlationMatrix(d.date, cs, set, 0, 180, nil)
 	if !slices.Equal(cm.Symbols, []string{"A", "B", "C"}) {
 		t.Fatalf("symbols %v", cm.Symbols)
 	}
@@ -166,7 +166,7 @@ func TestCorrelationProperties(t *testing.T) {
 		cs := correlationColumns(ax, hs, 150, days, DefaultStaleAfter, &w, nil)
 		for k, d := range days {
 			set, _ := cs.set(k, d.grossRaw, nil, true)
-			cm := correlationMatrix(d.date, cs, set, k, 150+k)
+			cm := correlationMatrix(d.date, cs, set, k, 150+k, nil)
 			n := len(set)
 			allPos, missing := true, false
 			a := mat.NewSymDense(max(n, 1), nil)

@@ -243,6 +243,9 @@ type stressCache struct {
 	gen     int64
 	replays map[string]scenarioShocks
 	days    map[time.Time]*stressDay
+	// plan is gen's plan, shared by every portfolio: the batched advance
+	// writes the runs of one plan in one statement.
+	plan *stressPlan
 }
 
 // stressDay is one day's correlated factor moves per scenario: moves[s][f],
@@ -260,12 +263,34 @@ func newStressCache() *stressCache {
 // caller holds mu.
 func (c *stressCache) reset(gen int64) {
 	if gen != c.gen || len(c.days) > 20_000 {
-		c.gen, c.replays, c.days = gen, map[string]scenarioShocks{}, map[time.Time]*stressDay{}
+		c.gen, c.replays, c.days, c.plan = gen, map[string]scenarioShocks{}, map[time.Time]*stressDay{}, nil
 	}
 }
 
-// plan resolves the scenarios' shocks: replays from stored prices.
+// stressPlan resolves the scenarios' shocks (replays from stored prices)
+// once per price generation.
 func (e *Engine) stressPlan(ctx context.Context, gen int64) (*stressPlan, error) {
+	c := e.stress
+	c.mu.Lock()
+	c.reset(gen)
+	p := c.plan
+	c.mu.Unlock()
+	if p != nil {
+		return p, nil
+	}
+	p, err := e.newStressPlan(ctx, gen)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.gen == gen {
+		c.plan = p
+	}
+	c.mu.Unlock()
+	return p, nil
+}
+
+func (e *Engine) newStressPlan(ctx context.Context, gen int64) (*stressPlan, error) {
 	cfg := &e.cfg.Analytics.Stress
 	p := &stressPlan{scenarios: cfg.scenarios()}
 	proxies := e.cfg.Analytics.stressProxies()
