@@ -86,7 +86,10 @@ column, or the bench fails. --sessions is raised to at least 261, so that
 every portfolio holds 260 sessions or more before the timed day D. Warm (the
 default): the timed reconcilers start first and advance the world from D−2
 to D−1, untimed; then D's closes are imported. --cold: the world is built
-through D−1 and fresh reconcilers start after D's import. The import is the
+through D−1 and fresh reconcilers start after D's import. Either way the
+database is checkpointed before the import, as a production database is
+between two evenings, so that the setup's dirty pages are not written during
+the timed advance (CHECKPOINT needs a superuser or pg_checkpoint). The import is the
 real price import; the reconcilers are woken by a notification after it
 commits (the import itself notifies nobody), and the clock stands an hour
 after the close of the last session imported. Its figures:
@@ -95,7 +98,7 @@ after the close of the last session imported. Its figures:
   latency              per portfolio, import commit to its state settled
                        current through D: p50, p99, max
   database time        pg_stat_database.active_time over the advance, and
-                       its share of the runs' summed wall time
+                       its share of that plus the bench process's CPU time
   rows written         tuples inserted, updated or deleted in the bench
                        schema (pg_stat_user_tables), and D's snapshot rows
   peak memory          the bench process (getrusage) and the PostgreSQL
