@@ -36,21 +36,9 @@ func (e *Engine) loadAdvance(ctx context.Context, items []*advanceItem, trigger 
 	if _, ok := e.cfg.Prices.(*DBPriceSource); ok {
 		genSQL = "(SELECT generation FROM {schema}.price_generation FOR SHARE)"
 	}
-	b.Queue(e.sql(`
-		UPDATE {schema}.batch_runs r SET status = `+running+`, started_at = now(), worker = $3, lease_token = c.token,
-		       price_generation = `+genSQL+`
-		FROM unnest($1::uuid[], $2::uuid[]) c (id, token)
-		WHERE r.portfolio_id = c.id AND r.status = `+portfolio.RunPending.Literal()), ids, tokens, e.cfg.Worker)
-	b.Queue(e.sql(`
-		INSERT INTO {schema}.batch_runs (portfolio_id, id, trigger, status, started_at, worker, lease_token, price_generation)
-		SELECT c.id, c.run, $4, `+running+`, now(), $5, c.token, `+genSQL+`
-		FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) c (id, run, token)
-		WHERE NOT EXISTS (SELECT 1 FROM {schema}.batch_runs WHERE portfolio_id = c.id AND status = `+running+`)`),
-		ids, newIDs, tokens, string(trigger), e.cfg.Worker)
-	b.Queue(e.sql(`
-		SELECT r.portfolio_id, r.id, coalesce(r.price_generation, -1) FROM {schema}.batch_runs r
-		JOIN unnest($1::uuid[], $2::uuid[]) c (id, token) ON r.portfolio_id = c.id AND r.lease_token = c.token
-		WHERE r.status = `+running), ids, tokens).Query(func(rows pgx.Rows) error {
+	// Each portfolio's run is the one either statement returns: none is
+	// left running by the first.
+	started := func(rows pgx.Rows) error {
 		var id, run uuid.UUID
 		var g int64
 		_, err := pgx.ForEachRow(rows, []any{&id, &run, &g}, func() error {
@@ -61,7 +49,20 @@ func (e *Engine) loadAdvance(ctx context.Context, items []*advanceItem, trigger 
 			return nil
 		})
 		return err
-	})
+	}
+	b.Queue(e.sql(`
+		UPDATE {schema}.batch_runs r SET status = `+running+`, started_at = now(), worker = $3, lease_token = c.token,
+		       price_generation = `+genSQL+`
+		FROM unnest($1::uuid[], $2::uuid[]) c (id, token)
+		WHERE r.portfolio_id = c.id AND r.status = `+portfolio.RunPending.Literal()+`
+		RETURNING r.portfolio_id, r.id, coalesce(r.price_generation, -1)`), ids, tokens, e.cfg.Worker).Query(started)
+	b.Queue(e.sql(`
+		INSERT INTO {schema}.batch_runs (portfolio_id, id, trigger, status, started_at, worker, lease_token, price_generation)
+		SELECT c.id, c.run, $4, `+running+`, now(), $5, c.token, `+genSQL+`
+		FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) c (id, run, token)
+		WHERE NOT EXISTS (SELECT 1 FROM {schema}.batch_runs WHERE portfolio_id = c.id AND status = `+running+`)
+		RETURNING portfolio_id, id, coalesce(price_generation, -1)`),
+		ids, newIDs, tokens, string(trigger), e.cfg.Worker).Query(started)
 	b.Queue(e.sql(`
 		SELECT p.id, p.starting_equity::float8, p.inception_date, s.snapshot_through, s.rewind_seq
 		FROM {schema}.portfolios p JOIN {schema}.backfill_state s ON s.portfolio_id = p.id

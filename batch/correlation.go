@@ -260,10 +260,11 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 	sumWW := make([]float64, nd)
 	sumWWAbs := make([]float64, nd)
 	sumWWRho := make([]float64, nd)
-	// score adds up day k's pairs, in name order, with ρ of the i-th and
-	// j-th symbols of its set (i < j) from rho.
+	// score adds up day k's pairs with their ρ in rs (not a correlation
+	// where ok is false): the pairs i < j of its set (in name order), row
+	// by row.
 	var wt []float64
-	score := func(k int, rho func(i, j int) (float64, bool)) {
+	score := func(k int, rs []float64, oks []bool) {
 		set := sets[k]
 		wt = wt[:0]
 		for _, a := range set {
@@ -271,10 +272,12 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 		}
 		var sAbs, sWW, sWWAbs, sWWRho float64
 		valid, missing := 0, 0
+		q := 0
 		for i := range set {
 			wa := wt[i]
 			for j := i + 1; j < len(set); j++ {
-				r, ok := rho(i, j)
+				r, ok := rs[q], oks[q]
+				q++
 				if !ok {
 					missing++
 					continue
@@ -293,10 +296,8 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 	if cache != nil && nd == 1 {
 		// One day (the nightly advance): each pair's ρ is shared with every
 		// other portfolio holding the same two symbols that day.
-		// pairCorrs returns them in score's order.
 		rs, oks := cache.pairCorrs(c, stats, sets[0], d0, end)
-		q := -1
-		score(0, func(int, int) (float64, bool) { q++; return rs[q], oks[q] })
+		score(0, rs, oks)
 	} else {
 		slidePairs(c, stats, syms, d0, first, end, syncs, sets, score)
 	}
@@ -338,7 +339,7 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 // the sessions both have, sliding day by day from the last sync, and each
 // day of the range is scored with them.
 func slidePairs(c *corrSymbols, stats []*symCorr, syms []int, d0, first, end int, syncs []bool, sets [][]int,
-	score func(k int, rho func(i, j int) (float64, bool))) {
+	score func(k int, rs []float64, oks []bool)) {
 	m := len(c.syms)
 	// pairIdx[a*m+b] (a < b) is the pair's index.
 	pairIdx := make([]int32, m*m)
@@ -354,8 +355,8 @@ func slidePairs(c *corrSymbols, stats []*symCorr, syms []int, d0, first, end int
 	// window, 0 when there is none, so that a product is 0 unless both
 	// symbols have a return that session.
 	newV, oldV := make([]float64, m), make([]float64, m)
-	var full []bool
-	var inv, sxs []float64
+	var full, oks []bool
+	var inv, sxs, rs []float64
 	for d := d0; d <= end; d++ {
 		i0 := d - d0
 		if syncs[d] {
@@ -388,14 +389,23 @@ func slidePairs(c *corrSymbols, stats []*symCorr, syms []int, d0, first, end int
 			sa := stats[a]
 			full, inv, sxs = append(full, sa.full[i0]), append(inv, sa.inv[i0]), append(sxs, sa.sxs[i0])
 		}
-		score(k, func(i, j int) (float64, bool) {
-			a, b := set[i], set[j]
-			if full[i] && full[j] {
-				return pairRho(sxy[pairIdx[a*m+b]], sxs[i], sxs[j], inv[i], inv[j])
+		rs, oks = rs[:0], oks[:0]
+		for i, a := range set {
+			fa, xa, ia := full[i], sxs[i], inv[i]
+			row := pairIdx[a*m : a*m+m]
+			for j := i + 1; j < len(set); j++ {
+				b := set[j]
+				var r float64
+				var ok bool
+				if fa && full[j] {
+					r, ok = pairRho(sxy[row[b]], xa, sxs[j], ia, inv[j])
+				} else {
+					r, _, ok = pearson(c.lr[a], c.lr[b], d-CorrelationWindow, d, CorrelationMinObs)
+				}
+				rs, oks = append(rs, r), append(oks, ok)
 			}
-			r, _, ok := pearson(c.lr[a], c.lr[b], d-CorrelationWindow, d, CorrelationMinObs)
-			return r, ok
-		})
+		}
+		score(k, rs, oks)
 	}
 }
 
