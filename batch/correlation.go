@@ -254,56 +254,26 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 			syms = append(syms, a)
 		}
 	}
-	sumAbs := make([]float64, nd)
-	nValid := make([]int, nd)
-	nMissing := make([]int, nd)
-	sumWW := make([]float64, nd)
-	sumWWAbs := make([]float64, nd)
-	sumWWRho := make([]float64, nd)
-	// score adds up day k's pairs with their ρ in rs (not a correlation
-	// where ok is false): the pairs i < j of its set (in name order), row
-	// by row.
-	var wt []float64
-	score := func(k int, rs []float64, oks []bool) {
-		set := sets[k]
-		wt = wt[:0]
-		for _, a := range set {
-			wt = append(wt, weight[k*m+a])
-		}
-		var sAbs, sWW, sWWAbs, sWWRho float64
-		valid, missing := 0, 0
-		q := 0
-		for i := range set {
-			wa := wt[i]
-			for j := i + 1; j < len(set); j++ {
-				r, ok := rs[q], oks[q]
-				q++
-				if !ok {
-					missing++
-					continue
-				}
-				ww := wa * wt[j]
-				abs := math.Abs(r)
-				valid++
-				sAbs += abs
-				sWW += ww
-				sWWAbs += ww * abs
-				sWWRho += ww * r
-			}
-		}
-		sumAbs[k], sumWW[k], sumWWAbs[k], sumWWRho[k], nValid[k], nMissing[k] = sAbs, sWW, sWWAbs, sWWRho, valid, missing
-	}
+	scores := make([]dayScore, nd)
 	if cache != nil && nd == 1 {
 		// One day (the nightly advance): each pair's ρ is shared with every
 		// other portfolio holding the same two symbols that day.
 		rs, oks := cache.pairCorrs(c, stats, sets[0], d0, end)
-		score(0, rs, oks)
+		set, sc, q := sets[0], &scores[0], 0
+		for i, a := range set {
+			wa := weight[a]
+			for _, b := range set[i+1:] {
+				sc.add(rs[q], oks[q], wa*weight[b])
+				q++
+			}
+		}
 	} else {
-		slidePairs(c, stats, syms, d0, first, end, syncs, sets, score)
+		slidePairs(c, stats, syms, d0, first, end, syncs, sets, weight, scores)
 	}
 	for k := range days {
 		dy := &days[k]
-		if nMissing[k] > 0 {
+		sc := &scores[k]
+		if sc.missing > 0 {
 			w.add(WarnCorrelation, "", fmt.Sprintf("pairs left out of the correlations: fewer than %d common returns or no variance", CorrelationMinObs), dy.date)
 		}
 		var sw, sw2 float64
@@ -317,31 +287,56 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 			w.add(WarnRiskUnavailable, "", "correlations: no holding in the correlation set", dy.date)
 			continue
 		}
-		if den := sw2 + 2*sumWWRho[k]; den > 0 {
+		if den := sw2 + 2*sc.sWWRho; den > 0 {
 			dy.corrEffective, dy.hasCorrEffective = sw*sw/den, true
 		} else {
 			w.add(WarnRiskUnavailable, "", "correlation_effective_positions: non-positive portfolio correlation sum", dy.date)
 		}
-		if nValid[k] == 0 {
+		if sc.valid == 0 {
 			w.add(WarnRiskUnavailable, "", "avg_abs_correlation, diversification_score: no pair with a correlation", dy.date)
 			continue
 		}
-		dy.avgAbsCorr, dy.hasAvgAbsCorr = sumAbs[k]/float64(nValid[k]), true
-		if sumWW[k] > 0 {
-			dy.diversification, dy.hasDiversification = math.Min(1, sumWWAbs[k]/sumWW[k]), true
+		dy.avgAbsCorr, dy.hasAvgAbsCorr = sc.sAbs/float64(sc.valid), true
+		if sc.sWW > 0 {
+			dy.diversification, dy.hasDiversification = math.Min(1, sc.sWWAbs/sc.sWW), true
 		}
 	}
 	return c
 }
 
-// slidePairs computes the days' pair correlations of a range: every pair
-// of symbols in some set keeps its cross sum of the shifted returns over
-// the sessions both have, sliding day by day from the last sync, and each
-// day of the range is scored with them.
+// dayScore sums a day's pairs for the scores: over the pairs with a
+// correlation, |ρ|, the weight products w_i·w_j, and those times |ρ| and
+// times ρ; and the pairs without one.
+type dayScore struct {
+	sAbs, sWW, sWWAbs, sWWRho float64
+	valid, missing            int
+}
+
+// add adds a pair with ρ r (none when not ok) and weight product ww. The
+// pairs of a day are added in name order, row by row, whatever the path,
+// so that the sums are the same.
+func (s *dayScore) add(r float64, ok bool, ww float64) {
+	if !ok {
+		s.missing++
+		return
+	}
+	abs := math.Abs(r)
+	s.valid++
+	s.sAbs += abs
+	s.sWW += ww
+	s.sWWAbs += ww * abs
+	s.sWWRho += ww * r
+}
+
+// slidePairs scores the days of a range (weight[k*m+j]: symbol j's weight
+// on day k): every pair of symbols in some set keeps its cross sum of the
+// shifted returns over the sessions both have, sliding day by day from
+// the last sync.
 func slidePairs(c *corrSymbols, stats []*symCorr, syms []int, d0, first, end int, syncs []bool, sets [][]int,
-	score func(k int, rs []float64, oks []bool)) {
-	m := len(c.syms)
-	// pairIdx[a*m+b] (a < b) is the pair's index.
+	weight []float64, scores []dayScore) {
+	m, ns := len(c.syms), len(syms)
+	// The pairs of syms (positions i < j) row by row; pairIdx[a*m+b]
+	// (a < b) is the index of symbols a and b's pair.
 	pairIdx := make([]int32, m*m)
 	var pa, pb []int32
 	for i, a := range syms {
@@ -351,12 +346,12 @@ func slidePairs(c *corrSymbols, stats []*symCorr, syms []int, d0, first, end int
 		}
 	}
 	sxy := make([]float64, len(pa))
-	// newV[j], oldV[j]: the day's shifted return entering and leaving the
-	// window, 0 when there is none, so that a product is 0 unless both
-	// symbols have a return that session.
-	newV, oldV := make([]float64, m), make([]float64, m)
-	var full, oks []bool
-	var inv, sxs, rs []float64
+	// nv[i], ov[i]: the day's shifted return of syms[i] entering and
+	// leaving the window, 0 when there is none, so that a product is 0
+	// unless both symbols have a return that session.
+	nv, ov := make([]float64, ns), make([]float64, ns)
+	var full []bool
+	var inv, sxs, wt []float64
 	for d := d0; d <= end; d++ {
 		i0 := d - d0
 		if syncs[d] {
@@ -364,18 +359,20 @@ func slidePairs(c *corrSymbols, stats []*symCorr, syms []int, d0, first, end int
 				sxy[p] = syncPair(c.lr[pa[p]], c.lr[pb[p]], stats[pa[p]], stats[pb[p]], i0, d)
 			}
 		} else {
-			for _, j := range syms {
-				newV[j], oldV[j] = slideValues(c.lr[j], stats[j], i0, d)
+			for i, j := range syms {
+				nv[i], ov[i] = slideValues(c.lr[j], stats[j], i0, d)
 			}
-			// The pairs in their order: a's row holds its pairs with the
-			// symbols after it.
+			// Row i holds syms[i]'s pairs with the symbols after it.
 			p := 0
-			for i, a := range syms {
-				na, oa := newV[a], oldV[a]
-				for _, b := range syms[i+1:] {
-					sxy[p] += na*newV[b] - oa*oldV[b]
-					p++
+			for i := range ns {
+				na, oa := nv[i], ov[i]
+				row := sxy[p : p+ns-i-1]
+				nr, or := nv[i+1:], ov[i+1:]
+				nr, or = nr[:len(row)], or[:len(row)]
+				for t := range row {
+					row[t] += na*nr[t] - oa*or[t]
 				}
+				p += len(row)
 			}
 		}
 		k := d - first
@@ -383,15 +380,17 @@ func slidePairs(c *corrSymbols, stats []*symCorr, syms []int, d0, first, end int
 			continue
 		}
 		set := sets[k]
-		// The day's window sums of the set's symbols, side by side.
-		full, inv, sxs = full[:0], inv[:0], sxs[:0]
+		// The day's window sums and weights of the set's symbols, side by
+		// side.
+		full, inv, sxs, wt = full[:0], inv[:0], sxs[:0], wt[:0]
 		for _, a := range set {
 			sa := stats[a]
 			full, inv, sxs = append(full, sa.full[i0]), append(inv, sa.inv[i0]), append(sxs, sa.sxs[i0])
+			wt = append(wt, weight[k*m+a])
 		}
-		rs, oks = rs[:0], oks[:0]
+		sc := scores[k]
 		for i, a := range set {
-			fa, xa, ia := full[i], sxs[i], inv[i]
+			fa, xa, ia, wa := full[i], sxs[i], inv[i], wt[i]
 			row := pairIdx[a*m : a*m+m]
 			for j := i + 1; j < len(set); j++ {
 				b := set[j]
@@ -402,10 +401,10 @@ func slidePairs(c *corrSymbols, stats []*symCorr, syms []int, d0, first, end int
 				} else {
 					r, _, ok = pearson(c.lr[a], c.lr[b], d-CorrelationWindow, d, CorrelationMinObs)
 				}
-				rs, oks = append(rs, r), append(oks, ok)
+				sc.add(r, ok, wa*wt[j])
 			}
 		}
-		score(k, rs, oks)
+		scores[k] = sc
 	}
 }
 
