@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -114,16 +115,17 @@ func (e *Engine) writeAdvance(ctx context.Context, items []*advanceItem) (map[uu
 		if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(snaps.end()), e.copySnapshotsSQL()); err != nil {
 			return fmt.Errorf("copy snapshots: %w", err)
 		}
-		var sets [][]any
+		snaps.begin()
+		sets := 0
 		for _, it := range w {
 			if risk := it.res.risk; risk != nil && risk.matrix != nil {
-				sets = append(sets, correlationSetRow(it.claim.PortfolioID, it.res.RunID, risk.matrix))
+				appendCorrelationSet(snaps, it.claim.PortfolioID, it.res.RunID, risk.matrix)
+				sets++
 			}
 		}
-		if len(sets) > 0 {
-			_, err := tx.CopyFrom(ctx, pgx.Identifier{e.cfg.Schema.Name(), "correlation_sets"},
-				correlationSetColumns, pgx.CopyFromRows(sets))
-			if err != nil {
+		if sets > 0 {
+			if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(snaps.end()), e.sql(`COPY {schema}.correlation_sets (`+
+				strings.Join(correlationSetColumns, ", ")+`) FROM STDIN (FORMAT binary)`)); err != nil {
 				return fmt.Errorf("copy correlation sets: %w", err)
 			}
 		}

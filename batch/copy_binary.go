@@ -21,7 +21,9 @@ const copyBinarySignature = "PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x0
 
 // The element types of the binary arrays written here.
 const (
+	oidInt2   = 21
 	oidInt4   = 23
+	oidText   = 25
 	oidFloat8 = 701
 )
 
@@ -200,6 +202,36 @@ func (w *copyRows) int4Array(n int, item func(k int) int) {
 		w.buf = binary.BigEndian.AppendUint32(w.buf, uint32(int32(item(k))))
 	}
 	w.arrayEnd(at, false)
+}
+
+// int2Array writes a one-dimensional int2 array of n items.
+func (w *copyRows) int2Array(n int, item func(k int) int) {
+	at := w.arrayHeader(n, oidInt2)
+	for k := range n {
+		w.buf = binary.BigEndian.AppendUint32(w.buf, 2)
+		w.buf = binary.BigEndian.AppendUint16(w.buf, uint16(int16(item(k))))
+	}
+	w.arrayEnd(at, false)
+}
+
+// textArray writes a one-dimensional text array of items.
+func (w *copyRows) textArray(items []string) {
+	at := w.arrayHeader(len(items), oidText)
+	for _, t := range items {
+		w.buf = binary.BigEndian.AppendUint32(w.buf, uint32(len(t)))
+		w.buf = append(w.buf, t...)
+	}
+	w.arrayEnd(at, false)
+}
+
+// boolean writes b.
+func (w *copyRows) boolean(b bool) {
+	w.buf = binary.BigEndian.AppendUint32(w.buf, 1)
+	if b {
+		w.buf = append(w.buf, 1)
+	} else {
+		w.buf = append(w.buf, 0)
+	}
 }
 
 // arrayHeader appends a field length placeholder and a one-dimensional

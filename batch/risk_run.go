@@ -128,6 +128,34 @@ func correlationSetRow(id, runID uuid.UUID, cm *CorrelationMatrix) []any {
 	return []any{id, cm.Date, cm.Symbols, mv, corr, obs, counts, cl, cm.Repaired, run}
 }
 
+// appendCorrelationSet appends the matrix's row of correlationSetColumns
+// to a binary COPY: the values correlationSetRow holds.
+func appendCorrelationSet(w *copyRows, id, runID uuid.UUID, cm *CorrelationMatrix) {
+	n := len(cm.Symbols)
+	w.row(len(correlationSetColumns))
+	w.uuid(id)
+	w.date(cm.Date)
+	w.textArray(cm.Symbols)
+	w.float8Array(n, func(k int) (float64, bool) { return round4(cm.MarketValues[k]), true })
+	// The pairs above the diagonal, row by row: (i, j) for the k-th.
+	pi, pj := make([]int, 0, n*(n-1)/2), make([]int, 0, n*(n-1)/2)
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			pi, pj = append(pi, i), append(pj, j)
+		}
+	}
+	w.float8Array(len(pi), func(k int) (float64, bool) { return cm.Correlation[pi[k]][pj[k]], true })
+	w.int2Array(len(pi), func(k int) int { return cm.Observations[pi[k]][pj[k]] })
+	w.int2Array(n, func(k int) int { return cm.Observations[k][k] })
+	w.int4Array(n, func(k int) int { return cm.Clusters[k] })
+	w.boolean(cm.Repaired)
+	if runID == uuid.Nil {
+		w.null()
+	} else {
+		w.uuid(runID)
+	}
+}
+
 // CorrelationOpts are options of Engine.Correlations.
 type CorrelationOpts struct {
 	// Store writes the matrix and clusters to correlation_sets (read
