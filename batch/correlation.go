@@ -655,17 +655,17 @@ type corrCache struct {
 	mu   sync.Mutex
 	lrs  map[corrKey][]float64
 	sums map[corrKey]*symCorr
-	// ids numbers the series; days holds one-day pair correlations by
-	// session, each a table of the pairs of numbered series.
-	ids  map[*series]int32
+	// days holds one-day pair correlations by session.
 	days []*pairDay
 }
 
-// pairDay is the pairs of one session: rows[a][b] is the pair of series a
-// and b (a < b). A dense table, not a map: the advance looks up hundreds
-// of millions of pairs a night, and a lookup is then one memory access.
+// pairDay is the pairs of one session: ids numbers the series met that
+// session, and rows[a][b] is the pair of series a and b (a < b). A dense
+// table, not a map: the advance looks up hundreds of millions of pairs a
+// night, and a lookup is then one memory access.
 type pairDay struct {
 	d    int
+	ids  map[*series]int32
 	rows [][]pairCell
 }
 
@@ -685,8 +685,13 @@ const (
 	cellMatrixOK
 )
 
-// maxPairDays is how many sessions' pair tables the cache keeps.
-const maxPairDays = 2
+// maxPairDays is how many sessions' pair tables the cache keeps;
+// maxPairSeries how many series a table numbers before it starts over
+// (a full table is then about 24 bytes × maxPairSeries² / 2).
+const (
+	maxPairDays   = 2
+	maxPairSeries = 2048
+)
 
 type corrKey struct {
 	s      *series
@@ -697,8 +702,7 @@ type corrKey struct {
 const maxCorrCached = 4096
 
 func newCorrCache() *corrCache {
-	return &corrCache{lrs: map[corrKey][]float64{}, sums: map[corrKey]*symCorr{},
-		ids: map[*series]int32{}}
+	return &corrCache{lrs: map[corrKey][]float64{}, sums: map[corrKey]*symCorr{}}
 }
 
 // pairVal is a pair's correlation: ρ, the common returns (the matrix's
@@ -712,9 +716,6 @@ type pairVal struct {
 // pairCells returns the cells of the pairs of c's symbols a[q], b[q] on
 // session d. The caller holds mu.
 func (cc *corrCache) pairCells(c *corrSymbols, a, b []int, d int) []*pairCell {
-	if len(cc.ids) >= maxCorrCached {
-		cc.ids, cc.days = map[*series]int32{}, nil
-	}
 	var day *pairDay
 	for _, pd := range cc.days {
 		if pd.d == d {
@@ -722,17 +723,21 @@ func (cc *corrCache) pairCells(c *corrSymbols, a, b []int, d int) []*pairCell {
 		}
 	}
 	if day == nil {
-		day = &pairDay{d: d}
+		day = &pairDay{d: d, ids: map[*series]int32{}}
 		if len(cc.days) >= maxPairDays {
 			cc.days = cc.days[1:]
 		}
 		cc.days = append(cc.days, day)
 	}
+	// A set numbers at most CorrelationMaxHoldings new series.
+	if len(day.ids)+CorrelationMaxHoldings > maxPairSeries {
+		day.ids, day.rows = map[*series]int32{}, nil
+	}
 	id := func(s *series) int {
-		i, ok := cc.ids[s]
+		i, ok := day.ids[s]
 		if !ok {
-			i = int32(len(cc.ids))
-			cc.ids[s] = i
+			i = int32(len(day.ids))
+			day.ids[s] = i
 		}
 		return int(i)
 	}
