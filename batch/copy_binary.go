@@ -195,21 +195,22 @@ func (w *copyRows) float8Array(n int, item func(k int) (float64, bool)) {
 }
 
 // int4Array writes a one-dimensional int4 array of n items.
-func (w *copyRows) int4Array(n int, item func(k int) int) {
-	at := w.arrayHeader(n, oidInt4)
-	for k := range n {
-		w.buf = binary.BigEndian.AppendUint32(w.buf, 4)
-		w.buf = binary.BigEndian.AppendUint32(w.buf, uint32(int32(item(k))))
-	}
-	w.arrayEnd(at, false)
-}
+func (w *copyRows) int4Array(n int, item func(k int) int) { w.intArray(n, oidInt4, item) }
 
 // int2Array writes a one-dimensional int2 array of n items.
-func (w *copyRows) int2Array(n int, item func(k int) int) {
-	at := w.arrayHeader(n, oidInt2)
+func (w *copyRows) int2Array(n int, item func(k int) int) { w.intArray(n, oidInt2, item) }
+
+// intArray writes a one-dimensional int2 or int4 array of n items.
+func (w *copyRows) intArray(n int, oid uint32, item func(k int) int) {
+	at := w.arrayHeader(n, oid)
 	for k := range n {
-		w.buf = binary.BigEndian.AppendUint32(w.buf, 2)
-		w.buf = binary.BigEndian.AppendUint16(w.buf, uint16(int16(item(k))))
+		if oid == oidInt2 {
+			w.buf = binary.BigEndian.AppendUint32(w.buf, 2)
+			w.buf = binary.BigEndian.AppendUint16(w.buf, uint16(int16(item(k))))
+		} else {
+			w.buf = binary.BigEndian.AppendUint32(w.buf, 4)
+			w.buf = binary.BigEndian.AppendUint32(w.buf, uint32(int32(item(k))))
+		}
 	}
 	w.arrayEnd(at, false)
 }
