@@ -1,17 +1,13 @@
 package batch
 
-import (
-	"sync"
-	"time"
-)
+import "time"
 
 // axisCache shares the axis of a backfill's days and look-back between the
 // backfills of the same first day and target — every portfolio of a
 // nightly advance — so that laying a year of sessions is done once per
 // night, not once per portfolio. Axes are immutable.
 type axisCache struct {
-	mu sync.Mutex
-	m  map[axisKey]*axis
+	axes sharedMap[axisKey, *axis]
 }
 
 type axisKey struct {
@@ -22,28 +18,18 @@ type axisKey struct {
 // maxCachedAxes bounds the cache; past it, it starts over.
 const maxCachedAxes = 1024
 
-func newAxisCache() *axisCache { return &axisCache{m: map[axisKey]*axis{}} }
+func newAxisCache() *axisCache {
+	return &axisCache{axes: sharedMap[axisKey, *axis]{max: maxCachedAxes}}
+}
 
 // get returns the axis of the sessions from lookback sessions before
 // start through target.
 func (c *axisCache) get(cal Calendar, start, target time.Time, lookback int) *axis {
-	k := axisKey{start, target, lookback}
-	c.mu.Lock()
-	ax, ok := c.m[k]
-	c.mu.Unlock()
-	if ok {
-		return ax
-	}
-	from := start
-	for range lookback {
-		from = PrevSession(cal, from)
-	}
-	ax = newAxis(cal, from, target)
-	c.mu.Lock()
-	if len(c.m) >= maxCachedAxes {
-		c.m = map[axisKey]*axis{}
-	}
-	c.m[k] = ax
-	c.mu.Unlock()
-	return ax
+	return c.axes.get(axisKey{start, target, lookback}, func() *axis {
+		from := start
+		for range lookback {
+			from = PrevSession(cal, from)
+		}
+		return newAxis(cal, from, target)
+	})
 }

@@ -258,12 +258,12 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 	if cache != nil && nd == 1 {
 		// One day (the nightly advance): each pair's ρ is shared with every
 		// other portfolio holding the same two symbols that day.
-		rs, oks := cache.pairCorrs(c, stats, sets[0], d0, end)
+		vals := cache.pairCorrs(c, stats, sets[0], d0, end)
 		set, sc, q := sets[0], &scores[0], 0
 		for i, a := range set {
 			wa := weight[a]
 			for _, b := range set[i+1:] {
-				sc.add(rs[q], oks[q], wa*weight[b])
+				sc.add(vals[q].r, vals[q].ok, wa*weight[b])
 				q++
 			}
 		}
@@ -488,14 +488,8 @@ func correlationMatrix(date time.Time, c *corrSymbols, set []int, k, d int, cach
 		cm.Correlation[i] = make([]float64, n)
 		cm.Observations[i] = make([]int, n)
 	}
-	var as, bs []int
-	for i, a := range set {
-		for _, b := range set[i+1:] {
-			as, bs = append(as, a), append(bs, b)
-		}
-	}
 	// pearson is symmetric, so a pair is shared in either order.
-	vals := cache.cachedPairs(c, as, bs, d, true, func(a, b int) pairVal {
+	vals := cache.cachedPairs(c, set, d, true, func(a, b int) pairVal {
 		r, n, ok := pearson(c.lr[a], c.lr[b], d-CorrelationWindow, d, CorrelationMinObs)
 		return pairVal{r, n, ok}
 	})
@@ -652,10 +646,10 @@ type symCorr struct {
 // an engine: keyed by the laid series (one per symbol, price generation
 // and axis) and the range.
 type corrCache struct {
+	lrs  sharedMap[corrKey, []float64]
+	sums sharedMap[corrKey, *symCorr]
+	// days holds one-day pair correlations by session, under mu.
 	mu   sync.Mutex
-	lrs  map[corrKey][]float64
-	sums map[corrKey]*symCorr
-	// days holds one-day pair correlations by session.
 	days []*pairDay
 }
 
@@ -702,7 +696,7 @@ type corrKey struct {
 const maxCorrCached = 4096
 
 func newCorrCache() *corrCache {
-	return &corrCache{lrs: map[corrKey][]float64{}, sums: map[corrKey]*symCorr{}}
+	return &corrCache{lrs: sharedMap[corrKey, []float64]{max: maxCorrCached}, sums: sharedMap[corrKey, *symCorr]{max: maxCorrCached}}
 }
 
 // pairVal is a pair's correlation: ρ, the common returns (the matrix's
@@ -763,11 +757,18 @@ func (cc *corrCache) pairCells(c *corrSymbols, a, b []int, d int) []*pairCell {
 	return out
 }
 
-// cachedPairs returns the pairs of c's symbols a[q], b[q] on session d:
-// the score's (rolled from the sync session), or with matrix the
-// matrix's. It computes the missing ones with compute and shares them
-// with every portfolio of the engine; a nil cache computes them all.
-func (cc *corrCache) cachedPairs(c *corrSymbols, a, b []int, d int, matrix bool, compute func(a, b int) pairVal) []pairVal {
+// cachedPairs returns the pairs i < j of set (indexes into c's symbols),
+// row by row, on session d: the score's ρ (rolled from the sync session),
+// or with matrix the matrix's. It computes the missing ones with compute
+// and shares them with every portfolio of the engine; a nil cache
+// computes them all.
+func (cc *corrCache) cachedPairs(c *corrSymbols, set []int, d int, matrix bool, compute func(a, b int) pairVal) []pairVal {
+	var a, b []int
+	for i, x := range set {
+		for _, y := range set[i+1:] {
+			a, b = append(a, x), append(b, y)
+		}
+	}
 	out := make([]pairVal, len(a))
 	if cc == nil {
 		for q := range a {
@@ -775,15 +776,15 @@ func (cc *corrCache) cachedPairs(c *corrSymbols, a, b []int, d int, matrix bool,
 		}
 		return out
 	}
-	set, isCorr := cellScore, cellScoreOK
+	has, isCorr := cellScore, cellScoreOK
 	if matrix {
-		set, isCorr = cellMatrix, cellMatrixOK
+		has, isCorr = cellMatrix, cellMatrixOK
 	}
 	var miss []int
 	cc.mu.Lock()
 	for q, cell := range cc.pairCells(c, a, b, d) {
 		switch {
-		case cell.flags&set == 0:
+		case cell.flags&has == 0:
 			miss = append(miss, q)
 		case matrix:
 			out[q] = pairVal{cell.matrix, int(cell.n), cell.flags&isCorr != 0}
@@ -804,7 +805,7 @@ func (cc *corrCache) cachedPairs(c *corrSymbols, a, b []int, d int, matrix bool,
 	// The cells again: the tables may have started over or grown meanwhile.
 	for i, cell := range cc.pairCells(c, ma, mb, d) {
 		v := out[miss[i]]
-		flags := cell.flags&^isCorr | set
+		flags := cell.flags&^isCorr | has
 		if v.ok {
 			flags |= isCorr
 		}
@@ -823,15 +824,9 @@ func (cc *corrCache) cachedPairs(c *corrSymbols, a, b []int, d int, matrix bool,
 // whose sums rolled from the sync session d0, in score's order (the set's
 // pairs i < j, row by row). A pair's ρ is exactly what slidePairs computes:
 // the cross sum at the sync, slid one session at a time to d.
-func (cc *corrCache) pairCorrs(c *corrSymbols, stats []*symCorr, set []int, d0, d int) ([]float64, []bool) {
-	var as, bs []int
-	for i, a := range set {
-		for _, b := range set[i+1:] {
-			as, bs = append(as, a), append(bs, b)
-		}
-	}
+func (cc *corrCache) pairCorrs(c *corrSymbols, stats []*symCorr, set []int, d0, d int) []pairVal {
 	i0 := d - d0
-	vals := cc.cachedPairs(c, as, bs, d, false, func(a, b int) pairVal {
+	return cc.cachedPairs(c, set, d, false, func(a, b int) pairVal {
 		x, y, sa, sb := c.lr[a], c.lr[b], stats[a], stats[b]
 		if !sa.full[i0] || !sb.full[i0] {
 			r, _, ok := pearson(x, y, d-CorrelationWindow, d, CorrelationMinObs)
@@ -846,11 +841,6 @@ func (cc *corrCache) pairCorrs(c *corrSymbols, stats []*symCorr, set []int, d0, 
 		r, ok := pairRho(s, sa.sxs[i0], sb.sxs[i0], sa.inv[i0], sb.inv[i0])
 		return pairVal{r: r, ok: ok}
 	})
-	rs, oks := make([]float64, len(vals)), make([]bool, len(vals))
-	for q, v := range vals {
-		rs[q], oks[q] = v.r, v.ok
-	}
-	return rs, oks
 }
 
 // logReturns returns logReturns(s, lo, hi), shared when c is not nil.
@@ -858,36 +848,21 @@ func (c *corrCache) logReturns(s *series, lo, hi int) []float64 {
 	if c == nil {
 		return logReturns(s, lo, hi)
 	}
-	k := corrKey{s, lo, hi}
-	c.mu.Lock()
-	r, ok := c.lrs[k]
-	c.mu.Unlock()
-	if ok {
-		return r
-	}
-	r = logReturns(s, lo, hi)
-	c.mu.Lock()
-	if len(c.lrs) >= maxCorrCached {
-		c.lrs = map[corrKey][]float64{}
-	}
-	c.lrs[k] = r
-	c.mu.Unlock()
-	return r
+	return c.lrs.get(corrKey{s, lo, hi}, func() []float64 { return logReturns(s, lo, hi) })
 }
 
 // stats returns the symbol's rolling window on [d0, end] (syncs marks the
 // sync sessions), shared when c is not nil. The sums depend only on the
 // returns and the sync sessions, so sharing changes no value.
 func (c *corrCache) stats(s *series, x []float64, d0, end int, syncs []bool) *symCorr {
-	k := corrKey{s, d0, end}
-	if c != nil {
-		c.mu.Lock()
-		st, ok := c.sums[k]
-		c.mu.Unlock()
-		if ok {
-			return st
-		}
+	if c == nil {
+		return rollSymbol(x, d0, end, syncs)
 	}
+	return c.sums.get(corrKey{s, d0, end}, func() *symCorr { return rollSymbol(x, d0, end, syncs) })
+}
+
+// rollSymbol is the rolling window of returns x on [d0, end].
+func rollSymbol(x []float64, d0, end int, syncs []bool) *symCorr {
 	n := end - d0 + 1
 	st := &symCorr{shift: make([]float64, n), sxs: make([]float64, n), inv: make([]float64, n), full: make([]bool, n)}
 	scale := 1 / math.Sqrt(CorrelationWindow)
@@ -935,14 +910,6 @@ func (c *corrCache) stats(s *series, x []float64, d0, end int, syncs []bool) *sy
 				st.inv[i] = 1 / math.Sqrt(v)
 			}
 		}
-	}
-	if c != nil {
-		c.mu.Lock()
-		if len(c.sums) >= maxCorrCached {
-			c.sums = map[corrKey]*symCorr{}
-		}
-		c.sums[k] = st
-		c.mu.Unlock()
 	}
 	return st
 }
