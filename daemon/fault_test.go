@@ -348,7 +348,10 @@ func TestFaultPanickingStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	panicky := w.reconciler(&Config{Engine: engine, Worker: "panicky", BackoffBase: 20 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
+	// A backoff long enough that one sweep on a loaded machine cannot
+	// claim the failed portfolio a second time, short enough for the
+	// healer below.
+	panicky := w.reconciler(&Config{Engine: engine, Worker: "panicky", BackoffBase: time.Second, BackoffMax: 2 * time.Second})
 	id := w.onboard("acct", w.symbols...)
 
 	if _, err := panicky.SweepNow(ctx); err != nil {
