@@ -25,7 +25,7 @@ type benchWorld struct {
 	plain      *Engine // without
 	portfolios []uuid.UUID
 	sessions   []time.Time
-	timings    Timings // summed over backfills
+	timings    map[*Engine]*Timings // summed over backfills, per engine
 }
 
 // newBenchWorld loads closes for nSymbols symbols (and SPY) over the
@@ -78,7 +78,7 @@ func newBenchWorld(b *testing.B, nSessions, nSymbols, nPortfolios, nPositions in
 		b.Fatal(err)
 	}
 	sessions = sessions[lookback:]
-	w := &benchWorld{db: db, sessions: sessions}
+	w := &benchWorld{db: db, sessions: sessions, timings: map[*Engine]*Timings{}}
 	entry := sessions[0].Format(time.DateOnly)
 	for i := range nPortfolios {
 		var sb strings.Builder
@@ -141,11 +141,16 @@ func (w *benchWorld) backfillAll(b *testing.B, e *Engine, workers int) int {
 				}
 				mu.Lock()
 				days += res.DaysWritten
-				w.timings.Load += res.Timings.Load
-				w.timings.Prices += res.Timings.Prices
-				w.timings.Compute += res.Timings.Compute
-				w.timings.Write += res.Timings.Write
-				w.timings.Total += res.Timings.Total
+				t := w.timings[e]
+				if t == nil {
+					t = new(Timings)
+					w.timings[e] = t
+				}
+				t.Load += res.Timings.Load
+				t.Prices += res.Timings.Prices
+				t.Compute += res.Timings.Compute
+				t.Write += res.Timings.Write
+				t.Total += res.Timings.Total
 				mu.Unlock()
 			}
 		})
@@ -253,5 +258,6 @@ func BenchmarkBackfill1000x50x252(b *testing.B) {
 	b.ReportMetric(analyticsTime.Seconds()/plainTime.Seconds(), "analytics/plain")
 	b.ReportMetric(copyTime.Seconds()/n, "copy-s/op")
 	b.ReportMetric(analyticsTime.Seconds()/analyticsCopyTime.Seconds(), "analytics-engine/copy")
-	b.Logf("engine phases summed over workers: %+v", w.timings)
+	b.Logf("engine phases summed over workers, without analytics: %+v", *w.timings[w.plain])
+	b.Logf("engine phases summed over workers, with analytics: %+v", *w.timings[w.engine])
 }

@@ -202,9 +202,9 @@ func appendComposition(w *copyRows, d *day) {
 			sep = true
 			buf = strconv.AppendInt(buf, int64(b), 10)
 			buf = append(buf, ':')
-			buf = strconv.AppendFloat(buf, round4(c.long[k]), 'f', -1, 64)
+			buf = appendMoney(buf, c.long[k])
 			buf = append(buf, ':')
-			buf = strconv.AppendFloat(buf, round4(c.short[k]), 'f', -1, 64)
+			buf = appendMoney(buf, c.short[k])
 		}
 		return buf
 	})

@@ -231,11 +231,12 @@ func correlationColumns(ax *axis, hs []holding, first int, days []day, staleAfte
 	m := len(c.syms)
 	// The day's sets, their weights, and the symbols in any set.
 	sets := make([][]int, nd)
+	slab := make([]int, nd*m) // the sets' room, m each
 	weight := make([]float64, nd*m)
 	used := make([]bool, m)
 	for k := range days {
 		g := days[k].grossRaw
-		set, left := c.set(k, g, nil, false)
+		set, left := c.set(k, g, slab[k*m:k*m:(k+1)*m], false)
 		sets[k] = set
 		days[k].corrHoldings, days[k].hasCorr = len(set), true
 		if left > 0 {
@@ -335,34 +336,35 @@ func (s *dayScore) add(r float64, ok bool, ww float64) {
 func slidePairs(c *corrSymbols, stats []*symCorr, syms []int, d0, first, end int, syncs []bool, sets [][]int,
 	weight []float64, scores []dayScore) {
 	m, ns := len(c.syms), len(syms)
-	// The pairs of syms (positions i < j) row by row; pairIdx[a*m+b]
-	// (a < b) is the index of symbols a and b's pair.
-	pairIdx := make([]int32, m*m)
-	var pa, pb []int32
+	// sxy holds the pairs of syms (positions i < j) row by row: row i is
+	// syms[i]'s pairs with the symbols after it.
+	sxy := make([]float64, ns*(ns-1)/2)
+	pos := make([]int, m) // symbol → its position in syms
 	for i, a := range syms {
-		for _, b := range syms[i+1:] {
-			pairIdx[a*m+b] = int32(len(pa))
-			pa, pb = append(pa, int32(a)), append(pb, int32(b))
-		}
+		pos[a] = i
 	}
-	sxy := make([]float64, len(pa))
 	// nv[i], ov[i]: the day's shifted return of syms[i] entering and
 	// leaving the window, 0 when there is none, so that a product is 0
 	// unless both symbols have a return that session.
 	nv, ov := make([]float64, ns), make([]float64, ns)
-	var full []bool
-	var inv, sxs, wt []float64
+	// The day's set (in) and its symbols' window sums and weights, by
+	// position in syms.
+	in, full := make([]bool, ns), make([]bool, ns)
+	inv, sxs, wt := make([]float64, ns), make([]float64, ns), make([]float64, ns)
 	for d := d0; d <= end; d++ {
-		i0 := d - d0
+		i0, k := d-d0, d-first
 		if syncs[d] {
-			for p := range pa {
-				sxy[p] = syncPair(c.lr[pa[p]], c.lr[pb[p]], stats[pa[p]], stats[pb[p]], i0, d)
+			p := 0
+			for i, a := range syms {
+				for _, b := range syms[i+1:] {
+					sxy[p] = syncPair(c.lr[a], c.lr[b], stats[a], stats[b], i0, d)
+					p++
+				}
 			}
 		} else {
 			for i, j := range syms {
 				nv[i], ov[i] = slideValues(c.lr[j], stats[j], i0, d)
 			}
-			// Row i holds syms[i]'s pairs with the symbols after it.
 			p := 0
 			for i := range ns {
 				na, oa := nv[i], ov[i]
@@ -375,36 +377,53 @@ func slidePairs(c *corrSymbols, stats []*symCorr, syms []int, d0, first, end int
 				p += len(row)
 			}
 		}
-		k := d - first
 		if k < 0 {
 			continue
 		}
-		set := sets[k]
-		// The day's window sums and weights of the set's symbols, side by
-		// side.
-		full, inv, sxs, wt = full[:0], inv[:0], sxs[:0], wt[:0]
-		for _, a := range set {
-			sa := stats[a]
-			full, inv, sxs = append(full, sa.full[i0]), append(inv, sa.inv[i0]), append(sxs, sa.sxs[i0])
-			wt = append(wt, weight[k*m+a])
+		clear(in)
+		for _, a := range sets[k] {
+			i, sa := pos[a], stats[a]
+			in[i], full[i], inv[i], sxs[i], wt[i] = true, sa.full[i0], sa.inv[i0], sa.sxs[i0], weight[k*m+a]
 		}
-		sc := scores[k]
-		for i, a := range set {
+		// The set's pairs in its order (that of syms), row by row.
+		// The sums in locals rather than through dayScore.add, whose
+		// arithmetic this repeats: they stay in registers.
+		var sAbs, sWW, sWWAbs, sWWRho float64
+		var valid, missing int
+		p := 0
+		for i := range ns {
+			row := sxy[p : p+ns-i-1]
+			p += len(row)
+			if !in[i] {
+				continue
+			}
+			a := syms[i]
 			fa, xa, ia, wa := full[i], sxs[i], inv[i], wt[i]
-			row := pairIdx[a*m : a*m+m]
-			for j := i + 1; j < len(set); j++ {
-				b := set[j]
+			for t, s := range row {
+				j := i + 1 + t
+				if !in[j] {
+					continue
+				}
 				var r float64
 				var ok bool
 				if fa && full[j] {
-					r, ok = pairRho(sxy[row[b]], xa, sxs[j], ia, inv[j])
+					r, ok = pairRho(s, xa, sxs[j], ia, inv[j])
 				} else {
-					r, _, ok = pearson(c.lr[a], c.lr[b], d-CorrelationWindow, d, CorrelationMinObs)
+					r, _, ok = pearson(c.lr[a], c.lr[syms[j]], d-CorrelationWindow, d, CorrelationMinObs)
 				}
-				sc.add(r, ok, wa*wt[j])
+				if !ok {
+					missing++
+					continue
+				}
+				ww, abs := wa*wt[j], math.Abs(r)
+				valid++
+				sAbs += abs
+				sWW += ww
+				sWWAbs += ww * abs
+				sWWRho += ww * r
 			}
 		}
-		scores[k] = sc
+		scores[k] = dayScore{sAbs: sAbs, sWW: sWW, sWWAbs: sWWAbs, sWWRho: sWWRho, valid: valid, missing: missing}
 	}
 }
 

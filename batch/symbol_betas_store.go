@@ -145,22 +145,27 @@ func (s *betaStore) load(ctx context.Context, gen int64, symbols []string, ax *a
 // generation is no longer gen, replacing the rows of the partial symbols
 // (stored on some of the days). It returns the symbol-days stored.
 func (s *betaStore) save(ctx context.Context, gen int64, ax *axis, computed map[string]*symbolBetas, partial map[string]bool) (int, error) {
-	var buf []byte
 	rows := 0
 	syms := make([]string, 0, len(computed))
 	lo, hi := -1, -1
 	// In symbol order: concurrent writers (replicas computing the same
 	// symbols) then meet in one order and never deadlock.
 	order := make([]string, 0, len(computed))
-	for sym := range computed {
+	for sym, b := range computed {
 		order = append(order, sym)
+		rows += len(b.vals)
 	}
 	slices.Sort(order)
+	// Room for every row at once: growing a buffer of megabytes step by
+	// step costs more than formatting it.
+	buf := make([]byte, 0, rows*(64+28*len(s.factors)))
+	rows = 0
 	for _, sym := range order {
 		b := computed[sym]
 		if len(b.vals) == 0 {
 			continue
 		}
+		name := copyText(sym)
 		if partial[sym] {
 			syms = append(syms, sym)
 		}
@@ -169,7 +174,7 @@ func (s *betaStore) save(ctx context.Context, gen int64, ax *axis, computed map[
 		}
 		hi = max(hi, b.first+len(b.vals)-1)
 		for i, row := range b.vals {
-			buf = appendBetaRow(buf, sym, ax.days[b.first+i], s.config, row)
+			buf = appendBetaRow(buf, name, ax.days[b.first+i], s.config, row)
 			rows++
 		}
 	}
@@ -226,11 +231,12 @@ func (s *betaStore) save(ctx context.Context, gen int64, ax *axis, computed map[
 	return stored, nil
 }
 
-// appendBetaRow appends one symbol_betas row in COPY text format:
+// appendBetaRow appends one symbol_betas row in COPY text format (sym
+// already escaped, copyText):
 // betas and observations as comma-separated text (an empty item where a
 // beta is not ok), and the reasons (NULL when every beta is ok).
 func appendBetaRow(buf []byte, sym string, day time.Time, config int64, row []betaValue) []byte {
-	buf = append(buf, copyText(sym)...)
+	buf = append(buf, sym...)
 	buf = append(buf, '\t')
 	buf = day.AppendFormat(buf, time.DateOnly)
 	buf = append(buf, '\t')
