@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,6 +42,9 @@ func (e *Engine) writeAdvance(ctx context.Context, items []*advanceItem) (map[uu
 	}
 	fenced := make(map[uuid.UUID]bool, n)
 	at := e.cfg.Now().UTC()
+	if err := e.storeAdvanceMoves(ctx, items); err != nil {
+		return nil, err
+	}
 	err := pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
 		clear(fenced)
 		rows, err := tx.Query(ctx, e.sql(`
@@ -137,6 +142,37 @@ func (e *Engine) writeAdvance(ctx context.Context, items []*advanceItem) (map[uu
 	return fenced, nil
 }
 
+// storeAdvanceMoves stores the stress moves of the items' days under their
+// plans, each day once (storeStressMoves).
+func (e *Engine) storeAdvanceMoves(ctx context.Context, items []*advanceItem) error {
+	byPlan := map[*stressPlan]map[time.Time]*stressDay{}
+	for _, it := range items {
+		risk := it.res.risk
+		if risk == nil || risk.plan == nil {
+			continue
+		}
+		m := byPlan[risk.plan]
+		if m == nil {
+			m = map[time.Time]*stressDay{}
+			byPlan[risk.plan] = m
+		}
+		for k, d := range risk.dates {
+			m[d] = risk.moves[k]
+		}
+	}
+	for plan, m := range byPlan {
+		dates := slices.SortedFunc(maps.Keys(m), time.Time.Compare)
+		sds := make([]*stressDay, len(dates))
+		for i, d := range dates {
+			sds[i] = m[d]
+		}
+		if err := e.storeStressMoves(ctx, plan, dates, sds); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // queueAdvanceRuns queues the completion of the written portfolios' runs
 // with their stress columns: one statement per stress plan, which the
 // portfolios of one price generation share, so each run is updated once.
@@ -185,12 +221,12 @@ func (e *Engine) queueAdvanceRuns(b *pgx.Batch, items []*advanceItem) error {
 			SET status = c.status, finished_at = now(), from_date = c.first, through_date = c.last,
 			    days_total = c.days, days_written = c.days, warnings = c.warnings, error = NULL,
 			    phase_timings = c.timings, factors = $9, stress_scenarios = $10, stress_categories = $11,
-			    stress_factors_missing = $12, stress_factors = $13, stress_shocks = $14
+			    stress_factors_missing = $12, stress_factors = $13, stress_shocks = $14, stress_plan = $15
 			FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::date[], $5::date[], $6::int4[], $7::jsonb[], $8::jsonb[])
 			     c (id, run, status, first, last, days, warnings, timings)
 			WHERE r.portfolio_id = c.id AND r.id = c.run`),
 			g.ids, g.runs, g.statuses, g.first, g.last, g.days, g.warns, g.timings, e.factors(),
-			ids, cats, missing, factors, shocks)
+			ids, cats, missing, factors, shocks, plan.keyOrNil())
 	}
 	return nil
 }

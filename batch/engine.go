@@ -466,7 +466,7 @@ func (e *Engine) compute(ctx context.Context, p *portfolioData, o *BackfillOpts,
 			days[k].row = k
 		}
 		exposureWarnings(ax, first, x, e.cfg.Analytics.Factors(), &w)
-		if err := e.riskAnalytics(ctx, gen, lay, hs, first, days, x, in.vol, res, &w); err != nil {
+		if err := e.riskAnalytics(ctx, gen, lay, hs, first, days, in.vol, res, &w); err != nil {
 			return nil, err
 		}
 		res.Warnings = append(res.Warnings, w.list()...)

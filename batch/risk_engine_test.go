@@ -176,6 +176,39 @@ func TestStressReplayMissingFactor(t *testing.T) {
 	if math.Abs(down-(-0.10*expo[FactorMarketBeta])) > 1e-3 || math.Abs(rates-(-0.17*expo[FactorRateBeta])) > 1e-3 {
 		t.Errorf("market_down_10 %g (want %g), rates_up_100bp %g (want %g)", down, -0.10*expo[FactorMarketBeta], rates, -0.17*expo[FactorRateBeta])
 	}
+	// The correlated P&L: Σ over the stress factors of exposure dollars ×
+	// the day's move, the moves stored once for the day under the run's
+	// plan; a shocked factor moves by its shock.
+	var moves []*float64
+	var scenarios []string
+	if err := f.db.Pool.QueryRow(ctx, `SELECT m.moves, r.stress_scenarios FROM backfill.portfolio_snapshots s
+		JOIN backfill.batch_runs r ON r.portfolio_id = s.portfolio_id AND r.id = s.batch_run_id
+		JOIN backfill.stress_moves m ON m.plan = r.stress_plan AND m.as_of_date = s.snapshot_date
+		WHERE s.portfolio_id = $1 AND s.snapshot_date = $2`, id, day).Scan(&moves, &scenarios); err != nil {
+		t.Fatal(err)
+	}
+	if len(moves) != len(scenarios)*nStress {
+		t.Fatalf("%d moves for %d scenarios", len(moves), len(scenarios))
+	}
+	for n, sc := range scenarios {
+		var got *float64
+		f.db.Pool.QueryRow(ctx, `SELECT correlated_pnl FROM backfill.stress_test_results WHERE portfolio_id = $1 AND result_date = $2 AND scenario = $3`,
+			id, day, sc).Scan(&got)
+		var want float64
+		for k, fac := range StressFactors {
+			m := moves[n*nStress+k]
+			if m == nil {
+				t.Fatalf("%s: no move for %s", sc, fac)
+			}
+			want += expo[fac] * *m
+		}
+		if got == nil || math.Abs(*got-want) > 1e-3 {
+			t.Errorf("%s correlated P&L %v, want %g", sc, got, want)
+		}
+	}
+	if m := moves[1*nStress+0]; math.Abs(*m-(-0.10)) > 1e-15 {
+		t.Errorf("market_down_10 moves the market by %g", *m)
+	}
 	_ = corr
 }
 
@@ -209,8 +242,13 @@ func TestRiskColumnsOnePassEqualsStepwise(t *testing.T) {
 	}
 	want := f.rowsText(once)
 	if l := want[len(want)-1]; strings.Contains(l, `"volatility_percentile": null`) || strings.Contains(l, `"volatility_forecast_21d": null`) ||
-		strings.Contains(l, `"stress_correlated_pnl": null`) || strings.Contains(l, `"avg_abs_correlation": null`) {
+		strings.Contains(l, `"avg_abs_correlation": null`) {
 		t.Fatalf("last row lacks the new columns: %s", want[len(want)-1])
+	}
+	var corrLast int
+	if err := f.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM backfill.stress_test_results
+		WHERE portfolio_id = $1 AND result_date = $2 AND correlated_pnl IS NOT NULL`, once, last).Scan(&corrLast); err != nil || corrLast == 0 {
+		t.Fatalf("no correlated stress P&L on the last day (%v)", err)
 	}
 	for name, id := range map[string]uuid.UUID{"stepwise": steps, "rewound": rewound} {
 		got := f.rowsText(id)

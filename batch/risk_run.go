@@ -11,9 +11,12 @@ import (
 )
 
 // runRisk is what a backfill writes besides its snapshot rows: the stress
-// scenarios its arrays follow and the latest day's correlation matrix.
+// plan, the days' moves under it (moves[i] those of dates[i]) and the
+// latest day's correlation matrix.
 type runRisk struct {
 	plan   *stressPlan
+	dates  []time.Time
+	moves  []*stressDay
 	matrix *CorrelationMatrix
 }
 
@@ -30,7 +33,7 @@ func (e *Engine) riskLookback() int {
 // leaves in res what the writes need besides the rows. h is the volatility
 // history before the first day.
 func (e *Engine) riskAnalytics(ctx context.Context, gen int64, lay *layer, hs []holding, first int,
-	days []day, x *exposures, h volHistory, res *Result, w *warnings) error {
+	days []day, h volHistory, res *Result, w *warnings) error {
 	volForecastColumns(days, h, w)
 
 	c := correlationColumns(lay.ax, hs, first, days, e.cfg.StaleAfter, w, e.corr)
@@ -47,16 +50,19 @@ func (e *Engine) riskAnalytics(ctx context.Context, gen int64, lay *layer, hs []
 		if err != nil {
 			return err
 		}
-		e.stressColumns(gen, plan, lay, first, days, x, w)
-		risk.plan = plan
+		risk.plan, risk.moves = plan, e.stressColumns(gen, plan, lay, first, days, w)
+		risk.dates = make([]time.Time, len(days))
+		for k := range days {
+			risk.dates[k] = days[k].date
+		}
 	}
 	res.risk = risk
 	return nil
 }
 
-// queueRiskRun queues a chunk's other writes: the run's scenario list,
-// the removal of correlation matrices stored for the chunk's days (they
-// are recomputed), and with the last chunk the latest day's matrix.
+// queueRiskRun queues a chunk's other writes: the run's stress plan, the
+// removal of correlation matrices stored for the chunk's days (they are
+// recomputed), and with the last chunk the latest day's matrix.
 func (e *Engine) queueRiskRun(b *pgx.Batch, id uuid.UUID, res *Result, first, last time.Time, final bool) {
 	var plan *stressPlan
 	var cm *CorrelationMatrix
@@ -66,8 +72,8 @@ func (e *Engine) queueRiskRun(b *pgx.Batch, id uuid.UUID, res *Result, first, la
 	ids, cats, missing, factors, shocks := plan.runColumns()
 	b.Queue(e.sql(`
 		UPDATE {schema}.batch_runs SET stress_scenarios = $3, stress_categories = $4, stress_factors_missing = $5,
-		       stress_factors = $6, stress_shocks = $7
-		WHERE portfolio_id = $1 AND id = $2`), id, res.RunID, ids, cats, missing, factors, shocks)
+		       stress_factors = $6, stress_shocks = $7, stress_plan = $8
+		WHERE portfolio_id = $1 AND id = $2`), id, res.RunID, ids, cats, missing, factors, shocks, plan.keyOrNil())
 	b.Queue(e.sql(`DELETE FROM {schema}.correlation_sets WHERE portfolio_id = $1 AND as_of_date BETWEEN $2 AND $3`),
 		id, first, last)
 	if final && cm != nil {

@@ -5,8 +5,10 @@ import (
 	"strconv"
 )
 
-// dayRisk holds a day's volatility forecast, trend and percentile, its
-// correlation scores and its stress P&L, each with whether it is set.
+// dayRisk holds a day's volatility forecast, trend and percentile and its
+// correlation scores, each with whether it is set. (The stress P&L is
+// computed by the view stress_test_results from the day's exposures and
+// the stress plan's moves of the day, stress_moves.)
 type dayRisk struct {
 	volForecast, volSlope, volR2, volPercentile         float64
 	hasVolForecast, hasVolTrend, hasVolPercentile       bool
@@ -14,17 +16,12 @@ type dayRisk struct {
 	hasAvgAbsCorr, hasDiversification, hasCorrEffective bool
 	corrHoldings                                        int
 	hasCorr                                             bool
-	// stress holds the correlated P&L per scenario; stressOK says which
-	// are set. nil when the stress tests are off.
-	stress   []float64
-	stressOK []bool
 }
 
 // riskSnapshotColumns follow snapshotColumns in the COPY.
 var riskSnapshotColumns = []string{
 	"volatility_forecast_21d", "volatility_trend_slope", "volatility_trend_r2", "volatility_percentile",
 	"avg_abs_correlation", "diversification_score", "correlation_effective_positions", "correlation_holdings",
-	"stress_correlated_pnl",
 }
 
 // appendRiskColumns appends the day's riskSnapshotColumns.
@@ -41,25 +38,6 @@ func appendRiskColumns(w *copyRows, r *dayRisk) {
 	} else {
 		w.null()
 	}
-	if r.stress == nil {
-		w.null()
-		return
-	}
-	// stress_correlated_pnl: the array's text, money to 4 decimals.
-	w.text(func(buf []byte) []byte {
-		buf = append(buf, '{')
-		for s, v := range r.stress {
-			if s > 0 {
-				buf = append(buf, ',')
-			}
-			if !r.stressOK[s] || math.IsNaN(v) || math.IsInf(v, 0) {
-				buf = append(buf, "NULL"...)
-			} else {
-				buf = appendMoney(buf, v)
-			}
-		}
-		return append(buf, '}')
-	})
 }
 
 // appendMoney appends x, rounded to 4 decimals, as fixed-point text:

@@ -2,11 +2,14 @@ package batch
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -233,6 +236,9 @@ type scenarioShocks struct {
 type stressPlan struct {
 	scenarios []StressScenario
 	shocks    []scenarioShocks
+	// key names the plan's moves in stress_moves: a hash of everything
+	// they depend on (planKey).
+	key int64
 }
 
 // stressCache computes the replays' shocks once per price generation and
@@ -246,6 +252,9 @@ type stressCache struct {
 	// plan is gen's plan, shared by every portfolio: the batched advance
 	// writes the runs of one plan in one statement.
 	plan *stressPlan
+	// stored: the days whose moves under a plan (by key) are committed to
+	// stress_moves, so that each is written once per engine.
+	stored map[int64]map[time.Time]bool
 }
 
 // stressDay is one day's correlated factor moves per scenario: moves[s][f],
@@ -256,7 +265,8 @@ type stressDay struct {
 }
 
 func newStressCache() *stressCache {
-	return &stressCache{gen: -1, replays: map[string]scenarioShocks{}, days: map[time.Time]*stressDay{}}
+	return &stressCache{gen: -1, replays: map[string]scenarioShocks{}, days: map[time.Time]*stressDay{},
+		stored: map[int64]map[time.Time]bool{}}
 }
 
 // reset forgets everything computed from another price generation. The
@@ -264,6 +274,7 @@ func newStressCache() *stressCache {
 func (c *stressCache) reset(gen int64) {
 	if gen != c.gen || len(c.days) > 20_000 {
 		c.gen, c.replays, c.days, c.plan = gen, map[string]scenarioShocks{}, map[time.Time]*stressDay{}, nil
+		c.stored = map[int64]map[time.Time]bool{}
 	}
 }
 
@@ -317,7 +328,39 @@ func (e *Engine) newStressPlan(ctx context.Context, gen int64) (*stressPlan, err
 		}
 		p.shocks = append(p.shocks, sh)
 	}
+	p.key = planKey(gen, cfg, proxies, p)
 	return p, nil
+}
+
+// keyOrNil is the plan's key, nil without a plan.
+func (p *stressPlan) keyOrNil() *int64 {
+	if p == nil {
+		return nil
+	}
+	return &p.key
+}
+
+// planKey hashes what a plan's moves depend on: the price generation, the
+// covariance's proxies, window, decay and minimum, and each scenario's id
+// and shocks (or why it cannot run).
+func planKey(gen int64, cfg *StressConfig, proxies []string, p *stressPlan) int64 {
+	h := fnv.New64a()
+	buf := binary.BigEndian.AppendUint64(nil, uint64(gen))
+	buf = binary.BigEndian.AppendUint64(buf, uint64(cfg.EWMAWindow))
+	buf = binary.BigEndian.AppendUint64(buf, math.Float64bits(cfg.EWMALambda))
+	buf = binary.BigEndian.AppendUint64(buf, uint64(cfg.EWMAMinObs))
+	for _, s := range proxies {
+		buf = append(append(buf, s...), 0)
+	}
+	for i, sc := range p.scenarios {
+		buf = append(append(buf, sc.ID...), 0)
+		for _, v := range p.shocks[i].shock {
+			buf = binary.BigEndian.AppendUint64(buf, math.Float64bits(v))
+		}
+		buf = append(append(buf, p.shocks[i].reason...), 0)
+	}
+	h.Write(buf)
+	return int64(h.Sum64())
 }
 
 // replayShocks is a replay's shocks: each proxy's return from the close
@@ -513,19 +556,15 @@ func pinvSymApply(a *mat.SymDense, x []float64) []float64 {
 	return out
 }
 
-// stressColumns fills each day's correlated stress P&L, Σ_f exposure
-// dollars_f × move_f (a factor no holding covers contributes nothing).
-// The direct P&L, Σ_f exposure dollars_f × shock_f, is linear in the
-// stored exposures: the view stress_test_results computes it from them
-// and the run's shocks (runColumns).
-func (e *Engine) stressColumns(gen int64, p *stressPlan, lay *layer, first int, days []day, x *exposures, w *warnings) {
+// stressColumns returns each day's scenario moves (from the engine's cache)
+// and warns of the days and scenarios without a correlated P&L. The view
+// stress_test_results computes the P&L from the day's stored exposures:
+// the direct one Σ_f exposure dollars_f × shock_f with the run's shocks
+// (runColumns), the correlated one Σ_f exposure dollars_f × move_f with
+// the day's moves (stress_moves, stored before the days: storeStressMoves).
+func (e *Engine) stressColumns(gen int64, p *stressPlan, lay *layer, first int, days []day, w *warnings) []*stressDay {
 	if p == nil || len(p.scenarios) == 0 {
-		return
-	}
-	factors := e.cfg.Analytics.Factors()
-	idx := make([]int, nStress)
-	for f, name := range StressFactors {
-		idx[f] = slices.Index(factors, name)
+		return nil
 	}
 	proxySyms := e.cfg.Analytics.stressProxies()
 	proxies := make([]*series, nStress)
@@ -538,37 +577,90 @@ func (e *Engine) stressColumns(gen int64, p *stressPlan, lay *layer, first int, 
 			w.add(WarnStressUnavailable, "", p.scenarios[s].ID+": "+sh.reason, days[len(days)-1].date)
 		}
 	}
-	ns := len(p.scenarios)
-	vals, oks := make([]float64, ns*len(days)), make([]bool, ns*len(days))
+	out := make([]*stressDay, len(days))
 	for k := range days {
-		d := &days[k]
-		d.stress = vals[ns*k : ns*(k+1) : ns*(k+1)]
-		d.stressOK = oks[ns*k : ns*(k+1) : ns*(k+1)]
 		sd := e.stressDay(gen, p, lay.ax, first+k, proxies)
+		out[k] = sd
 		if sd.reason != "" {
-			w.add(WarnStressUnavailable, "", "correlated_pnl: "+reasonClass(sd.reason), d.date)
-			continue
-		}
-		var dollars [nStress]float64
-		for f, i := range idx {
-			if i < 0 {
-				continue
-			}
-			if n, _ := x.covered(k, i); n > 0 {
-				dollars[f] = x.dollars[k*x.nf+i]
-			}
-		}
-		for s, sh := range p.shocks {
-			if sh.reason != "" {
-				continue
-			}
-			var corr float64
-			for f, v := range sd.moves[s] {
-				corr += dollars[f] * v
-			}
-			d.stress[s], d.stressOK[s] = round4(corr), true
+			w.add(WarnStressUnavailable, "", "correlated_pnl: "+reasonClass(sd.reason), days[k].date)
 		}
 	}
+	return out
+}
+
+// movesText is a day's moves under p as the text of a stress_moves.moves
+// array: scenario-major, one per stress factor, NULL for a scenario that
+// cannot run (or whose moves are not finite); nil when the day has none.
+func movesText(p *stressPlan, sd *stressDay) *string {
+	if sd == nil || sd.reason != "" || len(sd.moves) != len(p.scenarios) {
+		return nil
+	}
+	buf := make([]byte, 0, len(sd.moves)*nStress*20)
+	buf = append(buf, '{')
+	for s, mv := range sd.moves {
+		ok := p.shocks[s].reason == ""
+		for _, v := range mv {
+			ok = ok && !math.IsNaN(v) && !math.IsInf(v, 0)
+		}
+		for f, v := range mv {
+			if s > 0 || f > 0 {
+				buf = append(buf, ',')
+			}
+			if ok {
+				buf = strconv.AppendFloat(buf, v, 'g', -1, 64)
+			} else {
+				buf = append(buf, "NULL"...)
+			}
+		}
+	}
+	t := string(append(buf, '}'))
+	return &t
+}
+
+// storeStressMoves stores the moves under p of the dates (sds[i] those of
+// dates[i]) that the engine has not stored yet, in a statement of its own
+// that commits before the snapshot rows naming them are written: a peer
+// storing the same rows meanwhile then waits for that statement alone
+// (the rows are the same; ON CONFLICT keeps the first).
+func (e *Engine) storeStressMoves(ctx context.Context, p *stressPlan, dates []time.Time, sds []*stressDay) error {
+	if p == nil || len(sds) == 0 {
+		return nil
+	}
+	c := e.stress
+	c.mu.Lock()
+	stored := c.stored[p.key]
+	var todo []time.Time
+	var texts []*string
+	for i, d := range dates {
+		if !stored[d] {
+			todo = append(todo, d)
+			texts = append(texts, movesText(p, sds[i]))
+		}
+	}
+	c.mu.Unlock()
+	if len(todo) == 0 {
+		return nil
+	}
+	if _, err := e.pool.Exec(ctx, e.sql(`
+		INSERT INTO {schema}.stress_moves (plan, as_of_date, moves)
+		SELECT $1, d, m::float8[] FROM unnest($2::date[], $3::text[]) AS u (d, m)
+		ON CONFLICT (plan, as_of_date) DO NOTHING`), p.key, todo, texts); err != nil {
+		return fmt.Errorf("store stress moves: %w", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.stored[p.key]
+	if m == nil {
+		if len(c.stored) >= 4 {
+			clear(c.stored) // plans of earlier configurations: forget them
+		}
+		m = map[time.Time]bool{}
+		c.stored[p.key] = m
+	}
+	for _, d := range todo {
+		m[d] = true
+	}
+	return nil
 }
 
 // WarnStressUnavailable: a stress test's P&L could not be computed.

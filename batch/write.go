@@ -207,11 +207,18 @@ func appendExposures(w *copyRows, d *day) {
 	w.int4(int(x.excluded[d.row]))
 }
 
-// write commits days in chunks. Each chunk's transaction first moves the
-// watermark, which succeeds only while token holds the lease (fencing) and
-// extends it; then it replaces the chunk's days and counts them on the run.
+// write commits days in chunks, after the days' stress moves (shared by
+// every portfolio, so stored on their own: storeStressMoves). Each chunk's
+// transaction first moves the watermark, which succeeds only while token
+// holds the lease (fencing) and extends it; then it replaces the chunk's
+// days and counts them on the run.
 func (e *Engine) write(ctx context.Context, id, token uuid.UUID, res *Result, days []day) error {
 	at := e.cfg.Now().UTC()
+	if res.risk != nil {
+		if err := e.storeStressMoves(ctx, res.risk.plan, res.risk.dates, res.risk.moves); err != nil {
+			return err
+		}
+	}
 	for lo := 0; lo < len(days); lo += e.cfg.ChunkDays {
 		hi := min(lo+e.cfg.ChunkDays, len(days))
 		chunk := days[lo:hi]

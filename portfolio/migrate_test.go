@@ -2,6 +2,7 @@ package portfolio_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -216,26 +217,7 @@ func migrationRows(t *testing.T, db *portfoliotest.DB, schema string) string {
 func TestMigrateCompactCorrelationSets(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := portfoliotest.NewDB(t)
-	if err := portfolio.MigrateDown(ctx, db.Pool, &portfolio.MigrateOpts{Target: 7}); err != nil {
-		t.Fatal(err)
-	}
-	exec := func(sql string) {
-		t.Helper()
-		if _, err := db.Pool.Exec(ctx, sql); err != nil {
-			t.Fatal(err)
-		}
-	}
-	texts := func(sql string) string {
-		t.Helper()
-		var s string
-		if err := db.Pool.QueryRow(ctx, sql).Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	exec(`INSERT INTO backfill.portfolios (id, owner_id, name, account_name, account_type, starting_equity, inception_date)
-		VALUES ('00000000-0000-0000-0000-000000000001', 'o', 'p', 'a', 'other', 1000, '2024-01-02')`)
+	db, exec, texts := migratedTo(t, 7)
 	// Three holdings, the pair (B, C) missing; and a one-holding set.
 	exec(`INSERT INTO backfill.correlation_sets (portfolio_id, as_of_date, symbols, market_values, correlations, observations, clusters)
 		VALUES ('00000000-0000-0000-0000-000000000001', '2024-06-28', '{A,B,C}', '{3,2,1}',
@@ -266,4 +248,91 @@ func TestMigrateCompactCorrelationSets(t *testing.T) {
 	if got := texts(view); got != before {
 		t.Errorf("correlation_matrices after reverting 0008:\n%s\nwant\n%s", got, before)
 	}
+}
+
+// Migration 0010 leaves the correlated stress P&L to the view: rows stored
+// before keep theirs, a row after it is computed from the day's exposures
+// and the plan's moves (by hand below), and reverting stores it back.
+func TestMigrateStressMoves(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, exec, texts := migratedTo(t, 9)
+	// Two scenarios over the factors Market and Rate; the exposures
+	// Market 1000, Value 7 and Rate −200.
+	const run = `INSERT INTO backfill.batch_runs (portfolio_id, id, trigger, status, factors, stress_scenarios,
+		    stress_categories, stress_factors_missing, stress_factors, stress_shocks)
+		VALUES ('00000000-0000-0000-0000-000000000001', '%s', 'manual', 'completed', '{Market,Value,Rate}',
+		        '{down,rates}', '{market,rates}', '{"",""}', '{Market,Rate}', '{-0.1,NULL,NULL,-0.17}')`
+	const snap = `INSERT INTO backfill.portfolio_snapshots (portfolio_id, snapshot_date, nav, cash, long_value, short_value,
+		    gross_exposure, net_exposure, daily_pnl, daily_realized_pnl, cumulative_pnl, capital_flow, num_positions,
+		    num_long, num_short, stale_positions, unpriced_positions, batch_run_id, factor_exposure_dollar, stress_correlated_pnl)
+		VALUES ('00000000-0000-0000-0000-000000000001', '%s', 2000, 0, 2000, 0, 2000, 2000, 0, 0, 0, 0, 1, 1, 0, 0, 0,
+		        '%s', '{1000,7,-200}', %s)`
+	exec(fmt.Sprintf(run, "00000000-0000-0000-0000-00000000000a"))
+	exec(fmt.Sprintf(snap, "2024-06-27", "00000000-0000-0000-0000-00000000000a", `'{-120.5,NULL}'`))
+	const view = `SELECT string_agg(format('%s %s %s %s %s', result_date, scenario, direct_pnl, correlated_pnl, correlated_return), '; '
+		ORDER BY result_date, scenario) FROM backfill.stress_test_results`
+	before := texts(view)
+	if want := "2024-06-27 down -100 -120.5 -0.06025; 2024-06-27 rates 34  "; before != want {
+		t.Fatalf("before 0010: %q, want %q", before, want)
+	}
+	if err := portfolio.Migrate(ctx, db.Pool, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := texts(view); got != before {
+		t.Errorf("stored rows after 0010:\n%s\nwant\n%s", got, before)
+	}
+	// A day written after 0010: down moves Market −0.1 and Rate 0.02,
+	// rates moves Market −0.005 and Rate −0.17 (and a day without moves).
+	exec(fmt.Sprintf(run, "00000000-0000-0000-0000-00000000000b"))
+	exec(`UPDATE backfill.batch_runs SET stress_plan = 42 WHERE id = '00000000-0000-0000-0000-00000000000b'`)
+	exec(fmt.Sprintf(snap, "2024-06-28", "00000000-0000-0000-0000-00000000000b", "NULL"))
+	exec(fmt.Sprintf(snap, "2024-07-01", "00000000-0000-0000-0000-00000000000b", "NULL"))
+	exec(`INSERT INTO backfill.stress_moves (plan, as_of_date, moves) VALUES (42, '2024-06-28', '{-0.1,0.02,-0.005,-0.17}'),
+		(42, '2024-07-01', NULL)`)
+	// down: 1000 × −0.1 + (−200) × 0.02 = −104; rates: −5 + 34 = 29.
+	after := texts(view)
+	if want := before + "; 2024-06-28 down -100 -104 -0.052; 2024-06-28 rates 34 29 0.0145; " +
+		"2024-07-01 down -100  ; 2024-07-01 rates 34  "; after != want {
+		t.Errorf("after 0010:\n%s\nwant\n%s", after, want)
+	}
+	if err := portfolio.MigrateDown(ctx, db.Pool, &portfolio.MigrateOpts{Target: 9}); err != nil {
+		t.Fatal(err)
+	}
+	if got := texts(view); got != after {
+		t.Errorf("after reverting 0010:\n%s\nwant\n%s", got, after)
+	}
+	if got := texts(`SELECT string_agg(snapshot_date || ' ' || coalesce(stress_correlated_pnl, '-'), '; ' ORDER BY snapshot_date)
+		FROM backfill.portfolio_snapshots`); got != "2024-06-27 {-120.5,NULL}; 2024-06-28 {-104,29}; 2024-07-01 {NULL,NULL}" {
+		t.Errorf("stored after reverting 0010: %s", got)
+	}
+}
+
+// migratedTo returns a database migrated down to version target, holding
+// one portfolio (…0001), and helpers to run a statement and to read one
+// text.
+func migratedTo(t *testing.T, target int) (db *portfoliotest.DB, exec func(string), texts func(string) string) {
+	t.Helper()
+	ctx := context.Background()
+	db = portfoliotest.NewDB(t)
+	if err := portfolio.MigrateDown(ctx, db.Pool, &portfolio.MigrateOpts{Target: target}); err != nil {
+		t.Fatal(err)
+	}
+	exec = func(sql string) {
+		t.Helper()
+		if _, err := db.Pool.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	texts = func(sql string) string {
+		t.Helper()
+		var s string
+		if err := db.Pool.QueryRow(ctx, sql).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	exec(`INSERT INTO backfill.portfolios (id, owner_id, name, account_name, account_type, starting_equity, inception_date)
+		VALUES ('00000000-0000-0000-0000-000000000001', 'o', 'p', 'a', 'other', 1000, '2024-01-02')`)
+	return db, exec, texts
 }
