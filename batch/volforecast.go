@@ -149,19 +149,13 @@ func olsQR3(cols *[3][]float64, y []float64) ([4]float64, error) {
 	}
 	var means [3]float64
 	for j, c := range cols {
-		m, ss := meanVar(c)
+		m, ss := centre(c)
 		if isConstant(m, ss, n) {
 			return out, errSingular
 		}
 		means[j] = m
-		for i := range c {
-			c[i] -= m
-		}
 	}
-	my, _ := meanVar(y)
-	for i := range y {
-		y[i] -= my
-	}
+	my, _ := centre(y)
 	var diag [3]float64
 	for j := range 3 {
 		c := cols[j]
@@ -217,12 +211,50 @@ func olsQR3(cols *[3][]float64, y []float64) ([4]float64, error) {
 	return out, nil
 }
 
+// centre subtracts x's mean from x in place and returns the mean and the
+// sum of squared deviations, as meanVar computes them, in two passes
+// instead of meanVar's two and a third to subtract.
+func centre(x []float64) (mean, ss float64) {
+	n := float64(len(x))
+	if len(x) == 0 {
+		return 0, 0
+	}
+	for _, v := range x {
+		mean += v
+	}
+	mean /= n
+	var c float64
+	for i, v := range x {
+		d := v - mean
+		x[i] = d
+		ss += d * d
+		c += d
+	}
+	ss -= c * c / n
+	if ss < 0 {
+		ss = 0
+	}
+	return mean, ss
+}
+
+// trendX is 0…VolTrendValues−1, the abscissas of every trend fit.
+var trendX = func() []float64 {
+	x := make([]float64, VolTrendValues)
+	for i := range x {
+		x[i] = float64(i)
+	}
+	return x
+}()
+
 // trendFit is the OLS slope and R² of y against 0…len(y)−1. R² is 1 when
 // y is constant (a line fits it exactly) — then the slope is 0.
 func trendFit(y []float64) (slope, r2 float64) {
-	x := make([]float64, len(y))
-	for i := range x {
-		x[i] = float64(i)
+	x := trendX
+	if len(y) != len(x) {
+		x = make([]float64, len(y))
+		for i := range x {
+			x[i] = float64(i)
+		}
 	}
 	f, err := fitLine(x, y)
 	if err != nil {
