@@ -35,7 +35,14 @@ func tooFew(n, minObs int) string {
 // mean, by the corrected two-pass algorithm: the second pass also sums the
 // deviations, whose total is the rounding error of the mean, and removes
 // its contribution (Chan, Golub & LeVeque 1983).
-func meanVar(x []float64) (mean, ss float64) {
+func meanVar(x []float64) (mean, ss float64) { return deviations(x, nil) }
+
+// centre is meanVar that also replaces x by its deviations from the mean,
+// in the same second pass.
+func centre(x []float64) (mean, ss float64) { return deviations(x, x) }
+
+// deviations is meanVar, writing the deviations to dst unless it is nil.
+func deviations(x, dst []float64) (mean, ss float64) {
 	n := float64(len(x))
 	if len(x) == 0 {
 		return 0, 0
@@ -45,8 +52,11 @@ func meanVar(x []float64) (mean, ss float64) {
 	}
 	mean /= n
 	var c float64
-	for _, v := range x {
+	for i, v := range x {
 		d := v - mean
+		if dst != nil {
+			dst[i] = d
+		}
 		ss += d * d
 		c += d
 	}

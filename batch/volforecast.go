@@ -211,32 +211,6 @@ func olsQR3(cols *[3][]float64, y []float64) ([4]float64, error) {
 	return out, nil
 }
 
-// centre subtracts x's mean from x in place and returns the mean and the
-// sum of squared deviations, as meanVar computes them, in two passes
-// instead of meanVar's two and a third to subtract.
-func centre(x []float64) (mean, ss float64) {
-	n := float64(len(x))
-	if len(x) == 0 {
-		return 0, 0
-	}
-	for _, v := range x {
-		mean += v
-	}
-	mean /= n
-	var c float64
-	for i, v := range x {
-		d := v - mean
-		x[i] = d
-		ss += d * d
-		c += d
-	}
-	ss -= c * c / n
-	if ss < 0 {
-		ss = 0
-	}
-	return mean, ss
-}
-
 // trendX is 0…VolTrendValues−1, the abscissas of every trend fit.
 var trendX = func() []float64 {
 	x := make([]float64, VolTrendValues)
