@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -143,30 +142,20 @@ func (e *Engine) writeAdvance(ctx context.Context, items []*advanceItem) (map[uu
 }
 
 // storeAdvanceMoves stores the stress moves of the items' days under their
-// plans, each day once (storeStressMoves).
+// plans (storeStressMoves; the portfolios of a day share its moves).
 func (e *Engine) storeAdvanceMoves(ctx context.Context, items []*advanceItem) error {
-	byPlan := map[*stressPlan]map[time.Time]*stressDay{}
+	byPlan := map[*stressPlan][]*stressDay{}
 	for _, it := range items {
-		risk := it.res.risk
-		if risk == nil || risk.plan == nil {
-			continue
-		}
-		m := byPlan[risk.plan]
-		if m == nil {
-			m = map[time.Time]*stressDay{}
-			byPlan[risk.plan] = m
-		}
-		for k, d := range risk.dates {
-			m[d] = risk.moves[k]
+		if risk := it.res.risk; risk != nil && risk.plan != nil {
+			for _, sd := range risk.moves {
+				if !slices.Contains(byPlan[risk.plan], sd) {
+					byPlan[risk.plan] = append(byPlan[risk.plan], sd)
+				}
+			}
 		}
 	}
-	for plan, m := range byPlan {
-		dates := slices.SortedFunc(maps.Keys(m), time.Time.Compare)
-		sds := make([]*stressDay, len(dates))
-		for i, d := range dates {
-			sds[i] = m[d]
-		}
-		if err := e.storeStressMoves(ctx, plan, dates, sds); err != nil {
+	for plan, sds := range byPlan {
+		if err := e.storeStressMoves(ctx, plan, sds); err != nil {
 			return err
 		}
 	}

@@ -45,9 +45,8 @@ func (l *layer) of(sym string) *series {
 // that portfolios backfilling the same days share them, until the symbol's
 // closes change (see syncCaches).
 type seriesCache struct {
-	mu    sync.Mutex
-	epoch int64
-	m     map[seriesKey]*series
+	series sharedMap[seriesKey, *series]
+	epoch  int64 // under series.mu
 }
 
 type seriesKey struct {
@@ -58,46 +57,30 @@ type seriesKey struct {
 // maxCachedSeries bounds the cache; past it, it starts over.
 const maxCachedSeries = 200_000
 
-func newSeriesCache() *seriesCache { return &seriesCache{m: map[seriesKey]*series{}} }
+func newSeriesCache() *seriesCache {
+	return &seriesCache{series: sharedMap[seriesKey, *series]{max: maxCachedSeries}}
+}
 
 // get returns the cached series of sym on ax, or builds it; a series built
 // under an older epoch than the cache's is not kept.
 func (c *seriesCache) get(epoch int64, sym string, ax *axis, build func() *series) *series {
 	k := seriesKey{sym, ax.days[0], ax.days[len(ax.days)-1]}
-	c.mu.Lock()
-	if len(c.m) >= maxCachedSeries {
-		c.m = map[seriesKey]*series{}
-	}
-	s, ok := c.m[k]
-	c.mu.Unlock()
-	if ok {
-		return s
-	}
-	s = build()
-	c.mu.Lock()
-	if epoch == c.epoch {
-		c.m[k] = s
-	}
-	c.mu.Unlock()
-	return s
+	return c.series.getIf(k, build, func() bool { return epoch == c.epoch })
 }
 
 // invalidate moves the cache to epoch, dropping the series of each changed
 // symbol that reach its changed day (everything when changed is nil).
 func (c *seriesCache) invalidate(epoch int64, changed map[string]time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.series.mu.Lock()
+	defer c.series.mu.Unlock()
 	c.epoch = epoch
 	if changed == nil {
-		c.m = map[seriesKey]*series{}
+		c.series.m = nil
 		return
 	}
-	if len(changed) == 0 {
-		return
-	}
-	for k := range c.m {
+	for k := range c.series.m {
 		if d, ok := changed[k.symbol]; ok && !k.last.Before(d) {
-			delete(c.m, k)
+			delete(c.series.m, k)
 		}
 	}
 }

@@ -11,11 +11,9 @@ import (
 )
 
 // runRisk is what a backfill writes besides its snapshot rows: the stress
-// plan, the days' moves under it (moves[i] those of dates[i]) and the
-// latest day's correlation matrix.
+// plan, the days' moves under it and the latest day's correlation matrix.
 type runRisk struct {
 	plan   *stressPlan
-	dates  []time.Time
 	moves  []*stressDay
 	matrix *CorrelationMatrix
 }
@@ -51,10 +49,6 @@ func (e *Engine) riskAnalytics(ctx context.Context, gen int64, lay *layer, hs []
 			return err
 		}
 		risk.plan, risk.moves = plan, e.stressColumns(gen, plan, lay, first, days, w)
-		risk.dates = make([]time.Time, len(days))
-		for k := range days {
-			risk.dates[k] = days[k].date
-		}
 	}
 	res.risk = risk
 	return nil

@@ -13,7 +13,11 @@ type sharedMap[K comparable, V any] struct {
 
 // get returns k's value, computing it with compute (outside the lock)
 // when the map does not hold it.
-func (s *sharedMap[K, V]) get(k K, compute func() V) V {
+func (s *sharedMap[K, V]) get(k K, compute func() V) V { return s.getIf(k, compute, nil) }
+
+// getIf is get keeping a computed value only when keep, called under the
+// lock, says so (nil: always).
+func (s *sharedMap[K, V]) getIf(k K, compute func() V, keep func() bool) V {
 	s.mu.Lock()
 	v, ok := s.m[k]
 	s.mu.Unlock()
@@ -22,10 +26,12 @@ func (s *sharedMap[K, V]) get(k K, compute func() V) V {
 	}
 	v = compute()
 	s.mu.Lock()
-	if s.m == nil || len(s.m) >= s.max {
-		s.m = map[K]V{}
+	if keep == nil || keep() {
+		if s.m == nil || len(s.m) >= s.max {
+			s.m = map[K]V{}
+		}
+		s.m[k] = v
 	}
-	s.m[k] = v
 	s.mu.Unlock()
 	return v
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gonum.org/v1/gonum/mat"
@@ -252,21 +253,20 @@ type stressCache struct {
 	// plan is gen's plan, shared by every portfolio: the batched advance
 	// writes the runs of one plan in one statement.
 	plan *stressPlan
-	// stored: the days whose moves under a plan (by key) are committed to
-	// stress_moves, so that each is written once per engine.
-	stored map[int64]map[time.Time]bool
 }
 
 // stressDay is one day's correlated factor moves per scenario: moves[s][f],
 // or reason when the covariance could not be estimated.
 type stressDay struct {
+	date   time.Time
 	moves  [][nStress]float64
 	reason string
+	// stored: the moves are committed to stress_moves (storeStressMoves).
+	stored atomic.Bool
 }
 
 func newStressCache() *stressCache {
-	return &stressCache{gen: -1, replays: map[string]scenarioShocks{}, days: map[time.Time]*stressDay{},
-		stored: map[int64]map[time.Time]bool{}}
+	return &stressCache{gen: -1, replays: map[string]scenarioShocks{}, days: map[time.Time]*stressDay{}}
 }
 
 // reset forgets everything computed from another price generation. The
@@ -274,7 +274,6 @@ func newStressCache() *stressCache {
 func (c *stressCache) reset(gen int64) {
 	if gen != c.gen || len(c.days) > 20_000 {
 		c.gen, c.replays, c.days, c.plan = gen, map[string]scenarioShocks{}, map[time.Time]*stressDay{}, nil
-		c.stored = map[int64]map[time.Time]bool{}
 	}
 }
 
@@ -420,7 +419,7 @@ func (e *Engine) stressDay(gen int64, p *stressPlan, ax *axis, d int, proxies []
 		return sd
 	}
 	cfg := &e.cfg.Analytics.Stress
-	sd = &stressDay{}
+	sd = &stressDay{date: date}
 	cov, n := ewmaCovariance(proxies, d, cfg.EWMAWindow, cfg.EWMALambda)
 	if n < cfg.EWMAMinObs {
 		sd.reason = fmt.Sprintf("too few sessions with every factor's return for the covariance (%d < %d)", n, cfg.EWMAMinObs)
@@ -617,48 +616,39 @@ func movesText(p *stressPlan, sd *stressDay) *string {
 	return &t
 }
 
-// storeStressMoves stores the moves under p of the dates (sds[i] those of
-// dates[i]) that the engine has not stored yet, in a statement of its own
-// that commits before the snapshot rows naming them are written: a peer
-// storing the same rows meanwhile then waits for that statement alone
-// (the rows are the same; ON CONFLICT keeps the first).
-func (e *Engine) storeStressMoves(ctx context.Context, p *stressPlan, dates []time.Time, sds []*stressDay) error {
-	if p == nil || len(sds) == 0 {
+// storeStressMoves stores the days' moves under p that the engine has not
+// stored yet (each day's once: the days come from the engine's cache), in
+// a statement of its own that commits before the snapshot rows naming them
+// are written: a peer storing the same rows meanwhile then waits for that
+// statement alone (the rows are the same; ON CONFLICT keeps the first).
+func (e *Engine) storeStressMoves(ctx context.Context, p *stressPlan, sds []*stressDay) error {
+	if p == nil {
 		return nil
 	}
-	c := e.stress
-	c.mu.Lock()
-	stored := c.stored[p.key]
-	var todo []time.Time
-	var texts []*string
-	for i, d := range dates {
-		if !stored[d] {
-			todo = append(todo, d)
-			texts = append(texts, movesText(p, sds[i]))
+	var todo []*stressDay
+	for _, sd := range sds {
+		if !sd.stored.Load() {
+			todo = append(todo, sd)
 		}
 	}
-	c.mu.Unlock()
 	if len(todo) == 0 {
 		return nil
+	}
+	// In date order: peers inserting the same days meet in one order and
+	// never deadlock.
+	slices.SortFunc(todo, func(a, b *stressDay) int { return a.date.Compare(b.date) })
+	dates, texts := make([]time.Time, len(todo)), make([]*string, len(todo))
+	for i, sd := range todo {
+		dates[i], texts[i] = sd.date, movesText(p, sd)
 	}
 	if _, err := e.pool.Exec(ctx, e.sql(`
 		INSERT INTO {schema}.stress_moves (plan, as_of_date, moves)
 		SELECT $1, d, m::float8[] FROM unnest($2::date[], $3::text[]) AS u (d, m)
-		ON CONFLICT (plan, as_of_date) DO NOTHING`), p.key, todo, texts); err != nil {
+		ON CONFLICT (plan, as_of_date) DO NOTHING`), p.key, dates, texts); err != nil {
 		return fmt.Errorf("store stress moves: %w", err)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	m := c.stored[p.key]
-	if m == nil {
-		if len(c.stored) >= 4 {
-			clear(c.stored) // plans of earlier configurations: forget them
-		}
-		m = map[time.Time]bool{}
-		c.stored[p.key] = m
-	}
-	for _, d := range todo {
-		m[d] = true
+	for _, sd := range todo {
+		sd.stored.Store(true)
 	}
 	return nil
 }

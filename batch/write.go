@@ -215,7 +215,7 @@ func appendExposures(w *copyRows, d *day) {
 func (e *Engine) write(ctx context.Context, id, token uuid.UUID, res *Result, days []day) error {
 	at := e.cfg.Now().UTC()
 	if res.risk != nil {
-		if err := e.storeStressMoves(ctx, res.risk.plan, res.risk.dates, res.risk.moves); err != nil {
+		if err := e.storeStressMoves(ctx, res.risk.plan, res.risk.moves); err != nil {
 			return err
 		}
 	}
